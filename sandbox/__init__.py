@@ -1,0 +1,42 @@
+"""Sandbox: Navexa's Auth0 tenant and the Navexa API, emulated on loopback for development and tests."""
+
+import os
+import secrets
+
+from flask import Flask
+from joserfc.jwk import RSAKey
+
+from .auth import Client, JsonBodyAsForm, create_server
+from .state import SandboxState
+
+DEFAULT_CLIENT_ID = "navexa-portal-dev"
+DEFAULT_CLIENT_SECRET = "sandbox-client-secret"
+
+
+def create_app(environ=None) -> Flask:
+    """Build the sandbox app from SANDBOX_* variables (environ defaults to os.environ)."""
+    env = os.environ if environ is None else environ
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secrets.token_hex(16),
+        SESSION_COOKIE_NAME="navexa_sandbox_session",  # the portal shares 127.0.0.1's cookie jar
+        SANDBOX_API_KEY=env.get("SANDBOX_API_KEY"),
+        SANDBOX_API_KEY_USER=env.get("SANDBOX_API_KEY_USER", "alice"),
+    )
+    client = Client(
+        client_id=env.get("SANDBOX_CLIENT_ID", DEFAULT_CLIENT_ID),
+        client_secret=env.get("SANDBOX_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
+        extra_redirect_uris=tuple(u for u in env.get("SANDBOX_REDIRECT_URIS", "").split(",") if u),
+    )
+    app.extensions["sandbox_state"] = SandboxState()
+    app.extensions["sandbox_key"] = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8)})
+    app.extensions["sandbox_client"] = client
+    app.extensions["sandbox_server"] = create_server(app, client)
+
+    from . import api, auth, control
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(control.bp)
+    app.wsgi_app = JsonBodyAsForm(app.wsgi_app)
+    return app

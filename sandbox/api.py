@@ -1,0 +1,138 @@
+"""The emulated Navexa API: bearer JWTs for the Navexa audience, per-user data, test knobs."""
+
+import time
+from datetime import date
+
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+
+from . import data
+from .auth import decode_access_token, user_for_sub
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+API_AUDIENCE = "https://api.navexa.io/api"
+SECRET_HEADERS = {"authorization", "x-api-key", "cookie"}
+
+
+def state():
+    return current_app.extensions["sandbox_state"]
+
+
+@bp.before_request
+def gatekeeper():
+    """Log the call, apply latency and forced errors, then authenticate it."""
+    state().log_api_request({
+        "method": request.method,
+        "path": request.path,
+        "query": request.query_string.decode(),
+        "headers": {name: ("<redacted>" if name.lower() in SECRET_HEADERS else value) for name, value in request.headers.items()},
+    })
+    delay = state().knob("api_latency_ms")
+    if delay:
+        time.sleep(delay / 1000)
+    forced = state().take_api_error()
+    if forced:
+        response = jsonify(error="forced_error", message=f"Sandbox forced HTTP {forced['status']}.")
+        response.status_code = forced["status"]
+        if forced.get("retry_after") is not None:
+            response.headers["Retry-After"] = str(forced["retry_after"])
+        return response
+    g.user = authenticate()
+    if g.user is None:
+        return jsonify(error="unauthorized", message="A valid access token for the Navexa API is required."), 401
+
+
+def authenticate() -> str | None:
+    api_key = current_app.config.get("SANDBOX_API_KEY")
+    given_key = request.headers.get("x-api-key")
+    if given_key is not None:
+        return current_app.config["SANDBOX_API_KEY_USER"] if api_key and given_key == api_key else None
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Bearer "):
+        return None
+    claims = decode_access_token(auth[7:].strip())
+    if not claims or API_AUDIENCE not in claims.get("aud", []):
+        return None
+    return user_for_sub(claims["sub"])
+
+
+def own_portfolio(portfolio_id: int) -> int:
+    portfolio = data.PORTFOLIOS.get(portfolio_id)
+    if not portfolio or portfolio["owner"] != g.user:
+        abort(404)
+    return portfolio_id
+
+
+def own_holding(holding_id: int) -> data.Holding:
+    if data.owner_of_holding(holding_id) != g.user:
+        abort(404)
+    return data.HOLDINGS_BY_ID[holding_id]
+
+
+def day_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError:
+        abort(400, f"'{name}' must be a date like 2026-11-21")
+
+
+@bp.get("/portfolios")
+def portfolios():
+    return jsonify([data.portfolio_json(pid) for pid, p in data.PORTFOLIOS.items() if p["owner"] == g.user])
+
+
+@bp.get("/portfolios/<int:portfolio_id>")
+def portfolio(portfolio_id):
+    return jsonify(data.portfolio_json(own_portfolio(portfolio_id)))
+
+
+@bp.get("/portfolios/<int:portfolio_id>/holdings")
+def holdings(portfolio_id):
+    return jsonify([data.holding_json(h) for h in data.holdings_of(own_portfolio(portfolio_id))])
+
+
+@bp.get("/portfolios/<int:portfolio_id>/performance")
+def performance(portfolio_id):
+    own_portfolio(portfolio_id)
+    return jsonify(data.performance(portfolio_id, day_arg("from"), day_arg("to")))
+
+
+@bp.get("/holdings/<int:holding_id>/trades")
+def trades(holding_id):
+    return jsonify(data.trades_of(own_holding(holding_id)))
+
+
+@bp.get("/holdings/<int:holding_id>/income")
+def income(holding_id):
+    return jsonify(data.income_of(own_holding(holding_id)))
+
+
+@bp.get("/portfolios/<int:portfolio_id>/reports/tax.pdf")
+def tax_report(portfolio_id):
+    own_portfolio(portfolio_id)
+    size_mb = request.args.get("size_mb", "1")
+    if not size_mb.isdigit() or not 0 < int(size_mb) <= 512:
+        abort(400, "'size_mb' must be a whole number from 1 to 512")
+    total = int(size_mb) * 1024 * 1024
+
+    def body():
+        chunk = b"%PDF-1.4\n" + b"0" * (64 * 1024 - 9)
+        sent = 0
+        while sent < total:
+            piece = chunk[: total - sent]
+            sent += len(piece)
+            yield piece
+
+    return Response(body(), mimetype="application/pdf", headers={
+        "Content-Length": str(total),
+        "Content-Disposition": f'attachment; filename="tax-report-{portfolio_id}.pdf"',
+    })
+
+
+@bp.errorhandler(400)
+@bp.errorhandler(404)
+def api_error(error):
+    return jsonify(error=error.name.lower().replace(" ", "_"), message=error.description), error.code

@@ -1,0 +1,195 @@
+"""Deterministic demo data for the emulated Navexa API.
+
+Prices move along a fixed curve so that any `from`/`to` window gives stable,
+believable numbers: no randomness, no clock beyond the dates asked for.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+USERS = {
+    "alice": {"sub": "auth0|alice-7f3a91", "name": "Alice Nguyen", "email": "alice@example.com"},
+    "bob": {"sub": "auth0|bob-21c94e", "name": "Bob Smith", "email": "bob@example.com"},
+}
+
+SHARE, ETF, CASH = 1, 2, 3  # holdingTypeId values used by the sandbox
+
+PORTFOLIOS = {
+    101: {"owner": "alice", "name": "Retirement", "baseCurrencyCode": "AUD", "dateCreated": "2019-07-01T00:00:00"},
+    102: {"owner": "alice", "name": "US Growth", "baseCurrencyCode": "USD", "dateCreated": "2021-03-15T00:00:00"},
+    201: {"owner": "bob", "name": "Family SMSF", "baseCurrencyCode": "AUD", "dateCreated": "2018-02-10T00:00:00"},
+}
+
+
+@dataclass(frozen=True)
+class Holding:
+    id: int
+    portfolio_id: int
+    symbol: str
+    exchange: str
+    name: str
+    currency: str
+    type_id: int
+    quantity: float
+    price: float  # current price
+    growth: float  # yearly price growth, drives historic prices
+    first_bought: date
+    dividend_per_unit: float = 0.0  # per payment
+    payments_per_year: int = 0
+    franking: float = 0.0  # share of the dividend that is franked (ASX only)
+
+
+HOLDINGS = [
+    Holding(1001, 101, "CBA", "ASX", "Commonwealth Bank of Australia", "AUD", SHARE, 120, 151.40, 0.14, date(2019, 8, 5), 2.40, 2, 1.0),
+    Holding(1002, 101, "BHP", "ASX", "BHP Group Limited", "AUD", SHARE, 400, 44.75, 0.05, date(2019, 9, 12), 0.85, 2, 1.0),
+    Holding(1003, 101, "VAS", "ASX", "Vanguard Australian Shares Index ETF", "AUD", ETF, 250, 101.32, 0.07, date(2020, 4, 2), 0.95, 4, 0.7),
+    Holding(1004, 101, "CSL", "ASX", "CSL Limited", "AUD", SHARE, 30, 282.10, 0.02, date(2022, 2, 18), 1.60, 2, 0.1),
+    Holding(1005, 101, "AUD", "CASH", "Cash account (AUD)", "AUD", CASH, 12500.00, 1.0, 0.0, date(2019, 7, 1)),
+    Holding(2001, 102, "AAPL", "NASDAQ", "Apple Inc.", "USD", SHARE, 45, 228.52, 0.18, date(2021, 3, 16), 0.25, 4),
+    Holding(2002, 102, "MSFT", "NASDAQ", "Microsoft Corporation", "USD", SHARE, 20, 423.10, 0.16, date(2021, 4, 9), 0.83, 4),
+    Holding(2003, 102, "VOO", "NYSEARCA", "Vanguard S&P 500 ETF", "USD", ETF, 15, 512.80, 0.12, date(2022, 6, 1), 1.70, 4),
+    Holding(2004, 102, "USD", "CASH", "Cash account (USD)", "USD", CASH, 3150.00, 1.0, 0.0, date(2021, 3, 15)),
+    Holding(3001, 201, "WES", "ASX", "Wesfarmers Limited", "AUD", SHARE, 300, 72.15, 0.09, date(2018, 3, 1), 1.00, 2, 1.0),
+    Holding(3002, 201, "TLS", "ASX", "Telstra Group Limited", "AUD", SHARE, 5000, 4.02, 0.01, date(2018, 3, 1), 0.09, 2, 1.0),
+    Holding(3003, 201, "NAB", "ASX", "National Australia Bank Limited", "AUD", SHARE, 800, 38.60, 0.08, date(2020, 5, 20), 0.84, 2, 1.0),
+    Holding(3004, 201, "AUD", "CASH", "Cash account (AUD)", "AUD", CASH, 48200.00, 1.0, 0.0, date(2018, 2, 10)),
+]
+HOLDINGS_BY_ID = {h.id: h for h in HOLDINGS}
+
+# Prices are "current" as of this day; earlier days are derived from it.
+AS_OF = date(2026, 11, 20)
+
+
+def owner_of_holding(holding_id: int) -> str | None:
+    holding = HOLDINGS_BY_ID.get(holding_id)
+    return PORTFOLIOS[holding.portfolio_id]["owner"] if holding else None
+
+
+def portfolio_json(portfolio_id: int) -> dict:
+    p = PORTFOLIOS[portfolio_id]
+    return {"id": portfolio_id, "name": p["name"], "dateCreated": p["dateCreated"], "baseCurrencyCode": p["baseCurrencyCode"]}
+
+
+def holdings_of(portfolio_id: int) -> list[Holding]:
+    return [h for h in HOLDINGS if h.portfolio_id == portfolio_id]
+
+
+def holding_json(h: Holding) -> dict:
+    return {
+        "id": h.id,
+        "symbol": h.symbol,
+        "exchange": h.exchange,
+        "displayExchange": h.exchange.title() if h.type_id == CASH else h.exchange,
+        "name": h.name,
+        "currencyCode": h.currency,
+        "holdingTypeId": h.type_id,
+        "portfolioId": h.portfolio_id,
+    }
+
+
+def price_on(h: Holding, day: date) -> float:
+    """Price of a holding on a day: compound growth back from AS_OF, with a gentle wobble."""
+    if h.type_id == CASH:
+        return 1.0
+    years_back = max((AS_OF - day).days, 0) / 365.25
+    wobble = 1 + 0.04 * math.sin(day.toordinal() / 47 + h.id)
+    today_wobble = 1 + 0.04 * math.sin(AS_OF.toordinal() / 47 + h.id)
+    return round(h.price * (1 + h.growth) ** -years_back * wobble / today_wobble, 2)
+
+
+def trades_of(h: Holding) -> list[dict]:
+    if h.type_id == CASH:
+        return [_trade(h, 1, h.first_bought, "Deposit", h.quantity, 1.0, 0.0)]
+    first = round(h.quantity * 0.6)
+    second = h.quantity - first + round(h.quantity * 0.1)
+    sold = second + first - h.quantity
+    later = h.first_bought + timedelta(days=400)
+    trades = [
+        _trade(h, 1, h.first_bought, "Buy", first, price_on(h, h.first_bought), 9.95),
+        _trade(h, 2, later, "Buy", second, price_on(h, later), 9.95),
+    ]
+    if sold:
+        sell_day = later + timedelta(days=300)
+        trades.append(_trade(h, 3, sell_day, "Sell", sold, price_on(h, sell_day), 9.95))
+    return trades
+
+
+def _trade(h, n, day, kind, quantity, price, brokerage):
+    return {
+        "id": h.id * 10 + n,
+        "tradeDate": day.isoformat() + "T00:00:00",
+        "tradeType": kind,
+        "quantity": quantity,
+        "price": price,
+        "brokerage": brokerage,
+        "value": round(quantity * price, 2),
+        "currencyCode": h.currency,
+    }
+
+
+def income_of(h: Holding, start: date | None = None, end: date | None = None) -> list[dict]:
+    """Dividends paid on the holding, with franking credits at the 30% company rate."""
+    if not h.payments_per_year:
+        return []
+    step = 365 // h.payments_per_year
+    payments = []
+    day, n = h.first_bought + timedelta(days=step), 1
+    while day <= AS_OF:
+        if (start is None or day >= start) and (end is None or day <= end):
+            net = round(h.quantity * h.dividend_per_unit, 2)
+            franking = round(net * h.franking * 0.3 / 0.7, 2)
+            payments.append({
+                "id": h.id * 1000 + n,
+                "paidDate": day.isoformat() + "T00:00:00",
+                "exDividendDate": (day - timedelta(days=28)).isoformat() + "T00:00:00",
+                "netAmount": net,
+                "grossAmount": round(net + franking, 2),
+                "frankingCredits": franking,
+            })
+        day, n = day + timedelta(days=step), n + 1
+    return payments
+
+
+def performance(portfolio_id: int, start: date | None, end: date | None) -> dict:
+    """Total return of a portfolio between two days, per holding and in all."""
+    end = min(end or AS_OF, AS_OF)
+    rows = []
+    for h in holdings_of(portfolio_id):
+        since = max(start or h.first_bought, h.first_bought)
+        value = round(h.quantity * price_on(h, end), 2)
+        cost = h.quantity * price_on(h, since)
+        gain = round(value - cost, 2)
+        dividends = round(sum(p["netAmount"] for p in income_of(h, since, end)), 2)
+        rows.append({
+            "id": h.id,
+            "symbol": h.symbol,
+            "name": h.name,
+            "currentPrice": price_on(h, end),
+            "totalQuantity": h.quantity,
+            "currencyCode": h.currency,
+            "totalReturn": _total_return(value, gain, dividends, cost),
+        })
+    total_value = sum(r["totalReturn"]["totalValue"] for r in rows)
+    for r in rows:
+        r["holdingWeight"] = round(100 * r["totalReturn"]["totalValue"] / total_value, 2) if total_value else 0
+    cost = sum(r["totalReturn"]["totalValue"] - r["totalReturn"]["capitalGainValue"] for r in rows)
+    return {
+        "totalReturn": _total_return(
+            round(total_value, 2),
+            round(sum(r["totalReturn"]["capitalGainValue"] for r in rows), 2),
+            round(sum(r["totalReturn"]["dividendReturnValue"] for r in rows), 2),
+            cost,
+        ),
+        "holdings": rows,
+    }
+
+
+def _total_return(value, gain, dividends, cost):
+    return {
+        "totalValue": value,
+        "capitalGainValue": gain,
+        "capitalGainPercent": round(100 * gain / cost, 2) if cost else 0,
+        "dividendReturnValue": dividends,
+        "totalReturnPercent": round(100 * (gain + dividends) / cost, 2) if cost else 0,
+    }

