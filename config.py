@@ -1,0 +1,115 @@
+"""Settings from the environment; production refuses to start on anything missing or unsafe."""
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+ENVIRONMENTS = ("production", "development")
+MIN_SECRET_KEY_LENGTH = 32  # characters: at least 128 bits from `secrets.token_hex(16)`
+GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+class ConfigError(Exception):
+    """The environment cannot run the portal; `problems` names each offending variable."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("Navexa Portal cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str
+    client_id: str
+    client_secret: str
+    auth_url: str
+    audience: str
+    scope: str
+    api_url: str
+    public_url: str | None
+    redis_url: str
+    secret_key: str
+    trusted_proxy_count: int
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def metadata_url(self) -> str:
+        return self.auth_url + "/.well-known/openid-configuration"
+
+    @classmethod
+    def from_env(cls, environ=None) -> "Settings":
+        """Read and check every variable at once, so one run names every problem."""
+        env = os.environ if environ is None else environ
+
+        def get(name, default=""):
+            return (env.get(name) or default).strip()
+
+        problems = []
+        app_env = get("APP_ENV", "production").lower()
+        if app_env not in ENVIRONMENTS:
+            problems.append(f"APP_ENV is '{app_env}': set it to 'production' or 'development'.")
+        production = app_env != "development"
+
+        required = {
+            "NAVEXA_CLIENT_ID": "the Client ID Navexa issued for the portal",
+            "NAVEXA_CLIENT_SECRET": "the Client Secret Navexa issued for the portal",
+            "REDIS_URL": "the Redis URL, e.g. redis://redis:6379/0",
+        }
+        if production:
+            required["SECRET_KEY"] = f"a random secret of {MIN_SECRET_KEY_LENGTH}+ characters ({GENERATE_SECRET})"
+            required["PUBLIC_URL"] = "the portal's external https origin, e.g. https://portal.example.com"
+        problems += [f"{name} is missing: set it to {what}." for name, what in required.items() if not get(name)]
+
+        secret_key = get("SECRET_KEY")
+        if production and secret_key and len(secret_key) < MIN_SECRET_KEY_LENGTH:
+            problems.append(f"SECRET_KEY is too short: use {MIN_SECRET_KEY_LENGTH}+ random characters ({GENERATE_SECRET}).")
+        if not secret_key and not production:
+            secret_key = secrets.token_hex(32)
+            log.warning("SECRET_KEY is not set: generated one for this run (development only).")
+
+        auth_url = get("NAVEXA_AUTH_URL", "https://auth.navexa.io").rstrip("/")
+        api_url = get("NAVEXA_API_URL", "https://api.navexa.com.au/api").rstrip("/")
+        public_url = get("PUBLIC_URL").rstrip("/") or None
+        for name, value in [("NAVEXA_AUTH_URL", auth_url), ("NAVEXA_API_URL", api_url), ("PUBLIC_URL", public_url)]:
+            if value:
+                problems += _url_problems(name, value, https_only=production)
+
+        proxies = get("TRUSTED_PROXY_COUNT", "0")
+        if not proxies.isdigit():
+            problems.append(f"TRUSTED_PROXY_COUNT is '{proxies}': set it to the number of reverse proxies in front (0, 1, 2…).")
+
+        scope = " ".join(get("NAVEXA_SCOPE", "openid profile email offline_access").split())
+        if "openid" not in scope.split():
+            problems.append("NAVEXA_SCOPE must include 'openid': sign-in relies on the ID token.")
+
+        if problems:
+            raise ConfigError(problems)
+        return cls(
+            app_env=app_env,
+            client_id=get("NAVEXA_CLIENT_ID"),
+            client_secret=get("NAVEXA_CLIENT_SECRET"),
+            auth_url=auth_url,
+            audience=get("NAVEXA_AUDIENCE", "https://api.navexa.io/api"),
+            scope=scope,
+            api_url=api_url,
+            public_url=public_url,
+            redis_url=get("REDIS_URL"),
+            secret_key=secret_key,
+            trusted_proxy_count=int(proxies),
+        )
+
+
+def _url_problems(name: str, value: str, https_only: bool) -> list[str]:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return [f"{name} is '{value}': set it to an absolute URL such as https://example.com."]
+    if https_only and parts.scheme != "https":
+        return [f"{name} must use https in production (it is '{value}')."]
+    return []

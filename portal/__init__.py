@@ -1,0 +1,1 @@
+"""Navexa Portal: a confidential OAuth client (backend for frontend) for Navexa."""

@@ -1,0 +1,95 @@
+"""NavexaClient: the Navexa API over a pooled requests.Session, with typed errors. No Flask here."""
+
+import logging
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 3.05  # s: a little over a TCP retransmit window
+READ_TIMEOUT = 15  # s: Navexa's performance reports can be slow on large portfolios
+POOL_SIZE = 32  # connections kept per worker; pages fetch several resources at once
+
+
+class NavexaError(Exception):
+    """A Navexa API call did not give us data; `status` is what the portal should answer."""
+
+    code = "upstream_error"
+    status = 502
+
+    def __init__(self, message: str, *, upstream_status: int | None = None, retry_after: int | None = None):
+        super().__init__(message)
+        self.upstream_status = upstream_status
+        self.retry_after = retry_after
+
+
+class Unauthorized(NavexaError):
+    code, status = "upstream_unauthorized", 401
+
+
+class Forbidden(NavexaError):
+    code, status = "forbidden", 403
+
+
+class NotFound(NavexaError):
+    code, status = "not_found", 404
+
+
+class RateLimited(NavexaError):
+    code, status = "rate_limited", 429
+
+
+class UpstreamError(NavexaError):
+    code, status = "upstream_error", 502
+
+
+class UpstreamTimeout(NavexaError):
+    code, status = "upstream_timeout", 504
+
+
+_BY_STATUS = {401: Unauthorized, 403: Forbidden, 404: NotFound, 429: RateLimited}
+
+
+class NavexaClient:
+    """Calls the Navexa API with a caller-supplied access token; safe to share between threads."""
+
+    def __init__(self, base_url: str, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), pool_size: int = POOL_SIZE):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.http = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+
+    def request(self, method: str, path: str, access_token: str, *, params=None, stream=False, headers=None,
+                data=None) -> requests.Response:
+        """Send one call; return the response if it is 2xx/3xx, else raise the matching NavexaError."""
+        url = self.base_url + "/" + path.lstrip("/")
+        sent_headers = {"Accept": "application/json", **(headers or {}), "Authorization": f"Bearer {access_token}"}
+        try:
+            response = self.http.request(method, url, params=params, headers=sent_headers, data=data,
+                                         timeout=self.timeout, stream=stream, allow_redirects=False)
+        except requests.Timeout as error:
+            raise UpstreamTimeout("Navexa did not answer in time.") from error
+        except requests.RequestException as error:
+            raise UpstreamError("Navexa could not be reached.") from error
+        if response.status_code < 400:
+            return response
+        response.close()
+        kind = _BY_STATUS.get(response.status_code, UpstreamError)
+        raise kind(f"Navexa answered {response.status_code} for {path}.", upstream_status=response.status_code,
+                   retry_after=_retry_after(response))
+
+    def get_json(self, path: str, access_token: str, params=None) -> Any:
+        response = self.request("GET", path, access_token, params=params)
+        try:
+            return response.json()
+        except ValueError as error:
+            raise UpstreamError(f"Navexa sent something other than JSON for {path}.") from error
+
+
+def _retry_after(response) -> int | None:
+    value = response.headers.get("Retry-After", "")
+    return int(value) if value.isdigit() else None

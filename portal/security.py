@@ -1,0 +1,65 @@
+"""Security headers, CSRF tokens and safe redirects."""
+
+import hmac
+import re
+import secrets
+from urllib.parse import urlsplit
+
+from flask import current_app, request, session
+
+from .errors import CsrfError
+
+CSRF_SESSION_KEY = "csrf"
+CSRF_HEADER = "X-CSRF"
+CSRF_FORM_FIELD = "csrf_token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_SAFE_PATH = re.compile(r"^/(?![/\\])[^\x00-\x1f\\]*$")
+
+
+def safe_next(target: str | None, default: str | None = None) -> str | None:
+    """Return target only if it is a path on this site (never //host, /\\host or an absolute URL)."""
+    if not target or not _SAFE_PATH.match(target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, made on first use."""
+    token = session.get(CSRF_SESSION_KEY)
+    if not token:
+        token = session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf():
+    """Refuse a state-changing request without the session's CSRF token (form field or X-CSRF header)."""
+    expected = session.get(CSRF_SESSION_KEY)
+    given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FORM_FIELD)
+    if not expected or not given or not hmac.compare_digest(expected, given):
+        raise CsrfError()
+
+
+def set_security_headers(response):
+    auth_origin = current_app.config["AUTH_ORIGIN"]
+    # form-action covers the redirect to the provider's logout after the sign-out form.
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        f"frame-ancestors 'none'; form-action 'self' {auth_origin}",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if "user" in session or response.status_code >= 300:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

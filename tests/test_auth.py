@@ -1,0 +1,310 @@
+"""Sign-in, callback and sign-out against the sandbox and a real redis-server."""
+
+import base64
+import hashlib
+import logging
+import re
+
+import pytest
+import requests
+
+from tests.conftest import query_of
+
+VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+
+
+def test_login_redirects_to_authorize_with_every_parameter(browser, sandbox, portal):
+    url = browser.start_login()
+    assert url.startswith(sandbox.url + "/authorize?")
+    params = query_of(url)
+    assert params["response_type"] == "code"
+    assert params["client_id"] == "navexa-portal-dev"
+    assert params["redirect_uri"] == portal.url + "/callback"
+    assert params["audience"] == "https://api.navexa.io/api"
+    assert params["scope"] == "openid profile email offline_access"
+    assert params["code_challenge_method"] == "S256"
+    assert len(params["state"]) >= 20 and len(params["nonce"]) >= 20
+    assert "code_verifier" not in params
+
+
+def test_the_challenge_is_the_s256_of_a_verifier_kept_on_the_server(browser, portal):
+    params = query_of(browser.start_login())
+    raw = portal.redis.get("portal:session:" + browser.session_id())
+    record = __import__("json").loads(raw)
+    pending = record["login:" + params["state"]]
+    verifier = pending["code_verifier"]
+    assert VERIFIER.match(verifier)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    assert params["code_challenge"] == digest
+    assert pending["nonce"] == params["nonce"]
+    assert verifier not in str(browser.cookies.get_dict())
+
+
+def test_sign_in_lands_on_portfolios_and_shows_the_users_portfolios(browser):
+    response = browser.sign_in("alice")
+    assert response.status_code == 302 and response.headers["Location"] == "/portfolios"
+    page = browser.get(browser.portal.url + "/portfolios", timeout=10)
+    assert page.status_code == 200
+    assert "Retirement" in page.text and "US Growth" in page.text and "Family SMSF" not in page.text
+    assert "Alice Nguyen" in page.text
+
+
+def test_bob_sees_only_his_portfolios(browser):
+    browser.sign_in("bob")
+    page = browser.get(browser.portal.url + "/portfolios", timeout=10)
+    assert "Family SMSF" in page.text and "Retirement" not in page.text
+
+
+def test_the_token_request_carries_client_secret_and_code_verifier(browser, sandbox):
+    browser.sign_in()
+    token_request = sandbox.token_requests()[-1]
+    assert token_request["grant_type"] == "authorization_code"
+    assert token_request["auth_method"] == "client_secret_post"
+    assert {"client_id", "client_secret", "code", "code_verifier", "redirect_uri"} <= set(token_request["params"])
+
+
+def test_the_session_id_changes_at_sign_in_and_the_old_one_is_gone(browser, portal):
+    browser.start_login()
+    before = browser.session_id()
+    browser.approve(browser.start_login())  # a second pending login, same session
+    assert browser.session_id() == before
+    browser.sign_in()
+    after = browser.session_id()
+    assert after and after != before
+    assert portal.redis.get("portal:session:" + before) is None
+
+
+def test_only_an_opaque_session_cookie_reaches_the_browser(signed_in):
+    assert set(signed_in.cookies.keys()) <= {"navexa_portal_session", "navexa_sandbox_sso", "navexa_portal_key"}
+    record = signed_in.portal.redis.get("portal:session:" + signed_in.session_id())
+    assert b"access_token" not in record and b"refresh_token" not in record
+
+
+def test_next_is_kept_when_relative(browser):
+    callback = browser.approve(browser.start_login("/login?next=/portfolios%3Fsort%3Dname"))
+    response = browser.get(callback, allow_redirects=False, timeout=10)
+    assert response.headers["Location"] == "/portfolios?sort=name"
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example/", "/\\evil.example", "javascript:alert(1)",
+                                    "evil.example", "/\r\nSet-Cookie:x=1"])
+def test_next_that_leaves_the_site_is_dropped(browser, target):
+    callback = browser.approve(browser.start_login("/login?" + requests.compat.urlencode({"next": target})))
+    response = browser.get(callback, allow_redirects=False, timeout=10)
+    assert response.headers["Location"] == "/portfolios"
+
+
+def test_two_tabs_signing_in_at_once_both_complete(browser):
+    first = browser.approve(browser.start_login("/login?next=/portfolios%3Ftab%3D1"))
+    second = browser.approve(browser.start_login("/login?next=/portfolios%3Ftab%3D2"))
+    answer_one = browser.get(first, allow_redirects=False, timeout=10)
+    answer_two = browser.get(second, allow_redirects=False, timeout=10)
+    assert answer_one.headers["Location"] == "/portfolios?tab=1"
+    assert answer_two.headers["Location"] == "/portfolios?tab=2"
+    assert browser.get(browser.portal.url + "/portfolios", timeout=10).status_code == 200
+
+
+def test_organization_and_invitation_are_forwarded_when_well_formed(browser):
+    params = query_of(browser.start_login("/login?organization=org_W30s&invitation=Ab12-cd_3"))
+    assert params["organization"] == "org_W30s" and params["invitation"] == "Ab12-cd_3"
+
+
+def test_malformed_invitation_is_refused_with_a_page(browser):
+    response = browser.get(browser.portal.url + "/login?invitation=%3Cscript%3E", allow_redirects=False, timeout=10)
+    assert response.status_code == 400
+    assert "<script>" not in response.text and "invitation" in response.text
+
+
+# -- bad input at the callback --------------------------------------------------------
+
+
+def assert_state_page(response):
+    assert response.status_code == 400
+    assert "sign in again" in response.text.lower()
+    assert 'href="/login"' in response.text
+
+
+def test_unknown_state_is_refused_before_any_code_exchange(browser, sandbox):
+    browser.start_login()
+    response = browser.get(browser.portal.url + "/callback?code=abc&state=forged", timeout=10)
+    assert_state_page(response)
+    assert sandbox.stats()["token_requests"]["authorization_code"] == 0
+
+
+def test_missing_state_is_refused(browser, sandbox):
+    assert_state_page(browser.get(browser.portal.url + "/callback?code=abc", timeout=10))
+    assert sandbox.stats()["token_requests"]["authorization_code"] == 0
+
+
+def test_a_state_from_another_browser_is_refused(browser, portal, sandbox):
+    callback = browser.approve(browser.start_login())
+    stranger = requests.Session()
+    stranger.get(portal.url + "/", timeout=10)
+    assert_state_page(stranger.get(callback, timeout=10))
+    assert sandbox.stats()["token_requests"]["authorization_code"] == 0
+
+
+def test_a_replayed_callback_is_refused(browser, sandbox):
+    callback = browser.approve(browser.start_login())
+    assert browser.get(callback, allow_redirects=False, timeout=10).status_code == 302
+    assert_state_page(browser.get(callback, timeout=10))
+    assert sandbox.stats()["token_requests"]["authorization_code"] == 1
+
+
+@pytest.mark.parametrize("name", ["state", "code"])
+def test_duplicated_parameters_are_refused(browser, sandbox, name):
+    callback = browser.approve(browser.start_login())
+    params = query_of(callback)
+    response = browser.get(callback + f"&{name}={params[name]}", timeout=10)
+    assert response.status_code == 400
+    assert sandbox.stats()["token_requests"]["authorization_code"] == 0
+
+
+def test_tampered_code_is_refused_with_a_sign_in_again_page(browser):
+    callback = browser.approve(browser.start_login())
+    response = browser.get(callback.replace("code=", "code=x"), timeout=10)
+    assert response.status_code == 400
+    assert "sign in again" in response.text.lower()
+
+
+def test_missing_code_is_refused(browser, sandbox):
+    params = query_of(browser.start_login())
+    response = browser.get(browser.portal.url + "/callback", params={"state": params["state"]}, timeout=10)
+    assert response.status_code == 400
+    assert sandbox.stats()["token_requests"]["authorization_code"] == 0
+
+
+def test_declining_shows_a_friendly_page(browser):
+    callback = browser.approve(browser.start_login(), decision="deny")
+    response = browser.get(callback, timeout=10)
+    assert response.status_code == 403
+    assert "You declined" in response.text
+
+
+def test_provider_errors_are_shown_escaped(browser):
+    params = query_of(browser.start_login())
+    response = browser.get(browser.portal.url + "/callback", timeout=10, params={
+        "state": params["state"], "error": "server_error", "error_description": "<b>boom</b>"})
+    assert response.status_code == 400
+    assert "&lt;b&gt;boom&lt;/b&gt;" in response.text and "<b>boom" not in response.text
+
+
+def test_an_expired_code_gets_a_sign_in_again_page(browser, sandbox):
+    sandbox.config(authorization_code_ttl=0)
+    response = browser.get(browser.approve(browser.start_login()), timeout=10)
+    assert response.status_code == 400
+    assert "sign in again" in response.text.lower()
+
+
+def test_a_wrong_client_secret_is_an_operator_problem_not_a_traceback(make_portal, sandbox):
+    portal = make_portal(NAVEXA_CLIENT_SECRET="wrong-secret")
+    browser = type("B", (), {})  # noqa: F841 - keep names honest below
+    from tests.conftest import Browser
+
+    browser = Browser(portal, sandbox)
+    response = browser.get(browser.approve(browser.start_login()), timeout=10)
+    assert response.status_code == 502
+    assert "NAVEXA_CLIENT_SECRET" in response.text
+    assert "wrong-secret" not in response.text and "Traceback" not in response.text
+
+
+def test_provider_unreachable_at_login_is_503(make_portal, sandbox):
+    from tools.services import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    portal = make_portal(NAVEXA_AUTH_URL=dead)
+    response = requests.get(portal.url + "/login", allow_redirects=False, timeout=10)
+    assert response.status_code == 503
+    assert "be reached" in response.text
+
+
+def test_redis_unreachable_is_503_not_a_traceback(make_portal):
+    from tools.services import free_port
+
+    portal = make_portal(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    response = requests.get(portal.url + "/login", allow_redirects=False, timeout=10)
+    assert response.status_code == 503
+    assert "session store" in response.text and "Traceback" not in response.text
+    assert requests.get(portal.url + "/readyz", timeout=10).status_code == 503
+    assert requests.get(portal.url + "/healthz", timeout=10).status_code == 200
+
+
+def test_secrets_never_reach_the_log(browser, sandbox, caplog):
+    caplog.set_level(logging.DEBUG)
+    params = query_of(browser.start_login())
+    record = __import__("json").loads(browser.portal.redis.get("portal:session:" + browser.session_id()))
+    verifier = record["login:" + params["state"]]["code_verifier"]
+    callback = browser.approve(browser.start_login())
+    code = query_of(callback)["code"]
+    browser.get(callback, timeout=10)
+    browser.get(callback, timeout=10)  # replay: logged as refused
+    portal_address = browser.portal.url.split("//")[1]
+    # urllib3 lines about requests sent *to* the portal come from this test's client, not the portal.
+    portal_log = "\n".join(r.getMessage() for r in caplog.records
+                           if not (r.name.startswith("urllib3") and portal_address.split(":")[1] in r.getMessage()))
+    assert "/callback?code=[redacted]" in portal_log
+    for secret in (verifier, code, "sandbox-client-secret"):
+        assert secret not in portal_log
+
+
+# -- sign-out -------------------------------------------------------------------------
+
+
+def test_signed_out_people_are_sent_to_login_with_next(browser):
+    response = browser.get(browser.portal.url + "/portfolios?x=1", allow_redirects=False, timeout=10)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/portfolios?x%3D1"
+
+
+def test_logout_clears_redis_and_the_cookie_and_signs_out_at_the_provider(signed_in, portal, sandbox):
+    sid = signed_in.session_id()
+    assert portal.redis.exists("portal:tokens:" + sid)
+    response = signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()},
+                              allow_redirects=False, timeout=10)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(sandbox.url + "/oidc/logout?")
+    assert query_of(response.headers["Location"]) == {"client_id": "navexa-portal-dev",
+                                                      "post_logout_redirect_uri": portal.url + "/"}
+    assert not portal.redis.exists("portal:session:" + sid)
+    assert not portal.redis.exists("portal:tokens:" + sid)
+    assert "navexa_portal_session" not in signed_in.cookies
+    home = signed_in.get(response.headers["Location"], timeout=10)
+    assert home.url == portal.url + "/" and sandbox.stats()["logouts"] == 1
+    assert signed_in.get(portal.url + "/portfolios", allow_redirects=False, timeout=10).status_code == 302
+
+
+def test_logout_without_csrf_token_is_refused_and_keeps_the_session(signed_in, portal):
+    response = signed_in.post(portal.url + "/logout", allow_redirects=False, timeout=10)
+    assert response.status_code == 400
+    assert signed_in.get(portal.url + "/portfolios", allow_redirects=False, timeout=10).status_code == 200
+
+
+def test_get_logout_shows_a_confirmation_form(signed_in, portal):
+    page = signed_in.get(portal.url + "/logout", timeout=10)
+    assert page.status_code == 200 and 'method="post"' in page.text
+
+
+def test_pages_carry_security_headers(signed_in, portal):
+    response = signed_in.get(portal.url + "/portfolios", timeout=10)
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_session_cookie_is_httponly_and_lax(browser, portal):
+    response = browser.get(portal.url + "/login", allow_redirects=False, timeout=10)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_non_json_session_record_is_ignored_not_unpickled(browser, portal):
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('unpickled!')",))
+
+    browser.start_login()
+    portal.redis.set("portal:session:" + browser.session_id(), pickle.dumps(Boom()))
+    response = browser.get(portal.url + "/portfolios", allow_redirects=False, timeout=10)
+    assert response.status_code == 302  # treated as signed out, nothing unpickled
