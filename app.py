@@ -9,7 +9,7 @@ from flask import Flask, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings
-from portal import auth, errors, health, logs, security, views
+from portal import auth, errors, health, logs, proxy, security, views
 from portal.navexa import NavexaClient
 from portal.session import JsonRedisSessionInterface
 from portal.tokens import TokenStore
@@ -33,10 +33,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         AUTH_URL=settings.auth_url,
         AUTH_ORIGIN=security.origin_of(settings.auth_url),
         NAVEXA_CLIENT_ID=settings.client_id,
+        NAVEXA_CLIENT_SECRET=settings.client_secret,
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         SESSION_REFRESH_EACH_REQUEST=False,
         # __Host- pins the cookie to this exact origin over https; plain http (development) can't use it.
         SESSION_COOKIE_NAME="__Host-navexa_portal" if production else "navexa_portal_session",
+        TOKEN_KEY_COOKIE="__Host-navexa_portal_key" if production else "navexa_portal_key",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=production,
@@ -50,9 +52,10 @@ def create_app(settings: Settings | None = None) -> Flask:
                                   socket_connect_timeout=REDIS_TIMEOUT, health_check_interval=30)
     app.extensions["redis"] = client
     app.session_interface = JsonRedisSessionInterface(app, client)
-    app.extensions["token_store"] = TokenStore(client, lifetime=int(SESSION_LIFETIME.total_seconds()))
     app.extensions["navexa"] = NavexaClient(settings.api_url)
     auth.init_app(app, settings)
+    app.extensions["token_store"] = TokenStore(client, lifetime=int(SESSION_LIFETIME.total_seconds()),
+                                               refresher=auth.make_refresher(app))
 
     errors.init_app(app)
     app.after_request(security.set_security_headers)
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(proxy.bp)
     return app
 
 

@@ -10,7 +10,7 @@ log = logging.getLogger(__name__)
 
 ENVIRONMENTS = ("production", "development")
 MIN_SECRET_KEY_LENGTH = 32  # characters: at least 128 bits from `secrets.token_hex(16)`
-GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_hex(32))'"
+GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_hex(32))'"  # noqa: S105 - not a secret
 
 
 class ConfigError(Exception):

@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from joserfc.errors import JoseError
 
-from .errors import (BadInput, LoginDeclined, LoginFailed, LoginStateError, ProviderError, ProviderUnavailable,
-                     SessionExpired, wants_json)
+from . import navexa
+from .errors import BadInput, LoginDeclined, LoginFailed, LoginStateError, ProviderError, ProviderUnavailable, SessionExpired, wants_json
 from .security import check_csrf, safe_next
+from .tokens import RefreshUnavailable, SessionEnded, TokenRecord, decode_key, encode_key, new_key
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ PENDING_PREFIX = "login:"  # session key prefix of a pending login, followed by 
 PENDING_LOGIN_TTL = 600  # s: long enough to sign in at the provider, short enough to be useless if leaked
 MAX_PENDING_LOGINS = 5  # per session: tabs signing in at once; older ones are dropped
 PROVIDER_TIMEOUT = (3.05, 10)  # s: connect, read for discovery, JWKS and token calls
+# The only refresh answers that end a session; anything else (timeouts, 5xx) is worth retrying later.
+FATAL_REFRESH_ERRORS = frozenset({"invalid_grant", "invalid_client"})
 # Auth0 organization ids (org_…) and invitation tickets are short URL-safe strings.
 _ORG_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -51,6 +54,43 @@ def init_app(app, settings):
 
 def provider():
     return current_app.extensions["authlib.integrations.flask_client"].create_client(PROVIDER)
+
+
+def make_refresher(app):
+    """A refresh function for the token store: refresh token in, token answer out, errors by policy."""
+    client = app.extensions["authlib.integrations.flask_client"].create_client(PROVIDER)
+
+    def refresh(refresh_token: str) -> dict:
+        try:
+            return client.fetch_access_token(grant_type="refresh_token", refresh_token=refresh_token)
+        except OAuthError as error:
+            if error.error in FATAL_REFRESH_ERRORS:
+                raise SessionEnded(f"refresh refused: {error.error}") from error
+            raise RefreshUnavailable(f"refresh failed: {error.error}") from error
+        except requests.Timeout as error:
+            raise RefreshUnavailable("token endpoint timed out", timeout=True) from error
+        except (requests.RequestException, ValueError) as error:
+            raise RefreshUnavailable(f"token endpoint unusable: {type(error).__name__}") from error
+
+    return refresh
+
+
+def revoke_refresh_token(refresh_token: str):
+    """Revoke at the provider, best effort: sign-out goes on whatever happens here."""
+    try:
+        endpoint = provider().load_server_metadata().get("revocation_endpoint")
+        if not endpoint:
+            log.info("logout: provider has no revocation endpoint")
+            return
+        response = requests.post(endpoint, timeout=PROVIDER_TIMEOUT, data={
+            "client_id": current_app.config["NAVEXA_CLIENT_ID"],
+            "client_secret": current_app.config["NAVEXA_CLIENT_SECRET"],
+            "token": refresh_token,
+            "token_type_hint": "refresh_token",
+        })
+        log.info("logout: revocation answered %s", response.status_code)
+    except (requests.RequestException, ValueError) as error:
+        log.warning("logout: revocation failed (%s); signed out here anyway", type(error).__name__)
 
 
 def provider_call(what: str):
@@ -107,6 +147,9 @@ def take_pending_login(state: str) -> dict | None:
 @provider_call("login")
 def login():
     next_url = safe_next(request.args.get("next"), default=None)
+    if request.args.get("expired"):
+        # Say why before sending the person to Navexa again.
+        return render_template("session_ended.html", next=next_url)
     extra = {}
     for name in ("organization", "invitation"):
         value = request.args.get(name)
@@ -184,7 +227,7 @@ def exchange_code(code: str, pending: dict) -> tuple[dict, dict]:
 
 
 def complete_login(token: dict, claims: dict):
-    """Start a fresh session for the person: new session id, profile kept, tokens stored server-side."""
+    """Start a fresh session for the person: new session id, profile kept, tokens sealed server-side."""
     store = current_app.extensions["token_store"]
     store.delete(session.sid)
     pending = {k: v for k, v in session.items() if k.startswith(PENDING_PREFIX)}
@@ -194,13 +237,75 @@ def complete_login(token: dict, claims: dict):
     session["user"] = {"sub": claims.get("sub"), "name": claims.get("name") or claims.get("nickname"),
                        "email": claims.get("email")}
     session["signed_in_at"] = int(time.time())
-    store.save(session.sid, token)
+    g.token_key = new_key()
+    store.save(session.sid, g.token_key, TokenRecord.from_response(token, store.clock()))
 
 
 def end_session():
-    """Forget the person here: token record, server session and cookie."""
+    """Forget the person here: token record, server session and both cookies."""
     current_app.extensions["token_store"].delete(session.sid)
     session.clear()
+    g.token_key = None
+
+
+@bp.after_app_request
+def set_token_key_cookie(response):
+    """Hand the browser a new sealing key at sign-in; take it back at sign-out."""
+    if "token_key" not in g:
+        return response
+    name = current_app.config["TOKEN_KEY_COOKIE"]
+    if g.token_key is None:
+        response.delete_cookie(name, path="/", secure=current_app.config["SESSION_COOKIE_SECURE"],
+                               httponly=True, samesite="Lax")
+    else:
+        response.set_cookie(name, encode_key(g.token_key), path="/", httponly=True, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"],
+                            max_age=int(current_app.permanent_session_lifetime.total_seconds()))
+    return response
+
+
+def session_access_token(reject: str | None = None) -> str:
+    """The signed-in session's access token, refreshed first if it is about to expire.
+
+    SessionExpired (after signing the person out) when the session cannot go on;
+    ProviderUnavailable (keeping the session) when the provider can't be asked now.
+    """
+    if "user" not in session:
+        raise SessionExpired()
+    key = decode_key(request.cookies.get(current_app.config["TOKEN_KEY_COOKIE"]))
+    if key is None:
+        log.info("token key cookie missing or malformed: signing out sub=%s", session["user"].get("sub"))
+        end_session()
+        raise SessionExpired()
+    try:
+        return current_app.extensions["token_store"].access_token(session.sid, key, reject=reject,
+                                                                  user=session["user"].get("sub") or "-")
+    except SessionEnded as error:
+        log.info("session ended sub=%s: %s", session["user"].get("sub"), error)
+        end_session()
+        raise SessionExpired() from error
+    except RefreshUnavailable as error:
+        raise ProviderUnavailable(status=504 if error.timeout else 502, retry_link=retry_link()) from error
+
+
+def with_access_token(call):
+    """Run call(access_token); if Navexa refuses the token, refresh once and retry once."""
+    token = session_access_token()
+    try:
+        return call(token)
+    except navexa.Unauthorized:
+        log.info("Navexa refused the access token; refreshing once sub=%s", session["user"].get("sub"))
+    token = session_access_token(reject=token)
+    try:
+        return call(token)
+    except navexa.Unauthorized as error:
+        log.info("Navexa refused a fresh access token; signing out sub=%s", session["user"].get("sub"))
+        end_session()
+        raise SessionExpired() from error
+
+
+def retry_link() -> str | None:
+    return request.full_path.rstrip("?") if request.method == "GET" else None
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -208,8 +313,21 @@ def logout():
     if request.method == "GET":
         return render_template("logout.html")
     check_csrf()
+    revoke_session_refresh_token()
     end_session()
     return redirect(provider_logout_url())
+
+
+def revoke_session_refresh_token():
+    key = decode_key(request.cookies.get(current_app.config["TOKEN_KEY_COOKIE"]))
+    if key is None or "user" not in session:
+        return
+    try:
+        record = current_app.extensions["token_store"].load(session.sid, key)
+    except SessionEnded:
+        return
+    if record.refresh_token:
+        revoke_refresh_token(record.refresh_token)
 
 
 def provider_logout_url() -> str:

@@ -10,6 +10,9 @@ import redis
 from flask import jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from . import navexa
+from .navexa import NavexaError
+
 log = logging.getLogger(__name__)
 
 
@@ -76,11 +79,47 @@ def wants_json() -> bool:
 
 
 def render_error(error: PortalError):
+    if isinstance(error, SessionExpired) and not wants_json():
+        from flask import redirect, url_for
+
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("auth.login", next=target, expired=1))
     if wants_json():
         response = jsonify(error=error.code, message=error.message)
     else:
         response = make_response(render_template("error.html", error=error))
     response.status_code = error.status
+    return response
+
+
+class NavexaProblem(PortalError):
+    """A Navexa API call failed; carries the answer for the person."""
+
+    title = "Navexa answered with an error"
+
+
+def handle_navexa_error(error: NavexaError):
+    """Turn a failed Navexa API call into the page or JSON the person should see."""
+    if isinstance(error, navexa.Unauthorized):
+        return render_error(SessionExpired())
+    problem = NavexaProblem(status=error.status, retry_link=request.full_path.rstrip("?") if request.method == "GET" else None)
+    problem.code = error.code
+    if isinstance(error, navexa.NotFound):
+        problem.title, problem.message, problem.retry_link = "Not found", "Navexa has nothing at that address for you.", None
+    elif isinstance(error, navexa.Forbidden):
+        problem.title = "Navexa says you can't see this"
+        problem.message, problem.retry_link = "Your Navexa account doesn't have access to it.", None
+    elif isinstance(error, navexa.RateLimited):
+        wait = f"in {error.retry_after} seconds" if error.retry_after is not None else "in a minute"
+        problem.title = "Navexa asks us to slow down"
+        problem.message = f"Too many requests reached Navexa. Please try again {wait}."
+    elif isinstance(error, navexa.UpstreamTimeout):
+        problem.title, problem.message = "Navexa didn't answer in time", "Please try again in a moment."
+    else:
+        problem.message = "Navexa couldn't give us your data just now. Please try again in a moment."
+    response = render_error(problem)
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -110,6 +149,7 @@ def handle_server_error(error):
 
 def init_app(app):
     app.register_error_handler(PortalError, render_error)
+    app.register_error_handler(NavexaError, handle_navexa_error)
     app.register_error_handler(redis.RedisError, lambda e: handle_server_error(e))
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(500, handle_server_error)

@@ -1,22 +1,14 @@
 """Portfolio pages."""
 
-from flask import Blueprint, current_app, render_template, session
+from flask import Blueprint, current_app, render_template
 
-from .auth import login_required
-from .errors import SessionExpired
+from .auth import login_required, with_access_token
 
 bp = Blueprint("views", __name__)
 
 
 def navexa():
     return current_app.extensions["navexa"]
-
-
-def access_token() -> str:
-    record = current_app.extensions["token_store"].load(session.sid)
-    if not record:
-        raise SessionExpired()
-    return record["access_token"]
 
 
 @bp.get("/")
@@ -27,5 +19,5 @@ def index():
 @bp.get("/portfolios")
 @login_required
 def portfolios():
-    items = navexa().get_json("/portfolios", access_token())
+    items = with_access_token(lambda token: navexa().get_json("/portfolios", token))
     return render_template("portfolios.html", portfolios=items if isinstance(items, list) else [])

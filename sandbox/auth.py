@@ -372,11 +372,19 @@ def authorize():
     return response
 
 
-@bp.post("/oauth/token")
-def token():
+def forced_token_error():
+    """Apply token_latency_ms, then answer a forced token_error if one is configured."""
     delay = state().knob("token_latency_ms")
     if delay:
         time.sleep(delay / 1000)
+    forced = state().take_forced_error("token_error")
+    if forced:
+        return Response("<html><body>Service Unavailable</body></html>", forced["status"], mimetype="text/html")
+    return None
+
+
+@bp.post("/oauth/token")
+def token():
     grant_type = request.form.get("grant_type")
     if grant_type in ("authorization_code", "refresh_token"):
         state().count("token_requests", grant_type)
@@ -386,12 +394,12 @@ def token():
         "params": sorted(request.form.keys()),
         "content_type": request.environ.get("sandbox.original_content_type", request.content_type),
     })
-    return _auth0_status(server().create_token_response())
+    return forced_token_error() or _auth0_status(server().create_token_response())
 
 
 @bp.post("/oauth/revoke")
 def revoke():
-    return _auth0_status(server().create_endpoint_response(Auth0Revocation.ENDPOINT_NAME))
+    return forced_token_error() or _auth0_status(server().create_endpoint_response(Auth0Revocation.ENDPOINT_NAME))
 
 
 def _auth0_status(response):

@@ -11,8 +11,9 @@ KNOB_TYPES = {
     "api_latency_ms": (int, float),
     "token_latency_ms": (int, float),
     "api_error": (dict, type(None)),
+    "token_error": (dict, type(None)),
 }
-FORCEABLE_STATUSES = (401, 403, 404, 429, 500, 502, 503)
+FORCEABLE_STATUSES = {"api_error": (401, 403, 404, 429, 500, 502, 503), "token_error": (500, 502, 503)}
 
 
 def state():
@@ -44,11 +45,12 @@ def config():
     problems = [f"unknown knob '{k}'" for k in changes if k not in KNOB_TYPES]
     problems += [f"'{k}' has the wrong type" for k, v in changes.items()
                  if k in KNOB_TYPES and (isinstance(v, bool) or not isinstance(v, KNOB_TYPES[k]))]
-    forced = changes.get("api_error")
-    if isinstance(forced, dict):
-        if forced.get("status") not in FORCEABLE_STATUSES:
-            problems.append(f"api_error.status must be one of {FORCEABLE_STATUSES}")
-        forced.setdefault("count", 1)
+    for knob, statuses in FORCEABLE_STATUSES.items():
+        forced = changes.get(knob)
+        if isinstance(forced, dict):
+            if forced.get("status") not in statuses:
+                problems.append(f"{knob}.status must be one of {statuses}")
+            forced.setdefault("count", 1)
     if problems:
         return jsonify(error="invalid_request", message="; ".join(problems)), 400
     return jsonify(state().configure(changes))

@@ -17,6 +17,7 @@ DEFAULT_KNOBS = {
     "api_latency_ms": 0,
     "token_latency_ms": 0,
     "api_error": None,  # {"status": 429|500|503|401, "count": n, "retry_after": s}
+    "token_error": None,  # {"status": 500|502|503, "count": n}: token and revocation endpoints fail
 }
 
 
@@ -121,10 +122,10 @@ class SandboxState:
         with self.lock:
             return copy.deepcopy(self.stats)
 
-    def take_api_error(self) -> dict | None:
-        """Consume one of the configured forced API errors, if any are left."""
+    def take_forced_error(self, knob: str) -> dict | None:
+        """Consume one of the errors forced by a knob (api_error, token_error), if any are left."""
         with self.lock:
-            forced = self.knobs.get("api_error")
+            forced = self.knobs.get(knob)
             if not forced or forced.get("count", 0) <= 0:
                 return None
             forced["count"] -= 1

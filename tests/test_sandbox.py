@@ -437,7 +437,18 @@ def test_token_latency_knob_delays_token_calls(sandbox):
     assert time.monotonic() - started >= 0.3
 
 
-@pytest.mark.parametrize("knobs", [{"nope": 1}, {"api_latency_ms": "slow"}, {"api_error": {"status": 418}}])
+def test_token_error_knob_fails_the_token_and_revocation_endpoints_n_times(sandbox):
+    token = tokens_for(sandbox.url)
+    sandbox.config(token_error={"status": 503, "count": 2})
+    assert refresh(sandbox.url, token["refresh_token"]).status_code == 503
+    revoke = requests.post(sandbox.url + "/oauth/revoke", timeout=5, data={
+        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "token": token["refresh_token"]})
+    assert revoke.status_code == 503
+    assert refresh(sandbox.url, token["refresh_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("knobs", [{"nope": 1}, {"api_latency_ms": "slow"}, {"api_error": {"status": 418}},
+                                   {"token_error": {"status": 429}}])
 def test_config_refuses_unknown_or_ill_typed_knobs(sandbox, knobs):
     assert requests.post(sandbox.url + "/_sandbox/config", json=knobs, timeout=5).status_code == 400
 

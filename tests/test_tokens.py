@@ -1,0 +1,324 @@
+"""Token lifecycle: sealed records, one refresh per session across workers, failure policy, revocation.
+
+Runs against the sandbox (rotation with reuse detection on, reuse interval 0) and a real
+redis-server. Expiry is never slept on: the portal's clock is moved, or the sandbox issues
+tokens already inside the refresh leeway.
+"""
+
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+import requests
+
+from portal import tokens as tokens_module
+from portal.tokens import SessionEnded, TokenRecord, decode_key, new_key
+from tests.conftest import Browser, portal_env
+from tests.oauth_helpers import refresh as sandbox_refresh
+from tools.services import free_port, start_portal
+
+DAY = 86400
+
+
+def record_of(browser) -> TokenRecord:
+    store = browser.portal.app.extensions["token_store"]
+    return store.load(browser.session_id(), decode_key(browser.cookies.get("navexa_portal_key")))
+
+
+def advance_clock(portal, seconds):
+    """Move the portal's token clock forward: its access token now looks expired."""
+    store = portal.app.extensions["token_store"]
+    offset = getattr(store, "_test_offset", 0) + seconds
+    store._test_offset = offset
+    store.clock = lambda: time.time() + offset
+
+
+def get_page(browser, path="/portfolios"):
+    return browser.get(browser.portal.url + path, allow_redirects=False, timeout=30)
+
+
+# -- sealing --------------------------------------------------------------------------
+
+
+def test_redis_holds_no_token_in_the_clear_and_nothing_opens_without_the_cookie(signed_in, portal):
+    record = record_of(signed_in)
+    raw = b"".join(portal.redis.get(k) or b"" for k in portal.redis.keys("portal:*"))
+    assert record.access_token.encode() not in raw
+    assert record.refresh_token.encode() not in raw
+    assert record.access_token.split(".")[1].encode() not in raw  # not even the JWT's claims
+    store = portal.app.extensions["token_store"]
+    with pytest.raises(SessionEnded):
+        store.load(signed_in.session_id(), new_key())
+    key = decode_key(signed_in.cookies.get("navexa_portal_key"))
+    assert key not in raw and signed_in.cookies.get("navexa_portal_key").encode() not in raw
+
+
+def test_a_record_moved_to_another_session_does_not_open(signed_in, portal):
+    sid = signed_in.session_id()
+    portal.redis.set("portal:tokens:other-session", portal.redis.get("portal:tokens:" + sid))
+    key = decode_key(signed_in.cookies.get("navexa_portal_key"))
+    with pytest.raises(SessionEnded):
+        portal.app.extensions["token_store"].load("other-session", key)
+
+
+def test_the_key_cookie_is_httponly_lax_and_not_in_redis(browser, portal):
+    callback = browser.approve(browser.start_login())
+    response = browser.get(callback, allow_redirects=False, timeout=10)
+    key_cookie = [c for c in response.raw.headers.getlist("Set-Cookie") if c.startswith("navexa_portal_key=")]
+    assert key_cookie and "HttpOnly" in key_cookie[0] and "SameSite=Lax" in key_cookie[0]
+
+
+@pytest.mark.parametrize("tamper", ["drop", "garble", "other-key"])
+def test_without_a_working_key_cookie_the_person_is_signed_out_cleanly(signed_in, portal, tamper):
+    from portal.tokens import encode_key
+
+    sid = signed_in.session_id()
+    signed_in.cookies.set("navexa_portal_key", None)
+    replacement = {"drop": None, "garble": "not-base64!!", "other-key": encode_key(new_key())}[tamper]
+    if replacement:
+        signed_in.cookies.set("navexa_portal_key", replacement, domain="127.0.0.1", path="/")
+    response = get_page(signed_in)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=/portfolios&expired=1")
+    assert not portal.redis.exists("portal:tokens:" + sid) and not portal.redis.exists("portal:session:" + sid)
+    ended = signed_in.get(portal.url + response.headers["Location"], timeout=10)
+    assert ended.status_code == 200 and "Your session has ended" in ended.text
+
+
+def test_the_session_record_is_json_and_holds_no_token(signed_in, portal):
+    data = json.loads(portal.redis.get("portal:session:" + signed_in.session_id()))
+    assert data["user"]["email"] == "alice@example.com"
+    assert not any("token" in key for key in data)
+
+
+# -- refresh ----------------------------------------------------------------------------
+
+
+def test_a_fresh_token_is_used_without_refreshing(signed_in, sandbox):
+    assert get_page(signed_in).status_code == 200
+    assert sandbox.stats()["token_requests"]["refresh_token"] == 0
+
+
+def test_an_expiring_token_is_refreshed_once_and_rotated(signed_in, portal, sandbox, caplog):
+    caplog.set_level(logging.INFO)
+    before = record_of(signed_in)
+    advance_clock(portal, DAY)
+    assert get_page(signed_in).status_code == 200
+    after = record_of(signed_in)
+    assert sandbox.stats()["token_requests"]["refresh_token"] == 1
+    assert after.refresh_token != before.refresh_token and after.access_token != before.access_token
+    assert get_page(signed_in).status_code == 200  # the new token is fresh for the moved clock too
+    assert sandbox.stats()["token_requests"]["refresh_token"] == 1
+    assert "refresh ok user=auth0|alice-7f3a91" in caplog.text
+    for secret in (before.refresh_token, after.refresh_token, before.access_token, after.access_token):
+        assert secret not in caplog.text
+
+
+def test_a_refresh_answer_without_a_refresh_token_keeps_the_old_one():
+    old = TokenRecord("a1", "r1", "i1", "openid", 0)
+    new = TokenRecord.from_response({"access_token": "a2", "expires_in": 60}, now=100, previous=old)
+    assert (new.access_token, new.refresh_token, new.id_token, new.expires_at) == ("a2", "r1", "i1", 160)
+
+
+def test_concurrent_requests_in_one_process_refresh_once(signed_in, portal, sandbox):
+    advance_clock(portal, DAY)
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(lambda _: clone(signed_in).get(portal.url + "/api/portfolios", timeout=30).status_code,
+                                 range(20)))
+    assert statuses == [200] * 20
+    assert sandbox.stats()["token_requests"]["refresh_token"] == 1
+    assert sandbox.stats()["refresh_reuse_detected"] == 0
+
+
+def clone(browser):
+    twin = requests.Session()
+    twin.cookies.update(browser.cookies)
+    return twin
+
+
+def test_fifty_requests_across_two_processes_refresh_exactly_once(sandbox, redis_url):
+    """Two gunicorn processes share one Redis; the session's token is inside the leeway."""
+    env_a = portal_env(sandbox.url, redis_url)
+    port_a, port_b = free_port(), free_port()
+    env_a["PUBLIC_URL"] = f"http://127.0.0.1:{port_a}"
+    env_b = dict(env_a)  # same settings: the B process serves the same site
+    portal_a, url_a = start_portal(env_a, port=port_a, workers=1)
+    portal_b, url_b = start_portal(env_b, port=port_b, workers=1)
+    try:
+        sandbox.config(access_token_ttl=30)  # issued inside the 60 s leeway: the first use must refresh
+        browser = Browser(type("P", (), {"url": url_a})(), sandbox)
+        assert browser.sign_in().status_code == 302
+        sandbox.config(access_token_ttl=DAY)
+
+        def fetch(i):
+            return clone(browser).get((url_a, url_b)[i % 2] + "/api/portfolios", timeout=60).status_code
+
+        with ThreadPoolExecutor(50) as pool:
+            statuses = list(pool.map(fetch, range(50)))
+        stats = sandbox.stats()
+        assert statuses == [200] * 50
+        assert stats["token_requests"]["refresh_token"] == 1
+        assert stats["refresh_reuse_detected"] == 0
+    finally:
+        portal_a.stop()
+        portal_b.stop()
+
+
+def test_a_token_endpoint_slower_than_the_lock_lease_still_refreshes_once(signed_in, portal, sandbox):
+    store = portal.app.extensions["token_store"]
+    store.lock_lease = 0.3  # the refresh below takes 4 leases: only renewal keeps others out
+    sandbox.config(token_latency_ms=1200)
+    advance_clock(portal, DAY)
+    with ThreadPoolExecutor(10) as pool:
+        statuses = list(pool.map(lambda _: clone(signed_in).get(portal.url + "/api/portfolios", timeout=30).status_code,
+                                 range(10)))
+    assert statuses == [200] * 10
+    assert sandbox.stats()["token_requests"]["refresh_token"] == 1
+    assert sandbox.stats()["refresh_reuse_detected"] == 0
+
+
+def test_a_slow_request_does_not_put_back_an_old_refresh_token(signed_in, portal, sandbox):
+    # The slow request is the first page after sign-in: it writes the session at its end (CSRF token).
+    sandbox.config(api_latency_ms=1500)
+    slow = threading.Thread(target=lambda: get_page(signed_in))
+    slow.start()
+    wait_for(lambda: len(sandbox.api_requests()) >= 1)
+    advance_clock(portal, DAY)
+    sandbox.config(api_latency_ms=0)
+    assert get_page(clone_browser(signed_in)).status_code == 200  # refreshes while the slow one runs
+    slow.join()
+    advance_clock(portal, DAY)
+    assert get_page(signed_in).status_code == 200  # refreshes again with the rotated token
+    stats = sandbox.stats()
+    assert stats["token_requests"]["refresh_token"] == 2
+    assert stats["refresh_reuse_detected"] == 0
+
+
+def clone_browser(browser):
+    twin = Browser(browser.portal, browser.sandbox)
+    twin.cookies.update(browser.cookies)
+    return twin
+
+
+def wait_for(condition, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+# -- failure policy -------------------------------------------------------------------
+
+
+def revoke_at_sandbox(sandbox, refresh_token):
+    requests.post(sandbox.url + "/oauth/revoke", timeout=5, data={
+        "client_id": "navexa-portal-dev", "client_secret": "sandbox-client-secret", "token": refresh_token})
+
+
+def test_invalid_grant_ends_the_session_for_pages(signed_in, portal, sandbox):
+    sid = signed_in.session_id()
+    revoke_at_sandbox(sandbox, record_of(signed_in).refresh_token)
+    advance_clock(portal, DAY)
+    response = get_page(signed_in, "/portfolios?view=1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/portfolios?view%3D1&expired=1"
+    assert not portal.redis.exists("portal:session:" + sid) and not portal.redis.exists("portal:tokens:" + sid)
+    assert "navexa_portal_key" not in signed_in.cookies
+
+
+def test_invalid_grant_ends_the_session_for_json(signed_in, portal, sandbox):
+    revoke_at_sandbox(sandbox, record_of(signed_in).refresh_token)
+    advance_clock(portal, DAY)
+    response = signed_in.get(portal.url + "/api/portfolios", timeout=10)
+    assert response.status_code == 401
+    assert response.json()["error"] == "session_expired"
+    assert signed_in.get(portal.url + "/api/portfolios", timeout=10).status_code == 401
+
+
+def test_a_reused_refresh_token_ends_the_session(signed_in, portal, sandbox):
+    stolen = record_of(signed_in).refresh_token
+    assert sandbox_refresh(sandbox.url, stolen).status_code == 200  # someone else rotated it first
+    advance_clock(portal, DAY)
+    assert get_page(signed_in).headers["Location"].endswith("expired=1")
+    assert sandbox.stats()["refresh_reuse_detected"] == 1
+
+
+@pytest.mark.parametrize("path, expected", [("/portfolios", 502), ("/api/portfolios", 502)])
+def test_a_failing_token_endpoint_keeps_the_session(signed_in, portal, sandbox, path, expected):
+    advance_clock(portal, DAY)
+    sandbox.config(token_error={"status": 503, "count": 1})
+    response = get_page(signed_in, path)
+    assert response.status_code == expected
+    assert portal.redis.exists("portal:tokens:" + signed_in.session_id())
+    assert get_page(signed_in, path).status_code == 200  # the next try refreshes and succeeds
+
+
+def test_a_timing_out_token_endpoint_answers_504_and_keeps_the_session(make_portal, sandbox, monkeypatch):
+    from portal import auth
+
+    monkeypatch.setattr(auth, "PROVIDER_TIMEOUT", (2, 0.3))
+    portal = make_portal()
+    browser = Browser(portal, sandbox)
+    browser.sign_in()
+    advance_clock(portal, DAY)
+    sandbox.config(token_latency_ms=1000)
+    response = get_page(browser)
+    assert response.status_code == 504
+    assert "Try again" in response.text
+    assert portal.redis.exists("portal:tokens:" + browser.session_id())
+    assert portal.redis.exists("portal:session:" + browser.session_id())
+
+
+def test_an_api_401_refreshes_once_and_retries_once(signed_in, portal, sandbox):
+    sandbox.config(api_error={"status": 401, "count": 1})
+    assert get_page(signed_in).status_code == 200
+    stats = sandbox.stats()
+    assert stats["token_requests"]["refresh_token"] == 1
+    assert stats["api_requests"] == 2
+
+
+def test_a_second_api_401_ends_the_session(signed_in, portal, sandbox):
+    sandbox.config(api_error={"status": 401, "count": 2})
+    response = signed_in.get(portal.url + "/api/portfolios", timeout=10)
+    assert response.status_code == 401 and response.json()["error"] == "session_expired"
+    assert sandbox.stats()["token_requests"]["refresh_token"] == 1
+    assert sandbox.stats()["api_requests"] == 2
+
+
+# -- logout ----------------------------------------------------------------------------
+
+
+def test_logout_revokes_the_refresh_token(signed_in, portal, sandbox):
+    refresh_token = record_of(signed_in).refresh_token
+    signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()}, allow_redirects=False, timeout=10)
+    assert sandbox.stats()["revocations"] == 1
+    assert sandbox_refresh(sandbox.url, refresh_token).json()["error"] == "invalid_grant"
+    assert "navexa_portal_key" not in signed_in.cookies
+
+
+def test_logout_signs_out_even_when_revocation_fails(signed_in, portal, sandbox, caplog):
+    caplog.set_level(logging.INFO)
+    refresh_token = record_of(signed_in).refresh_token
+    sid = signed_in.session_id()
+    sandbox.config(token_error={"status": 503, "count": 1})
+    response = signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()},
+                              allow_redirects=False, timeout=10)
+    assert response.status_code == 302 and "/oidc/logout" in response.headers["Location"]
+    assert not portal.redis.exists("portal:tokens:" + sid)
+    assert "revocation answered 503" in caplog.text
+    assert refresh_token not in caplog.text
+
+
+# -- the lock itself --------------------------------------------------------------------
+
+
+def test_a_lock_held_by_a_dead_worker_lapses(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    client.set(tokens_module.LOCK_KEY_PREFIX + "dead", "someone", px=200)  # a worker died holding it
+    lock = tokens_module.LeasedLock(client, tokens_module.LOCK_KEY_PREFIX + "dead", lease=1, wait=5)
+    with lock:
+        assert client.get(tokens_module.LOCK_KEY_PREFIX + "dead") != b"someone"
