@@ -23,8 +23,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
-	$(BIN)/python bench/refresh_stampede.py
-	$(BIN)/python bench/page_fanout.py
+	$(BIN)/python -m bench.refresh_stampede
+	$(BIN)/python -m bench.page_fanout
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

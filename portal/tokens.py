@@ -33,7 +33,7 @@ REFRESH_LEEWAY = 60  # s before expiry: refresh early so a token never expires m
 LOCK_LEASE = 10.0  # s: renewed every third of it while a refresh is in flight, so a slow
 #                    token endpoint never lets a second refresh start; a dead worker's lock lapses
 LOCK_WAIT = 45.0  # s a request waits for another worker's refresh: longer than the provider timeout
-LOCK_POLL = 0.02  # s between tries for the lock: waiters see the result soon after it lands
+LOCK_POLL = 0.02  # s between looks at the record while another worker refreshes
 RECORD_VERSION = 1
 
 
@@ -145,17 +145,29 @@ class TokenStore:
         """Return an access token valid beyond the leeway, refreshing it first if needed.
 
         `reject` is a token the API just refused: it is refreshed even if it looks fresh,
-        unless another worker has already replaced it.
+        unless another worker has already replaced it. While another worker refreshes, this
+        one watches the record and takes the result, rather than queueing to refresh itself.
         """
         record = self.load(sid, key)
         if self._usable(record, reject):
             return record.access_token
-        with self._refresh_lock(sid):
-            record = self.load(sid, key)  # another worker may have refreshed while we waited
+        lock = LeasedLock(self.redis, LOCK_KEY_PREFIX + sid, self.lock_lease)
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            if lock.acquire():
+                try:
+                    record = self.load(sid, key)  # another worker may have refreshed before we got here
+                    if self._usable(record, reject):
+                        return record.access_token
+                    return self._refresh(sid, key, record, user).access_token
+                finally:
+                    lock.release()
+            time.sleep(LOCK_POLL)
+            record = self.load(sid, key)
             if self._usable(record, reject):
                 return record.access_token
-            record = self._refresh(sid, key, record, user)
-            return record.access_token
+            if time.monotonic() > deadline:
+                raise RefreshUnavailable("another refresh of this session is taking too long", timeout=True)
 
     def _usable(self, record: TokenRecord, reject: str | None) -> bool:
         return record.access_token != reject and record.fresh(self.clock(), self.leeway)
@@ -176,26 +188,24 @@ class TokenStore:
                  refreshed.refresh_token != record.refresh_token)
         return refreshed
 
-    def _refresh_lock(self, sid: str) -> "LeasedLock":
-        return LeasedLock(self.redis, LOCK_KEY_PREFIX + sid, self.lock_lease, self.lock_wait)
-
 
 class LeasedLock:
     """A Redis lock whose lease is renewed by a watchdog thread for as long as it is held."""
 
-    def __init__(self, redis_client: redis.Redis, name: str, lease: float, wait: float):
-        self.lock = redis_client.lock(name, timeout=lease, sleep=LOCK_POLL, blocking_timeout=wait,
-                                      thread_local=False)
+    def __init__(self, redis_client: redis.Redis, name: str, lease: float):
+        self.lock = redis_client.lock(name, timeout=lease, thread_local=False)
         self.lease = lease
         self._done = threading.Event()
         self._watchdog = None
 
-    def __enter__(self):
-        if not self.lock.acquire():
-            raise RefreshUnavailable("another refresh of this session is taking too long", timeout=True)
+    def acquire(self) -> bool:
+        """Take the lock if it is free (never blocks); start renewing its lease."""
+        if not self.lock.acquire(blocking=False):
+            return False
+        self._done.clear()
         self._watchdog = threading.Thread(target=self._renew, daemon=True, name="token-lock-watchdog")
         self._watchdog.start()
-        return self
+        return True
 
     def _renew(self):
         while not self._done.wait(self.lease / 3):
@@ -207,7 +217,7 @@ class LeasedLock:
             except redis.RedisError:
                 log.warning("could not renew the refresh lock")
 
-    def __exit__(self, *exc):
+    def release(self):
         self._done.set()
         self._watchdog.join()
         try:

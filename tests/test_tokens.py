@@ -319,6 +319,9 @@ def test_logout_signs_out_even_when_revocation_fails(signed_in, portal, sandbox,
 def test_a_lock_held_by_a_dead_worker_lapses(redis_url):
     client = redis.Redis.from_url(redis_url)
     client.set(tokens_module.LOCK_KEY_PREFIX + "dead", "someone", px=200)  # a worker died holding it
-    lock = tokens_module.LeasedLock(client, tokens_module.LOCK_KEY_PREFIX + "dead", lease=1, wait=5)
-    with lock:
-        assert client.get(tokens_module.LOCK_KEY_PREFIX + "dead") != b"someone"
+    lock = tokens_module.LeasedLock(client, tokens_module.LOCK_KEY_PREFIX + "dead", lease=1)
+    assert not lock.acquire()
+    wait_for(lock.acquire, timeout=5)
+    assert client.get(tokens_module.LOCK_KEY_PREFIX + "dead") != b"someone"
+    lock.release()
+    assert client.get(tokens_module.LOCK_KEY_PREFIX + "dead") is None
