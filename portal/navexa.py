@@ -64,8 +64,11 @@ class NavexaClient:
         self.http.mount("https://", adapter)
 
     def request(self, method: str, path: str, access_token: str, *, params=None, stream=False, headers=None,
-                data=None) -> requests.Response:
-        """Send one call; return the response if it is 2xx/3xx, else raise the matching NavexaError."""
+                data=None, check=True) -> requests.Response:
+        """Send one call; return the response if it is 2xx/3xx, else raise the matching NavexaError.
+
+        With check=False any answer below 500 except 401 is returned as it is (for the proxy).
+        """
         url = self.base_url + "/" + path.lstrip("/")
         sent_headers = {"Accept": "application/json", **(headers or {}), "Authorization": f"Bearer {access_token}"}
         try:
@@ -75,7 +78,7 @@ class NavexaClient:
             raise UpstreamTimeout("Navexa did not answer in time.") from error
         except requests.RequestException as error:
             raise UpstreamError("Navexa could not be reached.") from error
-        if response.status_code < 400:
+        if response.status_code < 400 or (not check and response.status_code < 500 and response.status_code != 401):
             return response
         response.close()
         kind = _BY_STATUS.get(response.status_code, UpstreamError)

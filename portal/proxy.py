@@ -1,7 +1,8 @@
 """/api/<path>: a JSON proxy to the Navexa API with the session's access token.
 
 The browser's Cookie and Authorization never travel upstream; the response is streamed
-back. Methods other than GET/HEAD need the X-CSRF header.
+back, Navexa's 4xx answers included; a 401 refreshes once and retries, a 5xx becomes 502.
+Methods other than GET/HEAD need the X-CSRF header.
 """
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
@@ -31,7 +32,7 @@ def proxy(path):
 
     def call(token):
         return client.request(request.method, path, token, params=request.args.to_dict(flat=False),
-                              headers=headers, data=body, stream=True)
+                              headers=headers, data=body, stream=True, check=False)
 
     upstream = with_access_token(call)
     out_headers = {name: upstream.headers[name] for name in FORWARD_RESPONSE_HEADERS if name in upstream.headers}

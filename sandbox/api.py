@@ -18,9 +18,11 @@ def state():
     return current_app.extensions["sandbox_state"]
 
 
-@bp.before_request
+@bp.before_app_request
 def gatekeeper():
-    """Log the call, apply latency and forced errors, then authenticate it."""
+    """Log every /api/ call (routed or not), apply latency and forced errors, then authenticate it."""
+    if not request.path.startswith("/api/"):
+        return None
     state().log_api_request({
         "method": request.method,
         "path": request.path,
