@@ -9,7 +9,7 @@ from flask import Flask, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings
-from portal import auth, errors, health, logs, proxy, security, views
+from portal import auth, errors, formatting, health, logs, proxy, security, views
 from portal.navexa import NavexaClient
 from portal.session import JsonRedisSessionInterface
 from portal.tokens import TokenStore
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                                                refresher=auth.make_refresher(app))
 
     errors.init_app(app)
+    formatting.init_app(app)
     app.after_request(security.set_security_headers)
     app.context_processor(template_globals)
     app.register_blueprint(health.bp)

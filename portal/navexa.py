@@ -1,6 +1,7 @@
 """NavexaClient: the Navexa API over a pooled requests.Session, with typed errors. No Flask here."""
 
 import logging
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import requests
@@ -11,6 +12,7 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 3.05  # s: a little over a TCP retransmit window
 READ_TIMEOUT = 15  # s: Navexa's performance reports can be slow on large portfolios
 POOL_SIZE = 32  # connections kept per worker; pages fetch several resources at once
+FANOUT_THREADS = 16  # concurrent API calls per worker process, shared by all its requests
 
 
 class NavexaError(Exception):
@@ -55,9 +57,11 @@ _BY_STATUS = {401: Unauthorized, 403: Forbidden, 404: NotFound, 429: RateLimited
 class NavexaClient:
     """Calls the Navexa API with a caller-supplied access token; safe to share between threads."""
 
-    def __init__(self, base_url: str, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), pool_size: int = POOL_SIZE):
+    def __init__(self, base_url: str, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), pool_size: int = POOL_SIZE,
+                 fanout_threads: int = FANOUT_THREADS):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.executor = ThreadPoolExecutor(fanout_threads, thread_name_prefix="navexa")
         self.http = requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
         self.http.mount("http://", adapter)
@@ -91,6 +95,20 @@ class NavexaClient:
             return response.json()
         except ValueError as error:
             raise UpstreamError(f"Navexa sent something other than JSON for {path}.") from error
+
+
+    def get_many(self, calls: dict[str, tuple[str, dict | None]], access_token: str) -> dict[str, Any]:
+        """Make several GET calls at once; return their JSON by name, or raise the most telling error.
+
+        A 401 wins (the caller refreshes and retries everything); otherwise the first failed call's error.
+        """
+        futures = {name: self.executor.submit(self.get_json, path, access_token, params)
+                   for name, (path, params) in calls.items()}
+        wait(futures.values())
+        errors = [f.exception() for f in futures.values() if f.exception() is not None]
+        if errors:
+            raise next((e for e in errors if isinstance(e, Unauthorized)), errors[0])
+        return {name: future.result() for name, future in futures.items()}
 
 
 def _retry_after(response) -> int | None:

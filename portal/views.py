@@ -1,14 +1,36 @@
-"""Portfolio pages."""
+"""Portfolio pages: overview, one portfolio, one holding, and the holdings CSV."""
 
-from flask import Blueprint, current_app, render_template
+from datetime import date
 
+from flask import Blueprint, Response, current_app, render_template, request
+
+from . import formatting
 from .auth import login_required, with_access_token
+from .charts import bar_chart
+from .errors import BadInput
+from .navexa import NotFound
+from .portfolio import (DEFAULT_PERIOD, DEFAULT_SORT, PERIODS, SORT_KEYS, PortfolioCard, as_dict, as_list,
+                        currency_totals, holding_rows, holdings_csv, period_params, sort_rows, summary_of, text)
 
 bp = Blueprint("views", __name__)
+
+# Table columns: (sort key, heading, numeric?)
+COLUMNS = [("symbol", "Symbol", False), ("name", "Name", False), ("exchange", "Exchange", False),
+           ("units", "Units", True), ("price", "Price", True), ("value", "Value", True), ("weight", "Weight", True),
+           ("capital_gain", "Capital gain", True), ("dividends", "Dividends", True), ("return_pct", "Return", True)]
 
 
 def navexa():
     return current_app.extensions["navexa"]
+
+
+def fetch(calls: dict) -> dict:
+    """All of a page's API calls at once, with the session's token (refreshed and retried once on 401)."""
+    return with_access_token(lambda token: navexa().get_many(calls, token))
+
+
+def today() -> date:
+    return date.today()
 
 
 @bp.get("/")
@@ -19,5 +41,95 @@ def index():
 @bp.get("/portfolios")
 @login_required
 def portfolios():
-    items = with_access_token(lambda token: navexa().get_json("/portfolios", token))
-    return render_template("portfolios.html", portfolios=items if isinstance(items, list) else [])
+    listing = as_list(fetch({"list": ("/portfolios", None)})["list"])
+    ids = [p["id"] for p in listing if isinstance(p.get("id"), int)]
+    reports = fetch({str(pid): (f"/portfolios/{pid}/performance", period_params("ALL", today())) for pid in ids})
+    cards = [PortfolioCard(p["id"], text(p.get("name")), text(p.get("baseCurrencyCode")), summary_of(reports[str(p["id"])]))
+             for p in listing if isinstance(p.get("id"), int)]
+    return render_template("portfolios.html", cards=cards, totals=currency_totals(cards))
+
+
+def chosen_period() -> str:
+    period = request.args.get("period", DEFAULT_PERIOD).upper()
+    if period not in PERIODS:
+        raise BadInput(f"Choose a period of {', '.join(label for label, _ in PERIODS.values())}.")
+    return period
+
+
+def chosen_sort() -> tuple[str, str]:
+    key = request.args.get("sort", DEFAULT_SORT[0])
+    direction = request.args.get("dir", "desc" if key == DEFAULT_SORT[0] else "asc")
+    if key not in SORT_KEYS or direction not in ("asc", "desc"):
+        raise BadInput("The holdings table can't be sorted that way.")
+    return key, direction
+
+
+def portfolio_data(portfolio_id: int, periods: list[str]) -> dict:
+    calls = {"portfolio": (f"/portfolios/{portfolio_id}", None),
+             "holdings": (f"/portfolios/{portfolio_id}/holdings", None)}
+    calls |= {f"perf:{code}": (f"/portfolios/{portfolio_id}/performance", period_params(code, today())) for code in periods}
+    return fetch(calls)
+
+
+@bp.get("/portfolios/<int:portfolio_id>")
+@login_required
+def portfolio(portfolio_id):
+    period = chosen_period()
+    sort_key, direction = chosen_sort()
+    data = portfolio_data(portfolio_id, list(PERIODS))  # every period: the return chart shows them all
+    info = as_dict(data["portfolio"])
+    currency = text(info.get("baseCurrencyCode"))
+    rows = sort_rows(holding_rows(data["holdings"], data[f"perf:{period}"], currency), sort_key, direction)
+    allocation = bar_chart([(r.symbol if not r.is_cash else "Cash", r.weight, formatting.percent(r.weight, signed=False))
+                            for r in sorted(rows, key=lambda r: -(r.weight or 0)) if r.weight], shares=True)
+    returns = []
+    for code, (label, _) in PERIODS.items():
+        summary = summary_of(data[f"perf:{code}"])
+        returns.append((label, summary.total_return_pct, formatting.percent(summary.total_return_pct)))
+    return render_template("portfolio.html", portfolio=info, portfolio_id=portfolio_id, currency=currency,
+                           summary=summary_of(data[f"perf:{period}"]), rows=rows, period=period, periods=PERIODS,
+                           columns=COLUMNS, sort_key=sort_key, direction=direction, allocation=allocation,
+                           returns=bar_chart(returns))
+
+
+@bp.get("/portfolios/<int:portfolio_id>/holdings.csv")
+@login_required
+def holdings_download(portfolio_id):
+    period = chosen_period()
+    sort_key, direction = chosen_sort()
+    data = portfolio_data(portfolio_id, [period])
+    currency = text(as_dict(data["portfolio"]).get("baseCurrencyCode"))
+    rows = sort_rows(holding_rows(data["holdings"], data[f"perf:{period}"], currency), sort_key, direction)
+    return Response(holdings_csv(rows), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="portfolio-{portfolio_id}-holdings-{period.lower()}.csv"'})
+
+
+@bp.get("/portfolios/<int:portfolio_id>/holdings/<int:holding_id>")
+@login_required
+def holding(portfolio_id, holding_id):
+    data = fetch({
+        "portfolio": (f"/portfolios/{portfolio_id}", None),
+        "holdings": (f"/portfolios/{portfolio_id}/holdings", None),
+        "trades": (f"/holdings/{holding_id}/trades", None),
+        "income": (f"/holdings/{holding_id}/income", None),
+    })
+    found = next((h for h in as_list(data["holdings"]) if h.get("id") == holding_id), None)
+    if found is None:
+        raise NotFound("That holding is not in this portfolio.")
+    income = as_list(data["income"])
+    franking = [i.get("frankingCredits") for i in income]
+    return render_template("holding.html", portfolio=as_dict(data["portfolio"]), portfolio_id=portfolio_id,
+                           holding=found, trades=as_list(data["trades"]), income=income,
+                           currency=text(found.get("currencyCode")) or text(as_dict(data["portfolio"]).get("baseCurrencyCode")),
+                           totals={"net": _sum(i.get("netAmount") for i in income),
+                                   "franking": _sum(franking), "gross": _sum(i.get("grossAmount") for i in income)})
+
+
+def _sum(values):
+    """Sum of numbers, or None if any is missing: a partial total would mislead."""
+    total = 0.0
+    for value in values:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        total += value
+    return total

@@ -12,8 +12,8 @@ def test_sign_in_with_navexa_then_sign_out(page, portal, sandbox):
     page.get_by_label("Username").fill("alice")
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url(portal.url + "/portfolios")
-    assert page.get_by_role("heading", name="Your portfolios").is_visible()
-    assert page.get_by_text("Retirement").is_visible()
+    assert page.get_by_role("heading", name="Your portfolios", exact=True).is_visible()
+    assert page.get_by_role("link", name="Retirement").is_visible()
     cookies = {c["name"]: c for c in page.context.cookies(portal.url)}
     assert cookies["navexa_portal_session"]["httpOnly"]
 
@@ -30,3 +30,48 @@ def test_declining_at_navexa_shows_the_friendly_page(page, portal, sandbox):
     page.wait_for_url(portal.url + "/callback*")
     assert page.get_by_role("heading", name="You declined to sign in").is_visible()
     assert page.get_by_role("link", name="Sign in again").is_visible()
+
+
+SCREENSHOTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def sign_in_as(page, portal, username):
+    page.goto(portal.url + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url(portal.url + "/portfolios")
+
+
+def test_screenshots_of_the_three_pages(page, portal, sandbox):
+    """Capture the overview, a portfolio and a holding for the README; each must render its content."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    sign_in_as(page, portal, "alice")
+    assert page.get_by_role("link", name="US Growth").is_visible()
+    page.screenshot(path=SCREENSHOTS / "portfolios.png", full_page=True)
+
+    page.get_by_role("link", name="Retirement").click()
+    page.wait_for_url(portal.url + "/portfolios/101")
+    assert page.get_by_role("img", name="Allocation by holding weight").is_visible()
+    assert page.get_by_role("img", name="Total return by period").is_visible()
+    page.screenshot(path=SCREENSHOTS / "portfolio.png", full_page=True)
+
+    page.get_by_role("link", name="CBA", exact=True).click()
+    page.wait_for_url(portal.url + "/portfolios/101/holdings/1001")
+    assert page.get_by_role("heading", name="Income").is_visible()
+    page.screenshot(path=SCREENSHOTS / "holding.png", full_page=True)
+
+
+def test_pages_raise_no_csp_violations_and_work_on_a_phone(chromium, portal, sandbox):
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="en-AU", is_mobile=True)
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/portfolios/101")
+    page.get_by_role("link", name="3M").click()
+    page.wait_for_url("**period=3M**")
+    assert page.locator("nav.periods a.current").inner_text() == "3M"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # the wide table scrolls inside its own box, not the page
+    assert problems == []
+    context.close()

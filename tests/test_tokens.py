@@ -275,10 +275,16 @@ def test_a_timing_out_token_endpoint_answers_504_and_keeps_the_session(make_port
 
 def test_an_api_401_refreshes_once_and_retries_once(signed_in, portal, sandbox):
     sandbox.config(api_error={"status": 401, "count": 1})
-    assert get_page(signed_in).status_code == 200
+    assert signed_in.get(portal.url + "/api/portfolios", timeout=10).status_code == 200
     stats = sandbox.stats()
     assert stats["token_requests"]["refresh_token"] == 1
     assert stats["api_requests"] == 2
+
+
+def test_an_api_401_on_a_page_refreshes_once_and_the_page_renders(signed_in, portal, sandbox):
+    sandbox.config(api_error={"status": 401, "count": 1})
+    assert get_page(signed_in).status_code == 200
+    assert sandbox.stats()["token_requests"]["refresh_token"] == 1
 
 
 def test_a_second_api_401_ends_the_session(signed_in, portal, sandbox):

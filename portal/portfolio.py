@@ -1,0 +1,199 @@
+"""Portfolio data shaped for pages: periods, holding rows, sorting, totals, CSV. No Flask here.
+
+Navexa's answers are read defensively: a missing or odd field becomes None (shown as "—"),
+an extra field is ignored, and nothing here raises on a surprising shape.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+CASH_HOLDING_TYPE = 3  # Navexa's holdingTypeId for a cash account
+CASH_EXCHANGES = {"CASH"}
+
+# Period selector: code → (label, months back; None = since the portfolio began)
+PERIODS = {"1M": ("1M", 1), "3M": ("3M", 3), "6M": ("6M", 6), "1Y": ("1Y", 12), "3Y": ("3Y", 36), "ALL": ("All", None)}
+DEFAULT_PERIOD = "1Y"
+
+
+def number(value) -> float | None:
+    """A float for numbers and numeric strings; None for anything else (bools included)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", ""))
+        except ValueError:
+            return None
+    return None
+
+
+def text(value) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def as_list(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def as_dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def months_before(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    last_day = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30,
+                31, 31, 30, 31, 30, 31][month - 1]
+    return date(year, month, min(day.day, last_day))
+
+
+def period_params(code: str, today: date) -> dict:
+    """Query parameters for Navexa's performance call over a period ending today."""
+    months = PERIODS[code][1]
+    params = {"to": today.isoformat(), "groupBy": "holding"}
+    if months is not None:
+        params["from"] = months_before(today, months).isoformat()
+    return params
+
+
+@dataclass(frozen=True)
+class Summary:
+    value: float | None
+    capital_gain: float | None
+    capital_gain_pct: float | None
+    dividends: float | None
+    total_return: float | None
+    total_return_pct: float | None
+
+
+def summary_of(performance) -> Summary:
+    total = as_dict(as_dict(performance).get("totalReturn"))
+    gain, dividends = number(total.get("capitalGainValue")), number(total.get("dividendReturnValue"))
+    return Summary(
+        value=number(total.get("totalValue")),
+        capital_gain=gain,
+        capital_gain_pct=number(total.get("capitalGainPercent")),
+        dividends=dividends,
+        total_return=gain + dividends if gain is not None and dividends is not None else None,
+        total_return_pct=number(total.get("totalReturnPercent")),
+    )
+
+
+@dataclass(frozen=True)
+class HoldingRow:
+    id: int | None
+    symbol: str | None
+    name: str | None
+    exchange: str | None
+    currency: str | None
+    is_cash: bool
+    units: float | None
+    price: float | None
+    value: float | None
+    weight: float | None
+    capital_gain: float | None
+    dividends: float | None
+    return_pct: float | None
+
+
+SORT_KEYS = ("symbol", "name", "exchange", "units", "price", "value", "weight", "capital_gain", "dividends",
+             "return_pct")
+DEFAULT_SORT = ("value", "desc")
+
+
+def holding_rows(holdings, performance, portfolio_currency: str | None) -> list[HoldingRow]:
+    """Join Navexa's holdings (what) with the performance report (how much), by holding id."""
+    measured = {item.get("id"): item for item in as_list(as_dict(performance).get("holdings"))}
+    rows = []
+    for holding in as_list(holdings):
+        perf = measured.pop(holding.get("id"), {})
+        rows.append(_row(holding, perf, portfolio_currency))
+    rows += [_row({}, perf, portfolio_currency) for perf in measured.values()]  # reported but not listed
+    return rows
+
+
+def _row(holding: dict, perf: dict, portfolio_currency) -> HoldingRow:
+    total = as_dict(perf.get("totalReturn"))
+    exchange = text(holding.get("displayExchange")) or text(holding.get("exchange"))
+    is_cash = holding.get("holdingTypeId") == CASH_HOLDING_TYPE or (text(holding.get("exchange")) or "").upper() in CASH_EXCHANGES
+    return HoldingRow(
+        id=holding.get("id") if isinstance(holding.get("id"), int) else perf.get("id") if isinstance(perf.get("id"), int) else None,
+        symbol=text(holding.get("symbol")) or text(perf.get("symbol")),
+        name=text(holding.get("name")) or text(perf.get("name")),
+        exchange=exchange,
+        currency=text(holding.get("currencyCode")) or text(perf.get("currencyCode")) or portfolio_currency,
+        is_cash=is_cash,
+        units=None if is_cash else number(perf.get("totalQuantity")),
+        price=None if is_cash else number(perf.get("currentPrice")),
+        value=number(total.get("totalValue")),
+        weight=number(perf.get("holdingWeight")),
+        capital_gain=number(total.get("capitalGainValue")),
+        dividends=number(total.get("dividendReturnValue")),
+        return_pct=number(total.get("totalReturnPercent")),
+    )
+
+
+def sort_rows(rows: list[HoldingRow], key: str, direction: str) -> list[HoldingRow]:
+    """Sort by a column; missing values always last, text case-insensitively."""
+    present = [r for r in rows if getattr(r, key) is not None]
+    missing = [r for r in rows if getattr(r, key) is None]
+
+    def value(row):
+        v = getattr(row, key)
+        return v.lower() if isinstance(v, str) else v
+
+    return sorted(present, key=value, reverse=direction == "desc") + missing
+
+
+@dataclass(frozen=True)
+class PortfolioCard:
+    id: int
+    name: str | None
+    currency: str | None
+    summary: Summary
+
+
+def currency_totals(cards: list[PortfolioCard]) -> list[tuple[str, float, float | None]]:
+    """Per base currency: total value and total return (None if any part is unknown)."""
+    totals: dict[str, list] = {}
+    for card in cards:
+        if not card.currency or card.summary.value is None:
+            continue
+        entry = totals.setdefault(card.currency, [0.0, 0.0])
+        entry[0] += card.summary.value
+        entry[1] = None if entry[1] is None or card.summary.total_return is None else entry[1] + card.summary.total_return
+    return [(currency, value, ret) for currency, (value, ret) in sorted(totals.items())]
+
+
+CSV_COLUMNS = [("Symbol", "symbol"), ("Name", "name"), ("Exchange", "exchange"), ("Units", "units"),
+               ("Price", "price"), ("Value", "value"), ("Weight %", "weight"), ("Capital gain", "capital_gain"),
+               ("Dividends", "dividends"), ("Return %", "return_pct"), ("Currency", "currency")]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def holdings_csv(rows: list[HoldingRow]) -> str:
+    """The holdings table as CSV: plain numbers, text cells guarded against spreadsheet formulas."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([title for title, _ in CSV_COLUMNS])
+    for row in rows:
+        writer.writerow([_csv_cell(row, attr) for _, attr in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _csv_cell(row: HoldingRow, attr: str) -> str:
+    value = getattr(row, attr)
+    if attr == "symbol" and row.is_cash:
+        return "Cash"
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if attr == "units" else f"{value:.2f}"
+    value = str(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
