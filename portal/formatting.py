@@ -1,5 +1,6 @@
 """Jinja filters: money, percentages, numbers and dates as an Australian investor reads them (Babel)."""
 
+import re
 from datetime import date, datetime
 
 from babel.dates import format_date
@@ -7,15 +8,19 @@ from babel.numbers import UnknownCurrencyError, format_currency, format_decimal,
 
 LOCALE = "en_AU"
 MISSING = "—"
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
 
 def money(value, currency: str | None, signed: bool = False) -> str:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return MISSING
+    amount = abs(value) if signed else value
     try:
-        text = format_currency(abs(value) if signed else value, currency or "AUD", locale=LOCALE)
+        if not _CURRENCY_CODE.match(currency or ""):
+            raise ValueError(currency)
+        text = format_currency(amount, currency, locale=LOCALE)
     except (UnknownCurrencyError, ValueError):
-        text = format_decimal(abs(value) if signed else value, format="#,##0.00", locale=LOCALE)
+        text = format_decimal(amount, format="#,##0.00", locale=LOCALE)  # an odd code: the number alone
     return _sign(value, text) if signed else text
 
 

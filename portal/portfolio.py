@@ -54,10 +54,8 @@ def months_before(day: date, months: int) -> date:
 def period_params(code: str, today: date) -> dict:
     """Query parameters for Navexa's performance call over a period ending today."""
     months = PERIODS[code][1]
-    params = {"to": today.isoformat(), "groupBy": "holding"}
-    if months is not None:
-        params["from"] = months_before(today, months).isoformat()
-    return params
+    start = {"from": months_before(today, months).isoformat()} if months is not None else {}
+    return {**start, "to": today.isoformat(), "groupBy": "holding"}
 
 
 @dataclass(frozen=True)
@@ -122,7 +120,7 @@ def _row(holding: dict, perf: dict, portfolio_currency) -> HoldingRow:
     is_cash = holding.get("holdingTypeId") == CASH_HOLDING_TYPE or (text(holding.get("exchange")) or "").upper() in CASH_EXCHANGES
     return HoldingRow(
         id=holding.get("id") if isinstance(holding.get("id"), int) else perf.get("id") if isinstance(perf.get("id"), int) else None,
-        symbol=text(holding.get("symbol")) or text(perf.get("symbol")),
+        symbol="Cash" if is_cash else text(holding.get("symbol")) or text(perf.get("symbol")),
         name=text(holding.get("name")) or text(perf.get("name")),
         exchange=exchange,
         currency=text(holding.get("currencyCode")) or text(perf.get("currencyCode")) or portfolio_currency,
@@ -187,8 +185,6 @@ def holdings_csv(rows: list[HoldingRow]) -> str:
 
 def _csv_cell(row: HoldingRow, attr: str) -> str:
     value = getattr(row, attr)
-    if attr == "symbol" and row.is_cash:
-        return "Cash"
     if value is None:
         return ""
     if isinstance(value, float):

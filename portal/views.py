@@ -9,8 +9,22 @@ from .auth import login_required, with_access_token
 from .charts import bar_chart
 from .errors import BadInput
 from .navexa import NotFound
-from .portfolio import (DEFAULT_PERIOD, DEFAULT_SORT, PERIODS, SORT_KEYS, PortfolioCard, as_dict, as_list,
-                        currency_totals, holding_rows, holdings_csv, period_params, sort_rows, summary_of, text)
+from .portfolio import (
+    DEFAULT_PERIOD,
+    DEFAULT_SORT,
+    PERIODS,
+    SORT_KEYS,
+    PortfolioCard,
+    as_dict,
+    as_list,
+    currency_totals,
+    holding_rows,
+    holdings_csv,
+    period_params,
+    sort_rows,
+    summary_of,
+    text,
+)
 
 bp = Blueprint("views", __name__)
 
@@ -80,7 +94,7 @@ def portfolio(portfolio_id):
     info = as_dict(data["portfolio"])
     currency = text(info.get("baseCurrencyCode"))
     rows = sort_rows(holding_rows(data["holdings"], data[f"perf:{period}"], currency), sort_key, direction)
-    allocation = bar_chart([(r.symbol if not r.is_cash else "Cash", r.weight, formatting.percent(r.weight, signed=False))
+    allocation = bar_chart([(r.symbol or "—", r.weight, formatting.percent(r.weight, signed=False))
                             for r in sorted(rows, key=lambda r: -(r.weight or 0)) if r.weight], shares=True)
     returns = []
     for code, (label, _) in PERIODS.items():
@@ -116,13 +130,20 @@ def holding(portfolio_id, holding_id):
     found = next((h for h in as_list(data["holdings"]) if h.get("id") == holding_id), None)
     if found is None:
         raise NotFound("That holding is not in this portfolio.")
-    income = as_list(data["income"])
+    income = newest_first(as_list(data["income"]), "paidDate")
+    trades = newest_first(as_list(data["trades"]), "tradeDate")
     franking = [i.get("frankingCredits") for i in income]
     return render_template("holding.html", portfolio=as_dict(data["portfolio"]), portfolio_id=portfolio_id,
-                           holding=found, trades=as_list(data["trades"]), income=income,
+                           holding=found, trades=trades, income=income,
                            currency=text(found.get("currencyCode")) or text(as_dict(data["portfolio"]).get("baseCurrencyCode")),
                            totals={"net": _sum(i.get("netAmount") for i in income),
                                    "franking": _sum(franking), "gross": _sum(i.get("grossAmount") for i in income)})
+
+
+def newest_first(items: list[dict], field: str) -> list[dict]:
+    """Most recent first; ISO dates sort as text, and undated items go last."""
+    dated = [i for i in items if isinstance(i.get(field), str)]
+    return sorted(dated, key=lambda i: i[field], reverse=True) + [i for i in items if not isinstance(i.get(field), str)]
 
 
 def _sum(values):

@@ -42,6 +42,10 @@ def gatekeeper():
     g.user = authenticate()
     if g.user is None:
         return jsonify(error="unauthorized", message="A valid access token for the Navexa API is required."), 401
+    raw = data.RAW.get(request.path.removeprefix("/api"))
+    if raw is not None and g.user == "carol":
+        return jsonify(raw)
+    return None
 
 
 def authenticate() -> str | None:
@@ -66,7 +70,7 @@ def own_portfolio(portfolio_id: int) -> int:
 
 
 def own_holding(holding_id: int) -> data.Holding:
-    if data.owner_of_holding(holding_id) != g.user:
+    if data.owner_of_holding(holding_id) != g.user or holding_id not in data.HOLDINGS_BY_ID:
         abort(404)
     return data.HOLDINGS_BY_ID[holding_id]
 

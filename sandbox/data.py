@@ -11,6 +11,9 @@ from datetime import date, timedelta
 USERS = {
     "alice": {"sub": "auth0|alice-7f3a91", "name": "Alice Nguyen", "email": "alice@example.com"},
     "bob": {"sub": "auth0|bob-21c94e", "name": "Bob Smith", "email": "bob@example.com"},
+    # carol's answers have odd and missing fields; dave has no portfolios: for robustness tests.
+    "carol": {"sub": "auth0|carol-5d02aa", "name": "Carol Odd", "email": "carol@example.com"},
+    "dave": {"sub": "auth0|dave-90b1c3", "name": "Dave New", "email": "dave@example.com"},
 }
 
 SHARE, ETF, CASH = 1, 2, 3  # holdingTypeId values used by the sandbox
@@ -19,7 +22,30 @@ PORTFOLIOS = {
     101: {"owner": "alice", "name": "Retirement", "baseCurrencyCode": "AUD", "dateCreated": "2019-07-01T00:00:00"},
     102: {"owner": "alice", "name": "US Growth", "baseCurrencyCode": "USD", "dateCreated": "2021-03-15T00:00:00"},
     201: {"owner": "bob", "name": "Family SMSF", "baseCurrencyCode": "AUD", "dateCreated": "2018-02-10T00:00:00"},
+    301: {"owner": "carol", "name": None, "baseCurrencyCode": None, "dateCreated": "not a date"},
+    302: {"owner": "carol", "name": "Fresh start", "baseCurrencyCode": "AUD", "dateCreated": "2026-11-01T00:00:00"},
 }
+
+# Answers served as they are for carol's odd portfolio: wrong types, nulls, missing and extra fields.
+RAW = {
+    "/portfolios/301/holdings": [
+        {"id": 9001, "symbol": "ODD", "exchange": "ASX", "name": None, "currencyCode": "AUD", "holdingTypeId": 1,
+         "portfolioId": 301, "unexpected": {"nested": True}},
+        {"id": 9002, "symbol": None, "exchange": None, "currencyCode": "ZZZ", "portfolioId": 301},
+        "not an object",
+    ],
+    "/portfolios/301/performance": {
+        "totalReturn": {"totalValue": "1234.5", "capitalGainValue": None, "dividendReturnValue": True},
+        "holdings": [
+            {"id": 9001, "currentPrice": "12.3", "totalQuantity": None, "totalReturn": {"totalValue": 1234.5}},
+            {"id": 9002, "totalReturn": "broken"},
+            {"id": 9003, "symbol": "GHOST", "totalReturn": {"totalValue": 0, "totalReturnPercent": -1.5}},
+        ],
+    },
+    "/holdings/9001/trades": [{"id": 1, "tradeDate": "yesterday", "tradeType": None, "quantity": "ten"}],
+    "/holdings/9001/income": [{"id": 1, "paidDate": None, "netAmount": 10.0, "frankingCredits": None}],
+}
+OWNERS_OF_RAW_HOLDINGS = {9001: "carol", 9002: "carol"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +88,8 @@ AS_OF = date(2026, 11, 20)
 
 
 def owner_of_holding(holding_id: int) -> str | None:
+    if holding_id in OWNERS_OF_RAW_HOLDINGS:
+        return OWNERS_OF_RAW_HOLDINGS[holding_id]
     holding = HOLDINGS_BY_ID.get(holding_id)
     return PORTFOLIOS[holding.portfolio_id]["owner"] if holding else None
 

@@ -1,0 +1,279 @@
+"""Portfolio pages over real HTTP against the sandbox: content, isolation, CSV, errors, odd data."""
+
+import csv
+import io
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from portal import formatting
+from portal.portfolio import HoldingRow, holdings_csv, months_before, number
+from tests.conftest import Browser
+
+
+@pytest.fixture
+def as_user(browser):
+    def sign_in(username):
+        response = browser.sign_in(username)
+        assert response.status_code == 302, response.text
+        return browser
+
+    return sign_in
+
+
+def page(browser, path, status=200):
+    response = browser.get(browser.portal.url + path, allow_redirects=False, timeout=30)
+    assert response.status_code == status, response.text[:500]
+    return response
+
+
+class Tables(HTMLParser):
+    """Collect every table's body rows as lists of cell texts."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.tables, self._row, self._cell, self._in_body = [], None, None, False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "tbody":
+            self._in_body = False
+        elif tag in ("td", "th") and self._cell is not None:
+            self._row.append(" ".join(self._cell.split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.tables[-1].append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def holdings_table(html):
+    return Tables(html).tables[0]
+
+
+# -- overview ---------------------------------------------------------------------------
+
+
+def test_overview_shows_alices_portfolios_with_value_and_return(as_user, sandbox):
+    html = page(as_user("alice"), "/portfolios").text
+    assert "Retirement" in html and "US Growth" in html and "Family SMSF" not in html
+    assert "$82,361.00" in html  # Retirement's total value (AUD)
+    assert "USD29,587.40" in html  # US Growth's total value (USD)
+    assert 'class="gain"' in html and "+$42,254.70" in html and "(+76.13%)" in html
+    totals = Tables(html).tables[-1]
+    assert [row[0] for row in totals] == ["AUD", "USD"]
+
+
+def test_overview_shows_bobs_portfolio_only(as_user):
+    html = page(as_user("bob"), "/portfolios").text
+    assert "Family SMSF" in html and "Retirement" not in html
+
+
+def test_overview_with_no_portfolios_says_so(as_user):
+    html = page(as_user("dave"), "/portfolios").text
+    assert "You have no portfolios in Navexa yet" in html
+
+
+# -- one portfolio -----------------------------------------------------------------------
+
+
+def test_portfolio_page_shows_summary_charts_and_holdings(as_user, sandbox):
+    html = page(as_user("alice"), "/portfolios/101").text
+    rows = holdings_table(html)
+    assert [r[0] for r in rows] == ["VAS", "CBA", "BHP", "Cash", "CSL"]  # by value, largest first
+    cba = next(r for r in rows if r[0] == "CBA")
+    assert cba[1:7] == ["Commonwealth Bank of Australia", "ASX", "120", "$151.40", "$18,168.00", "22.06%"]
+    cash = next(r for r in rows if r[0] == "Cash")
+    assert cash[3:5] == ["—", "—"]  # no units or price for cash
+    assert 'role="img"' in html and "Allocation by holding weight" in html and "Total return by period" in html
+    assert 'aria-sort="descending"' in html
+    assert "<script" not in html
+
+
+def test_bob_cannot_open_alices_portfolio(as_user, sandbox):
+    browser = as_user("bob")
+    response = page(browser, "/portfolios/101", status=404)
+    assert "Not found" in response.text
+    page(browser, "/portfolios/101/holdings/1001", status=404)
+    page(browser, "/portfolios/101/holdings.csv", status=404)
+
+
+def test_the_period_selector_sets_from_and_to(as_user, sandbox):
+    from datetime import date
+
+    browser = as_user("alice")
+    html = page(browser, "/portfolios/101?period=3M").text
+    today = date.today()
+    queries = [r["query"] for r in sandbox.api_requests() if r["path"].endswith("/performance")]
+    assert f"from={months_before(today, 3).isoformat()}&to={today.isoformat()}&groupBy=holding" in queries
+    assert any(q == f"to={today.isoformat()}&groupBy=holding" for q in queries)  # "All" has no from
+    assert 'aria-current="true" class="current">3M<' in html
+
+
+def test_the_page_fetches_its_calls_concurrently_with_one_token(as_user, sandbox):
+    browser = as_user("alice")
+    before = sandbox.stats()["api_requests"]
+    page(browser, "/portfolios/101")
+    assert sandbox.stats()["api_requests"] - before == 8  # portfolio, holdings, six periods
+
+
+@pytest.mark.parametrize("query", ["period=5Y", "sort=secret", "sort=value&dir=sideways"])
+def test_bad_page_options_get_a_400_page(as_user, query):
+    response = page(as_user("alice"), f"/portfolios/101?{query}", status=400)
+    assert "Navexa Portal" in response.text and "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("key, column, direction", [
+    ("symbol", 0, "asc"), ("symbol", 0, "desc"), ("weight", 6, "asc"), ("capital_gain", 7, "desc"),
+    ("return_pct", 9, "desc"), ("units", 3, "asc"),
+])
+def test_holdings_sort_by_any_column(as_user, key, column, direction):
+    rows = holdings_table(page(as_user("alice"), f"/portfolios/101?sort={key}&dir={direction}").text)
+    assert len(rows) == 5
+    cells = [r[column] for r in rows if r[column] != "—"]
+    values = cells if column == 0 else [float(digits(c)) for c in cells]
+    if column == 0:
+        values = [v.lower() for v in values]
+    assert values == sorted(values, reverse=direction == "desc")
+    assert all(r[column] == "—" for r in rows[len(cells):])  # missing values last
+
+
+def test_the_csv_matches_the_table(as_user):
+    browser = as_user("alice")
+    rows = holdings_table(page(browser, "/portfolios/101?period=1Y&sort=symbol&dir=asc").text)
+    response = page(browser, "/portfolios/101/holdings.csv?period=1Y&sort=symbol&dir=asc")
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert 'filename="portfolio-101-holdings-1y.csv"' in response.headers["Content-Disposition"]
+    records = list(csv.reader(io.StringIO(response.text)))
+    assert records[0][:10] == ["Symbol", "Name", "Exchange", "Units", "Price", "Value", "Weight %", "Capital gain",
+                               "Dividends", "Return %"]
+    assert len(records) - 1 == len(rows)
+    for table_row, csv_row in zip(rows, records[1:], strict=True):
+        assert table_row[0] == csv_row[0] and table_row[1] == csv_row[1]
+        for table_cell, csv_cell in zip(table_row[3:], csv_row[3:10], strict=True):
+            assert digits(table_cell) == digits(csv_cell), (table_row, csv_row)
+
+
+def digits(text):
+    """Compare a formatted cell and a CSV number by their digits and sign ("—" matches "")."""
+    sign = "-" if text.strip().startswith(("−", "-")) else ""
+    value = re.sub(r"[^0-9.]", "", text)
+    return f"{sign}{round(float(value), 4)}" if value else ""
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas():
+    row = HoldingRow(1, "=HYPERLINK(x)", "+cmd", "@x", "AUD", False, 1.0, 2.0, 2.0, 100.0, -1.0, 0.0, -0.5)
+    data = list(csv.reader(io.StringIO(holdings_csv([row]))))[1]
+    assert data[:3] == ["'=HYPERLINK(x)", "'+cmd", "'@x"]
+    assert data[7] == "-1.00"  # numbers keep their sign
+
+
+def test_a_portfolio_with_no_holdings_says_so(as_user):
+    html = page(as_user("carol"), "/portfolios/302").text
+    assert "This portfolio has no holdings yet" in html
+
+
+def test_odd_and_missing_fields_show_a_dash_not_an_error(as_user):
+    browser = as_user("carol")
+    overview = page(browser, "/portfolios").text
+    assert "Untitled portfolio" in overview and "Fresh start" in overview
+    html = page(browser, "/portfolios/301").text
+    rows = holdings_table(html)
+    odd = next(r for r in rows if r[0] == "ODD")
+    assert odd[1] == "—" and odd[3] == "—" and odd[4] == "$12.30"
+    assert any(r[0] == "GHOST" for r in rows)  # reported but not listed: still shown
+    assert any(r[0] == "—" for r in rows)
+    holding = page(browser, "/portfolios/301/holdings/9001").text
+    assert "—" in holding and "$10.00" in holding
+
+
+# -- one holding -------------------------------------------------------------------------
+
+
+def test_holding_page_shows_trades_and_income_with_franking(as_user):
+    html = page(as_user("alice"), "/portfolios/101/holdings/1001").text
+    trades, income = Tables(html).tables[:2]
+    assert trades[-1][0] == "5 Aug 2019" and trades[-1][1] == "Buy" and trades[-1][2] == "72"
+    assert income[0][2:] == ["$288.00", "$123.43", "$411.43"]
+    assert income[0][0] > "" and re.match(r"^\d{1,2} \w+ \d{4}$", income[0][0])
+    assert "Franking credits" in html and "Total" in html
+
+
+def test_a_holding_from_another_portfolio_is_404(as_user):
+    page(as_user("alice"), "/portfolios/101/holdings/2001", status=404)
+
+
+def test_a_holding_without_income_says_so(as_user):
+    html = page(as_user("alice"), "/portfolios/101/holdings/1005").text
+    assert "No income recorded" in html
+
+
+# -- Navexa's errors, as people see them ------------------------------------------------------
+
+
+@pytest.mark.parametrize("status, expected, words", [
+    (403, 403, "Navexa says you can"),
+    (429, 429, "try again in 30 seconds"),
+    (500, 502, "Try again"),
+    (503, 502, "Try again"),
+])
+def test_navexa_errors_get_a_clear_page(as_user, sandbox, status, expected, words):
+    browser = as_user("alice")
+    sandbox.config(api_error={"status": status, "count": 1, "retry_after": 30})
+    response = page(browser, "/portfolios/101", status=expected)
+    assert words in response.text.replace("&#39;", "'")
+    if status == 429:
+        assert response.headers["Retry-After"] == "30"
+    if expected == 502:
+        assert 'href="/portfolios/101"' in response.text  # the retry link
+
+
+def test_a_navexa_timeout_is_504_with_a_retry_link(make_portal, sandbox):
+    portal = make_portal()
+    portal.app.extensions["navexa"].timeout = (2, 0.3)  # read timeout shorter than the latency below
+    browser = Browser(portal, sandbox)
+    browser.sign_in()
+    sandbox.config(api_latency_ms=1000)
+    response = page(browser, "/portfolios", status=504)
+    assert "didn't answer in time" in response.text.replace("&#39;", "'")
+    assert 'href="/portfolios"' in response.text
+
+
+# -- formatting ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, currency, signed, expected", [
+    (18168.5, "AUD", False, "$18,168.50"),
+    (1234.5, "USD", False, "USD1,234.50"),
+    (-9.9, "AUD", True, "−$9.90"),
+    (42.0, "AUD", True, "+$42.00"),
+    (None, "AUD", False, "—"),
+    ("12", "AUD", False, "—"),
+    (True, "AUD", False, "—"),
+    (5, "NOT-A-CURRENCY", False, "5.00"),
+])
+def test_money_is_formatted_for_australians(value, currency, signed, expected):
+    assert formatting.money(value, currency, signed=signed) == expected
+
+
+def test_percent_day_and_number_coercion():
+    assert formatting.percent(12.5) == "+12.50%"
+    assert formatting.percent(12.5, signed=False) == "12.50%"
+    assert formatting.percent(-5) == "−5.00%"
+    assert formatting.day("2026-11-21T00:00:00") == "21 Nov 2026"
+    assert formatting.day("yesterday") == "—"
+    assert number("1,234.5") == 1234.5 and number(True) is None and number({}) is None
