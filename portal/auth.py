@@ -110,6 +110,9 @@ def provider_call(what: str):
             except requests.HTTPError as error:
                 log.warning("%s: provider answered HTTP %s", what, error.response.status_code)
                 raise ProviderError() from error
+            except ValueError as error:  # discovery or JWKS that isn't JSON
+                log.warning("%s: provider sent something other than JSON", what)
+                raise ProviderError() from error
 
         return wrapper
 
@@ -185,7 +188,7 @@ def callback():
         log.info("callback refused: unknown, expired or replayed state")
         raise LoginStateError()
     if error:
-        log.info("sign-in ended at the provider: %s", error[:64])
+        log.info("sign-in ended at the provider: %r", error[:64])
         if error == "access_denied":
             raise LoginDeclined()
         description = single_arg("error_description") or "Navexa did not complete the sign-in."

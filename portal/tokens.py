@@ -182,6 +182,9 @@ class TokenStore:
         except TokenError as error:
             log.info("refresh failed user=%s outcome=%s", user, type(error).__name__)
             raise
+        if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
+            log.warning("refresh failed user=%s outcome=no_access_token_in_answer", user)
+            raise RefreshUnavailable("the token endpoint's answer had no access token")
         refreshed = TokenRecord.from_response(answer, self.clock(), previous=record)
         self.save(sid, key, refreshed)
         log.info("refresh ok user=%s in %.0f ms rotated=%s", user, 1000 * (time.monotonic() - started),

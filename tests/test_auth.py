@@ -218,6 +218,13 @@ def test_provider_unreachable_at_login_is_503(make_portal, sandbox):
     assert "be reached" in response.text
 
 
+def test_a_broken_discovery_document_is_a_502_page(make_portal, sandbox):
+    portal = make_portal(NAVEXA_AUTH_URL=sandbox.url + "/nowhere")  # discovery answers 404 there
+    response = requests.get(portal.url + "/login", allow_redirects=False, timeout=10)
+    assert response.status_code == 502
+    assert "answered unexpectedly" in response.text and "Traceback" not in response.text
+
+
 def test_redis_unreachable_is_503_not_a_traceback(make_portal):
     from tools.services import free_port
 
@@ -308,3 +315,19 @@ def test_a_non_json_session_record_is_ignored_not_unpickled(browser, portal):
     portal.redis.set("portal:session:" + browser.session_id(), pickle.dumps(Boom()))
     response = browser.get(portal.url + "/portfolios", allow_redirects=False, timeout=10)
     assert response.status_code == 302  # treated as signed out, nothing unpickled
+
+
+def test_an_id_token_whose_nonce_does_not_match_is_refused(browser, portal):
+    """The ID token is validated: here the nonce kept for this login no longer matches the token's."""
+    import json
+
+    callback = browser.approve(browser.start_login())
+    key = "portal:session:" + browser.session_id()
+    record = json.loads(portal.redis.get(key))
+    state = query_of(callback)["state"]
+    record["login:" + state]["nonce"] = "someone-elses-nonce"
+    portal.redis.set(key, json.dumps(record))
+    response = browser.get(callback, allow_redirects=False, timeout=10)
+    assert response.status_code == 502
+    assert "ID token did not pass validation" in response.text
+    assert browser.get(portal.url + "/portfolios", allow_redirects=False, timeout=10).status_code == 302  # not signed in

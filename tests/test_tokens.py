@@ -316,6 +316,16 @@ def test_logout_signs_out_even_when_revocation_fails(signed_in, portal, sandbox,
     assert refresh_token not in caplog.text
 
 
+def test_a_refresh_answer_without_an_access_token_keeps_the_session(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    store = tokens_module.TokenStore(client, lifetime=60, refresher=lambda _: {"token_type": "Bearer"})
+    key = new_key()
+    store.save("odd-answer", key, TokenRecord("a1", "r1", None, None, expires_at=0))
+    with pytest.raises(tokens_module.RefreshUnavailable):
+        store.access_token("odd-answer", key)
+    assert store.load("odd-answer", key).refresh_token == "r1"
+
+
 # -- the lock itself --------------------------------------------------------------------
 
 
