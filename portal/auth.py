@@ -13,7 +13,17 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from joserfc.errors import JoseError
 
 from . import navexa
-from .errors import BadInput, LoginDeclined, LoginFailed, LoginStateError, ProviderError, ProviderUnavailable, SessionExpired, wants_json
+from .errors import (
+    BadInput,
+    LoginDeclined,
+    LoginFailed,
+    LoginStateError,
+    ProviderError,
+    ProviderUnavailable,
+    SessionExpired,
+    retry_link,
+    wants_json,
+)
 from .security import check_csrf, safe_next
 from .tokens import RefreshUnavailable, SessionEnded, TokenRecord, decode_key, encode_key, new_key
 
@@ -305,10 +315,6 @@ def with_access_token(call):
         log.info("Navexa refused a fresh access token; signing out sub=%s", session["user"].get("sub"))
         end_session()
         raise SessionExpired() from error
-
-
-def retry_link() -> str | None:
-    return request.full_path.rstrip("?") if request.method == "GET" else None
 
 
 @bp.route("/logout", methods=["GET", "POST"])

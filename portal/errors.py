@@ -7,7 +7,7 @@ otherwise. Nothing here ever echoes a token, code, verifier or secret.
 import logging
 
 import redis
-from flask import jsonify, make_response, render_template, request
+from flask import jsonify, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from . import navexa
@@ -78,12 +78,14 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.headers.get("X-Requested-With") == "XMLHttpRequest"
 
 
+def retry_link() -> str | None:
+    """This request's own address, if trying it again is harmless (GET)."""
+    return request.full_path.rstrip("?") if request.method == "GET" else None
+
+
 def render_error(error: PortalError):
     if isinstance(error, SessionExpired) and not wants_json():
-        from flask import redirect, url_for
-
-        target = request.full_path.rstrip("?") if request.method == "GET" else None
-        return redirect(url_for("auth.login", next=target, expired=1))
+        return redirect(url_for("auth.login", next=retry_link(), expired=1))
     if wants_json():
         response = jsonify(error=error.code, message=error.message)
     else:
@@ -102,7 +104,7 @@ def handle_navexa_error(error: NavexaError):
     """Turn a failed Navexa API call into the page or JSON the person should see."""
     if isinstance(error, navexa.Unauthorized):
         return render_error(SessionExpired())
-    problem = NavexaProblem(status=error.status, retry_link=request.full_path.rstrip("?") if request.method == "GET" else None)
+    problem = NavexaProblem(status=error.status, retry_link=retry_link())
     problem.code = error.code
     if isinstance(error, navexa.NotFound):
         problem.title, problem.message, problem.retry_link = "Not found", "Navexa has nothing at that address for you.", None
@@ -150,6 +152,6 @@ def handle_server_error(error):
 def init_app(app):
     app.register_error_handler(PortalError, render_error)
     app.register_error_handler(NavexaError, handle_navexa_error)
-    app.register_error_handler(redis.RedisError, lambda e: handle_server_error(e))
+    app.register_error_handler(redis.RedisError, handle_server_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(500, handle_server_error)

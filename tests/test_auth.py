@@ -331,3 +331,14 @@ def test_an_id_token_whose_nonce_does_not_match_is_refused(browser, portal):
     assert response.status_code == 502
     assert "ID token did not pass validation" in response.text
     assert browser.get(portal.url + "/portfolios", allow_redirects=False, timeout=10).status_code == 302  # not signed in
+
+
+@pytest.mark.parametrize("proxies, expected", [
+    ("1", "https://portal.example.com/callback"),
+    ("0", None),  # forwarded headers from an untrusted client are ignored
+])
+def test_forwarded_headers_count_only_from_trusted_proxies(make_portal, proxies, expected):
+    portal = make_portal(PUBLIC_URL=None, TRUSTED_PROXY_COUNT=proxies)
+    response = requests.get(portal.url + "/login", allow_redirects=False, timeout=10, headers={
+        "X-Forwarded-Proto": "https", "X-Forwarded-Host": "portal.example.com", "X-Forwarded-For": "203.0.113.9"})
+    assert query_of(response.headers["Location"])["redirect_uri"] == (expected or portal.url + "/callback")
