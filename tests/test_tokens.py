@@ -171,8 +171,8 @@ def test_fifty_requests_across_two_processes_refresh_exactly_once(sandbox, redis
 
 def test_a_token_endpoint_slower_than_the_lock_lease_still_refreshes_once(signed_in, portal, sandbox):
     store = portal.app.extensions["token_store"]
-    store.lock_lease = 0.3  # the refresh below takes 4 leases: only renewal keeps others out
-    sandbox.config(token_latency_ms=1200)
+    store.lock_lease = 0.6  # the refresh below takes over 3 leases: only renewal keeps others out
+    sandbox.config(token_latency_ms=2000)
     advance_clock(portal, DAY)
     assert burst(signed_in, [portal.url], 10) == [200] * 10
     assert_refreshed_exactly_once(sandbox)
