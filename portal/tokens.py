@@ -125,11 +125,11 @@ class TokenStore:
         if sealed is None:
             raise SessionEnded("no token record")
         try:
-            plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], self._aad(sid))
-            data = json.loads(plain)
+            data = json.loads(AESGCM(key).decrypt(sealed[:12], sealed[12:], self._aad(sid)))
         except (InvalidTag, ValueError) as error:
             raise SessionEnded("token record does not open with this key") from error
-        data.pop("v", None)
+        if data.pop("v", None) != RECORD_VERSION:
+            raise SessionEnded("token record of another version")
         return TokenRecord(**data)
 
     def delete(self, sid: str):

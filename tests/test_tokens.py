@@ -338,3 +338,19 @@ def test_a_lock_held_by_a_dead_worker_lapses(redis_url):
     assert client.get(tokens_module.LOCK_KEY_PREFIX + "dead") != b"someone"
     lock.release()
     assert client.get(tokens_module.LOCK_KEY_PREFIX + "dead") is None
+
+
+def test_a_record_of_another_version_ends_the_session_cleanly(redis_url):
+    import json as json_module
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    client = redis.Redis.from_url(redis_url)
+    store = tokens_module.TokenStore(client, lifetime=60, refresher=lambda _: {})
+    key, nonce = new_key(), os.urandom(12)
+    plain = json_module.dumps({"v": 99, "access_token": "a", "something_new": 1}).encode()
+    aad = f"navexa-portal/tokens/v{tokens_module.RECORD_VERSION}/future".encode()
+    client.set(tokens_module.TOKEN_KEY_PREFIX + "future", nonce + AESGCM(key).encrypt(nonce, plain, aad))
+    with pytest.raises(SessionEnded):
+        store.load("future", key)
