@@ -97,7 +97,7 @@ class NavexaClient:
             raise UpstreamError(f"Navexa sent something other than JSON for {path}.") from error
 
 
-    def get_many(self, calls: dict[str, tuple[str, dict | None]], access_token: str) -> dict[str, Any]:
+    def get_many(self, calls: dict[Any, tuple[str, dict | None]], access_token: str) -> dict[Any, Any]:
         """Make several GET calls at once; return their JSON by name, or raise the most telling error.
 
         A 401 wins (the caller refreshes and retries everything); otherwise the first failed call's error.

@@ -55,11 +55,10 @@ def index():
 @bp.get("/portfolios")
 @login_required
 def portfolios():
-    listing = as_list(fetch({"list": ("/portfolios", None)})["list"])
-    ids = [p["id"] for p in listing if isinstance(p.get("id"), int)]
-    reports = fetch({str(pid): (f"/portfolios/{pid}/performance", period_params("ALL", today())) for pid in ids})
-    cards = [PortfolioCard(p["id"], text(p.get("name")), text(p.get("baseCurrencyCode")), summary_of(reports[str(p["id"])]))
-             for p in listing if isinstance(p.get("id"), int)]
+    listing = [p for p in as_list(fetch({"list": ("/portfolios", None)})["list"]) if isinstance(p.get("id"), int)]
+    reports = fetch({p["id"]: (f"/portfolios/{p['id']}/performance", period_params("ALL", today())) for p in listing})
+    cards = [PortfolioCard(p["id"], text(p.get("name")), text(p.get("baseCurrencyCode")), summary_of(reports[p["id"]]))
+             for p in listing]
     return render_template("portfolios.html", cards=cards, totals=currency_totals(cards))
 
 
