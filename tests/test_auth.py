@@ -342,3 +342,19 @@ def test_forwarded_headers_count_only_from_trusted_proxies(make_portal, proxies,
     response = requests.get(portal.url + "/login", allow_redirects=False, timeout=10, headers={
         "X-Forwarded-Proto": "https", "X-Forwarded-Host": "portal.example.com", "X-Forwarded-For": "203.0.113.9"})
     assert query_of(response.headers["Location"])["redirect_uri"] == (expected or portal.url + "/callback")
+
+
+def test_gunicorns_access_log_never_shows_the_code(sandbox, redis_url, tmp_path):
+    from tests.conftest import portal_env
+    from tools.services import start_portal
+
+    log_path = tmp_path / "portal.log"
+    with open(log_path, "w") as log:
+        service, url = start_portal(portal_env(sandbox.url, redis_url), workers=1, log=log, access_log=True)
+        try:
+            requests.get(url + "/callback?code=SECRETCODE123&state=STATE456", timeout=10)
+        finally:
+            service.stop()
+    text = log_path.read_text()
+    assert "GET /callback?code=[redacted]&state=[redacted]" in text
+    assert "SECRETCODE123" not in text and "STATE456" not in text

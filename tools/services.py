@@ -93,12 +93,13 @@ def start_sandbox(port: int | None = None, log=None, env=None) -> tuple[Service,
     return service, url
 
 
-def start_portal(env: dict, port: int | None = None, workers: int = 2, threads: int = 8, log=None) -> tuple[Service, str]:
+def start_portal(env: dict, port: int | None = None, workers: int = 2, threads: int = 8, log=None,
+                 access_log: bool = False) -> tuple[Service, str]:
     """Start the portal under gunicorn with the given environment; return it and its URL."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    service = Service("portal", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-                                 "--workers", str(workers), "--threads", str(threads), "app:app"],
-                      env={**os.environ, **env}, log=log)
+    args = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            "--threads", str(threads)] + (["--access-logfile", "-"] if access_log else []) + ["app:app"]
+    service = Service("portal", args, env={**os.environ, **env}, log=log)
     wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30, what="portal")
     return service, url
