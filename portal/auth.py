@@ -277,6 +277,11 @@ def set_token_key_cookie(response):
     return response
 
 
+def session_token_key() -> bytes | None:
+    """The sealing key from this browser's cookie, if it is there and well-formed."""
+    return decode_key(request.cookies.get(current_app.config["TOKEN_KEY_COOKIE"]))
+
+
 def session_access_token(reject: str | None = None) -> str:
     """The signed-in session's access token, refreshed first if it is about to expire.
 
@@ -285,7 +290,7 @@ def session_access_token(reject: str | None = None) -> str:
     """
     if "user" not in session:
         raise SessionExpired()
-    key = decode_key(request.cookies.get(current_app.config["TOKEN_KEY_COOKIE"]))
+    key = session_token_key()
     if key is None:
         log.info("token key cookie missing or malformed: signing out sub=%s", session["user"].get("sub"))
         end_session()
@@ -328,7 +333,7 @@ def logout():
 
 
 def revoke_session_refresh_token():
-    key = decode_key(request.cookies.get(current_app.config["TOKEN_KEY_COOKIE"]))
+    key = session_token_key()
     if key is None or "user" not in session:
         return
     try:

@@ -32,7 +32,7 @@ def number(value) -> float | None:
 
 
 def text(value) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
+    return (value.strip() or None) if isinstance(value, str) else None
 
 
 def as_list(value) -> list[dict]:

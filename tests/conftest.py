@@ -1,9 +1,15 @@
 """Layered fixtures: real services (redis-server, sandbox) → app → client → signed-in browser."""
 
+import os
+import threading
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 import requests
+from werkzeug.serving import make_server
 
-from tools.services import start_redis, start_sandbox
+from config import Settings
+from tools.services import free_port, start_redis, start_sandbox
 
 
 class Sandbox:
@@ -52,14 +58,6 @@ def redis_url():
 
 
 # -- the portal -------------------------------------------------------------------------
-
-import threading  # noqa: E402
-from urllib.parse import parse_qs, urlsplit  # noqa: E402
-
-from werkzeug.serving import make_server  # noqa: E402
-
-from config import Settings  # noqa: E402
-from tools.services import free_port  # noqa: E402
 
 
 def portal_env(sandbox_url, redis_url, public_url=None, **overrides):
@@ -175,7 +173,6 @@ def query_of(url):
 
 # -- real browser (Debian's Chromium through Playwright) --------------------------------
 
-import os  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -2,13 +2,14 @@
 
 import base64
 import hashlib
+import json
 import logging
 import re
 
 import pytest
 import requests
 
-from tests.conftest import query_of
+from tests.conftest import Browser, query_of
 
 VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 
@@ -30,7 +31,7 @@ def test_login_redirects_to_authorize_with_every_parameter(browser, sandbox, por
 def test_the_challenge_is_the_s256_of_a_verifier_kept_on_the_server(browser, portal):
     params = query_of(browser.start_login())
     raw = portal.redis.get("portal:session:" + browser.session_id())
-    record = __import__("json").loads(raw)
+    record = json.loads(raw)
     pending = record["login:" + params["state"]]
     verifier = pending["code_verifier"]
     assert VERIFIER.match(verifier)
@@ -198,9 +199,6 @@ def test_an_expired_code_gets_a_sign_in_again_page(browser, sandbox):
 
 def test_a_wrong_client_secret_is_an_operator_problem_not_a_traceback(make_portal, sandbox):
     portal = make_portal(NAVEXA_CLIENT_SECRET="wrong-secret")
-    browser = type("B", (), {})  # noqa: F841 - keep names honest below
-    from tests.conftest import Browser
-
     browser = Browser(portal, sandbox)
     response = browser.get(browser.approve(browser.start_login()), timeout=10)
     assert response.status_code == 502
@@ -239,7 +237,7 @@ def test_redis_unreachable_is_503_not_a_traceback(make_portal):
 def test_secrets_never_reach_the_log(browser, sandbox, caplog):
     caplog.set_level(logging.DEBUG)
     params = query_of(browser.start_login())
-    record = __import__("json").loads(browser.portal.redis.get("portal:session:" + browser.session_id()))
+    record = json.loads(browser.portal.redis.get("portal:session:" + browser.session_id()))
     verifier = record["login:" + params["state"]]["code_verifier"]
     callback = browser.approve(browser.start_login())
     code = query_of(callback)["code"]
@@ -319,8 +317,6 @@ def test_a_non_json_session_record_is_ignored_not_unpickled(browser, portal):
 
 def test_an_id_token_whose_nonce_does_not_match_is_refused(browser, portal):
     """The ID token is validated: here the nonce kept for this login no longer matches the token's."""
-    import json
-
     callback = browser.approve(browser.start_login())
     key = "portal:session:" + browser.session_id()
     record = json.loads(portal.redis.get(key))

@@ -1,5 +1,7 @@
 """A person signs in and out with a real browser: Debian's Chromium driven by Playwright."""
 
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -32,7 +34,7 @@ def test_declining_at_navexa_shows_the_friendly_page(page, portal, sandbox):
     assert page.get_by_role("link", name="Sign in again").is_visible()
 
 
-SCREENSHOTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 def sign_in_as(page, portal, username):

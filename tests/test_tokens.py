@@ -65,7 +65,7 @@ def test_a_record_moved_to_another_session_does_not_open(signed_in, portal):
         portal.app.extensions["token_store"].load("other-session", key)
 
 
-def test_the_key_cookie_is_httponly_lax_and_not_in_redis(browser, portal):
+def test_the_key_cookie_is_httponly_and_lax(browser, portal):
     callback = browser.approve(browser.start_login())
     response = browser.get(callback, allow_redirects=False, timeout=10)
     key_cookie = [c for c in response.raw.headers.getlist("Set-Cookie") if c.startswith("navexa_portal_key=")]
@@ -144,7 +144,8 @@ def test_concurrent_requests_in_one_process_refresh_once(signed_in, portal, sand
 
 
 def clone(browser):
-    twin = requests.Session()
+    """Another client with the same cookies: the same person in another tab."""
+    twin = Browser(browser.portal, browser.sandbox)
     twin.cookies.update(browser.cookies)
     return twin
 
@@ -186,19 +187,13 @@ def test_a_slow_request_does_not_put_back_an_old_refresh_token(signed_in, portal
     wait_for(lambda: len(sandbox.api_requests()) >= 1)
     advance_clock(portal, DAY)
     sandbox.config(api_latency_ms=0)
-    assert get_page(clone_browser(signed_in)).status_code == 200  # refreshes while the slow one runs
+    assert get_page(clone(signed_in)).status_code == 200  # refreshes while the slow one runs
     slow.join()
     advance_clock(portal, DAY)
     assert get_page(signed_in).status_code == 200  # refreshes again with the rotated token
     stats = sandbox.stats()
     assert stats["token_requests"]["refresh_token"] == 2
     assert stats["refresh_reuse_detected"] == 0
-
-
-def clone_browser(browser):
-    twin = Browser(browser.portal, browser.sandbox)
-    twin.cookies.update(browser.cookies)
-    return twin
 
 
 def wait_for(condition, timeout=10):

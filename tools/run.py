@@ -21,11 +21,11 @@ def main():
 
     services = []
 
-    def stop(*_):
+    def stop(*_, status=0):
         for service in reversed(services):
             service.stop()
         print("\nStopped the portal, the sandbox and redis-server.")
-        sys.exit(0)
+        sys.exit(status)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -48,7 +48,7 @@ def main():
         services.append(portal_service)
     except Exception as error:
         print(f"make run failed: {error}", file=sys.stderr)
-        stop()
+        stop(status=1)
 
     print(f"""
   Navexa Portal is running: open {portal_url}/
@@ -59,7 +59,7 @@ def main():
         time.sleep(0.5)
     dead = [s.name for s in services if s.process.poll() is not None]
     print(f"{', '.join(dead)} stopped unexpectedly; stopping the rest.", file=sys.stderr)
-    stop()
+    stop(status=1)
 
 
 if __name__ == "__main__":
