@@ -1,48 +1,46 @@
-"""Navexa Portal's application factory. `gunicorn app:app` serves the module-level app."""
+"""Navexa Portal's application factory: it only wires things together (`wsgi.py` serves it)."""
 
-import logging
-from datetime import timedelta
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
 
 import redis
 from dotenv import find_dotenv, load_dotenv
-from flask import Flask, session
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings
-from portal import auth, errors, formatting, health, logs, proxy, security, views
+from portal import access, auth, errors, formatting, health, logs, provider, proxy, security, services, views
 from portal.navexa import NavexaClient
-from portal.session import JsonRedisSessionInterface
+from portal.session import JsonRedisSessionInterface, session_cookie_name
 from portal.tokens import TokenStore
 
 SESSION_LIFETIME = timedelta(hours=12)  # absolute: the session is not extended by use
 REDIS_TIMEOUT = 2  # s: a stuck Redis must fail a request, not hang a worker
+MAX_BODY = 1024 * 1024  # bytes a request body may carry
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Wire the portal together from settings (default: the environment and .env)."""
+def create_app(settings: Settings | None = None, *, clock: Callable[[], float] = time.time,
+               today: Callable[[], date] = date.today, provider_timeout=provider.TIMEOUT,
+               refresh_timeout=provider.REFRESH_TIMEOUT, navexa_timeout=None) -> Flask:
+    """Wire the portal together from settings (default: the environment and .env).
+
+    clock (token expiry), today (the date pages report up to) and the timeouts are injectable for tests.
+    """
     if settings is None:
         load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory the portal runs in
         settings = Settings.from_env()
     logs.install()
     app = Flask(__name__)
-    production = settings.production
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        APP_ENV=settings.app_env,
-        PUBLIC_URL=settings.public_url,
-        AUTH_URL=settings.auth_url,
-        AUTH_ORIGIN=security.origin_of(settings.auth_url),
-        NAVEXA_CLIENT_ID=settings.client_id,
-        NAVEXA_CLIENT_SECRET=settings.client_secret,
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         SESSION_REFRESH_EACH_REQUEST=False,
-        # __Host- pins the cookie to this exact origin over https; plain http (development) can't use it.
-        SESSION_COOKIE_NAME="__Host-navexa_portal" if production else "navexa_portal_session",
-        TOKEN_KEY_COOKIE="__Host-navexa_portal_key" if production else "navexa_portal_key",
+        SESSION_COOKIE_NAME=session_cookie_name(settings.production),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=production,
-        MAX_CONTENT_LENGTH=1024 * 1024,
+        SESSION_COOKIE_SECURE=settings.production,
+        MAX_CONTENT_LENGTH=MAX_BODY,
     )
     if settings.trusted_proxy_count:
         n = settings.trusted_proxy_count
@@ -50,38 +48,22 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT,
                                   socket_connect_timeout=REDIS_TIMEOUT, health_check_interval=30)
-    app.extensions["redis"] = client
     app.session_interface = JsonRedisSessionInterface(app, client)
-    app.extensions["navexa"] = NavexaClient(settings.api_url)
-    auth.init_app(app, settings)
-    app.extensions["token_store"] = TokenStore(client, lifetime=int(SESSION_LIFETIME.total_seconds()),
-                                               refresher=auth.make_refresher(app))
+    navexa_client = NavexaClient(settings.api_url, **({"timeout": navexa_timeout} if navexa_timeout else {}))
+    navexa_provider = provider.Provider(
+        auth_url=settings.auth_url, client_id=settings.client_id, client_secret=settings.client_secret,
+        audience=settings.audience, scope=settings.scope, timeout=provider_timeout, refresh_timeout=refresh_timeout)
+    token_store = TokenStore(client, lifetime=int(SESSION_LIFETIME.total_seconds()),
+                             refresher=provider.refresher(navexa_provider), clock=clock)
+    services.init_app(app, services.Services(settings=settings, redis=client, navexa=navexa_client,
+                                             provider=navexa_provider, tokens=token_store, today=today))
 
     errors.init_app(app)
     formatting.init_app(app)
-    app.after_request(security.set_security_headers)
-    app.context_processor(template_globals)
+    access.init_app(app)
+    security.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(proxy.bp)
     return app
-
-
-def template_globals():
-    def current_user():
-        try:
-            return session.get("user")
-        except Exception:  # the session store may be the very thing that failed
-            return None
-
-    return {"current_user": current_user, "csrf_token": security.csrf_token}
-
-
-def __getattr__(name):
-    # Built on first access, so importing this module (tests, tools) reads no environment.
-    if name == "app":
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        globals()["app"] = create_app()
-        return globals()["app"]
-    raise AttributeError(name)

@@ -39,10 +39,6 @@ class Settings:
     def production(self) -> bool:
         return self.app_env == "production"
 
-    @property
-    def metadata_url(self) -> str:
-        return self.auth_url + "/.well-known/openid-configuration"
-
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
         """Read and check every variable at once, so one run names every problem."""

@@ -21,11 +21,15 @@ import requests
 from werkzeug.serving import make_server
 
 from app import create_app
-from bench.common import CLIENT, median, sandbox_config, sign_in
+from bench.common import median, sign_in
 from config import Settings
+from portal.access import KeyCookie
 from portal.portfolio import PERIODS, period_params
+from portal.services import services
+from portal.session import SESSION_COOKIE
 from portal.tokens import decode_key
-from tools.services import free_port, start_redis, start_sandbox
+from tools.clients import SandboxControl
+from tools.services import free_port, portal_env, start_redis, start_sandbox
 
 PORTFOLIO = 101
 
@@ -54,17 +58,15 @@ def main():
     redis_service, redis_url = start_redis()
     sandbox_service, sandbox_url = start_sandbox()
     port = free_port()
-    app = create_app(Settings.from_env({
-        "APP_ENV": "development", **CLIENT, "NAVEXA_AUTH_URL": sandbox_url, "NAVEXA_API_URL": sandbox_url + "/api",
-        "REDIS_URL": redis_url, "PUBLIC_URL": f"http://127.0.0.1:{port}", "SECRET_KEY": "bench-" + "k" * 32}))
+    app = create_app(Settings.from_env(portal_env(sandbox_url, redis_url, f"http://127.0.0.1:{port}")))
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     portal_url = f"http://127.0.0.1:{port}"
     try:
         browser = sign_in(portal_url)
-        key = decode_key(browser.cookies.get("navexa_portal_key"))
-        token = app.extensions["token_store"].load(browser.cookies.get("navexa_portal_session"), key).access_token
-        sandbox_config(sandbox_url, api_latency_ms=args.latency_ms)
+        key = decode_key(browser.cookies.get(KeyCookie.NAME))
+        token = services(app).tokens.load(browser.cookies.get(SESSION_COOKIE), key).access_token
+        SandboxControl(sandbox_url).config(api_latency_ms=args.latency_ms)
 
         direct = requests.Session()
         direct.headers["Authorization"] = f"Bearer {token}"
@@ -81,7 +83,7 @@ def main():
 
         load_page()  # warm the connection pools
         parallel = timed(load_page, args.rounds)
-        navexa = app.extensions["navexa"]
+        navexa = services(app).navexa
         shipped, navexa.executor = navexa.executor, ThreadPoolExecutor(1)  # the same page, one call at a time
         sequential = timed(load_page, args.rounds)
         navexa.executor = shipped

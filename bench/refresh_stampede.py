@@ -11,16 +11,16 @@ import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.common import clone, median, percentile, sandbox_config, sandbox_stats, sign_in, stack
+from bench.common import median, percentile, sign_in, stack
 
 EXPIRING_TTL = 30  # s: inside the portal's 60 s refresh leeway, so the first use must refresh
 
 
-def expiring_session(sandbox_url, portal_url):
+def expiring_session(sandbox, portal_url):
     """A signed-in session whose stored access token is due for refresh."""
-    sandbox_config(sandbox_url, access_token_ttl=EXPIRING_TTL)
+    sandbox.config(access_token_ttl=EXPIRING_TTL)
     http = sign_in(portal_url)
-    sandbox_config(sandbox_url, access_token_ttl=86400)
+    sandbox.config(access_token_ttl=86400)
     return http
 
 
@@ -37,13 +37,13 @@ def main():
     parser.add_argument("--singles", type=int, default=7, help="lone refreshes measured for the baseline")
     args = parser.parse_args()
 
-    with stack(portals=2, threads=32) as (sandbox_url, portals):
-        sandbox_config(sandbox_url, token_latency_ms=args.token_latency_ms)
+    with stack(portals=2, threads=32) as (sandbox, portals):
+        sandbox.config(token_latency_ms=args.token_latency_ms)
         path = "/api/portfolios"
 
         singles = []
         for i in range(args.singles):
-            http = expiring_session(sandbox_url, portals[0])
+            http = expiring_session(sandbox, portals[0])
             seconds, status = timed_get(http, portals[i % 2] + path)
             assert status == 200, status
             singles.append(seconds)
@@ -51,13 +51,13 @@ def main():
 
         def burst(http):
             with ThreadPoolExecutor(args.n) as pool:
-                return list(pool.map(lambda i: timed_get(clone(http), portals[i % 2] + path), range(args.n)))
+                return list(pool.map(lambda i: timed_get(http.twin(), portals[i % 2] + path), range(args.n)))
 
         fresh = burst(sign_in(portals[0]))  # same burst, no refresh needed: the cost of concurrency alone
-        http = expiring_session(sandbox_url, portals[0])
-        before = sandbox_stats(sandbox_url)
+        http = expiring_session(sandbox, portals[0])
+        before = sandbox.stats()
         results = burst(http)
-        after = sandbox_stats(sandbox_url)
+        after = sandbox.stats()
 
     latencies = [seconds for seconds, _ in results]
     ok = sum(1 for _, status in results if status == 200)

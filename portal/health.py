@@ -1,7 +1,9 @@
 """Liveness and readiness for the orchestrator."""
 
 import redis
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
+
+from .services import services
 
 bp = Blueprint("health", __name__)
 
@@ -16,7 +18,7 @@ def healthz():
 def readyz():
     """Ready: Redis answers."""
     try:
-        current_app.extensions["redis"].ping()
+        services().redis.ping()
     except redis.RedisError:
         return jsonify(status="unavailable", redis="unreachable"), 503
     return jsonify(status="ok", redis="ok")

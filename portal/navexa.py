@@ -1,4 +1,17 @@
-"""NavexaClient: the Navexa API over a pooled requests.Session, with typed errors. No Flask here."""
+"""NavexaClient: the Navexa API over a pooled requests.Session, with typed errors. No Flask here.
+
+`NavexaClient.request` is the one place where transport failures and error statuses become:
+
+    NavexaError              a call did not give us data (`upstream_status`, `retry_after`)
+    ├── Unauthorized         401: the token was not accepted (the caller refreshes once)
+    ├── Forbidden            403
+    ├── NotFound             404
+    ├── RateLimited          429, with Retry-After when Navexa sends it
+    ├── UpstreamError        5xx, a connection failure, or an answer that isn't JSON
+    └── UpstreamTimeout      no answer within the read timeout
+
+What the person is told about each is errors.NAVEXA_ANSWERS.
+"""
 
 import logging
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -16,10 +29,7 @@ FANOUT_THREADS = 16  # concurrent API calls per worker process, shared by all it
 
 
 class NavexaError(Exception):
-    """A Navexa API call did not give us data; `status` is what the portal should answer."""
-
-    code = "upstream_error"
-    status = 502
+    """A Navexa API call did not give us data."""
 
     def __init__(self, message: str, *, upstream_status: int | None = None, retry_after: int | None = None):
         super().__init__(message)
@@ -28,27 +38,27 @@ class NavexaError(Exception):
 
 
 class Unauthorized(NavexaError):
-    code, status = "upstream_unauthorized", 401
+    pass
 
 
 class Forbidden(NavexaError):
-    code, status = "forbidden", 403
+    pass
 
 
 class NotFound(NavexaError):
-    code, status = "not_found", 404
+    pass
 
 
 class RateLimited(NavexaError):
-    code, status = "rate_limited", 429
+    pass
 
 
 class UpstreamError(NavexaError):
-    code, status = "upstream_error", 502
+    pass
 
 
 class UpstreamTimeout(NavexaError):
-    code, status = "upstream_timeout", 504
+    pass
 
 
 _BY_STATUS = {401: Unauthorized, 403: Forbidden, 404: NotFound, 429: RateLimited}
@@ -95,7 +105,6 @@ class NavexaClient:
             return response.json()
         except ValueError as error:
             raise UpstreamError(f"Navexa sent something other than JSON for {path}.") from error
-
 
     def get_many(self, calls: dict[Any, tuple[str, dict | None]], access_token: str) -> dict[Any, Any]:
         """Make several GET calls at once; return their JSON by name, or raise the most telling error.

@@ -4,6 +4,7 @@ Navexa's answers are read defensively: a missing or odd field becomes None (show
 an extra field is ignored, and nothing here raises on a surprising shape.
 """
 
+import calendar
 import csv
 import io
 from dataclasses import dataclass
@@ -44,11 +45,10 @@ def as_dict(value) -> dict:
 
 
 def months_before(day: date, months: int) -> date:
+    """The same day `months` earlier, or the month's last day if it is shorter (31 Mar - 1 → 28/29 Feb)."""
     year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
     month += 1
-    last_day = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30,
-                31, 31, 30, 31, 30, 31][month - 1]
-    return date(year, month, min(day.day, last_day))
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def period_params(code: str, today: date) -> dict:
@@ -98,8 +98,29 @@ class HoldingRow:
     return_pct: float | None
 
 
-SORT_KEYS = ("symbol", "name", "exchange", "units", "price", "value", "weight", "capital_gain", "dividends",
-             "return_pct")
+@dataclass(frozen=True)
+class Column:
+    """A column of the holdings table: its HoldingRow field (also its sort key), headings, alignment."""
+
+    key: str
+    heading: str
+    csv_heading: str
+    numeric: bool
+
+
+COLUMNS = (
+    Column("symbol", "Symbol", "Symbol", False),
+    Column("name", "Name", "Name", False),
+    Column("exchange", "Exchange", "Exchange", False),
+    Column("units", "Units", "Units", True),
+    Column("price", "Price", "Price", True),
+    Column("value", "Value", "Value", True),
+    Column("weight", "Weight", "Weight %", True),
+    Column("capital_gain", "Capital gain", "Capital gain", True),
+    Column("dividends", "Dividends", "Dividends", True),
+    Column("return_pct", "Return", "Return %", True),
+)
+SORT_KEYS = tuple(column.key for column in COLUMNS)
 DEFAULT_SORT = ("value", "desc")
 
 
@@ -167,9 +188,7 @@ def currency_totals(cards: list[PortfolioCard]) -> list[tuple[str, float, float 
     return [(currency, value, ret) for currency, (value, ret) in sorted(totals.items())]
 
 
-CSV_COLUMNS = [("Symbol", "symbol"), ("Name", "name"), ("Exchange", "exchange"), ("Units", "units"),
-               ("Price", "price"), ("Value", "value"), ("Weight %", "weight"), ("Capital gain", "capital_gain"),
-               ("Dividends", "dividends"), ("Return %", "return_pct"), ("Currency", "currency")]
+CSV_COLUMNS = [(column.csv_heading, column.key) for column in COLUMNS] + [("Currency", "currency")]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -191,5 +210,3 @@ def _csv_cell(row: HoldingRow, attr: str) -> str:
         return f"{value:.4f}".rstrip("0").rstrip(".") if attr == "units" else f"{value:.2f}"
     value = str(value)
     return "'" + value if value.startswith(_FORMULA_START) else value
-
-

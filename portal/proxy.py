@@ -5,11 +5,12 @@ back, Navexa's 4xx answers included; a 401 refreshes once and retries, a 5xx bec
 Methods other than GET/HEAD need the X-CSRF header.
 """
 
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, Response, request, stream_with_context
 
-from .auth import login_required, with_access_token
+from .access import login_required, with_access_token
 from .errors import PortalError
 from .security import SAFE_METHODS, check_csrf
+from .services import services
 
 bp = Blueprint("proxy", __name__, url_prefix="/api")
 
@@ -28,7 +29,7 @@ def proxy(path):
         raise PortalError("That API path isn't valid.", status=400)
     headers = {name: request.headers[name] for name in FORWARD_REQUEST_HEADERS if name in request.headers}
     body = request.get_data() if request.method not in SAFE_METHODS else None
-    client = current_app.extensions["navexa"]
+    client = services().navexa
 
     def call(token):
         return client.request(request.method, path, token, params=request.args.to_dict(flat=False),

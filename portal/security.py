@@ -5,9 +5,11 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import current_app, request, session
+from flask import Flask, request, session
 
+from .access import safe_current_user
 from .errors import CsrfError
+from .services import settings
 
 CSRF_SESSION_KEY = "csrf"
 CSRF_HEADER = "X-CSRF"
@@ -43,7 +45,7 @@ def check_csrf():
 
 
 def set_security_headers(response):
-    auth_origin = current_app.config["AUTH_ORIGIN"]
+    auth_origin = origin_of(settings().auth_url)
     # form-action covers the redirect to the provider's logout after the sign-out form.
     response.headers.setdefault(
         "Content-Security-Policy",
@@ -53,9 +55,9 @@ def set_security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if current_app.config["SESSION_COOKIE_SECURE"]:
+    if settings().production:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if "user" in session or response.status_code >= 300:
+    if safe_current_user() is not None or response.status_code >= 300:
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -63,3 +65,8 @@ def set_security_headers(response):
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def init_app(app: Flask):
+    app.after_request(set_security_headers)
+    app.context_processor(lambda: {"csrf_token": csrf_token})

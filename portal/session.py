@@ -8,6 +8,12 @@ from flask_session.redis import RedisSessionInterface
 log = logging.getLogger(__name__)
 
 SESSION_KEY_PREFIX = "portal:session:"
+SESSION_COOKIE = "navexa_portal_session"
+SECURE_SESSION_COOKIE = "__Host-navexa_portal"  # __Host- pins it to this exact origin; https only
+
+
+def session_cookie_name(production: bool) -> str:
+    return SECURE_SESSION_COOKIE if production else SESSION_COOKIE
 
 
 class JsonSerializer:

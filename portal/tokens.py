@@ -48,9 +48,10 @@ class SessionEnded(TokenError):
 class RefreshUnavailable(TokenError):
     """The provider could not be asked right now; the session is kept."""
 
-    def __init__(self, message: str, *, timeout: bool = False):
+    def __init__(self, message: str, *, timeout: bool = False, refused: str | None = None):
         super().__init__(message)
         self.timeout = timeout
+        self.refused = refused  # the provider's OAuth error code, when it answered with one
 
 
 @dataclass(frozen=True)

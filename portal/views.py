@@ -1,15 +1,14 @@
 """Portfolio pages: overview, one portfolio, one holding, and the holdings CSV."""
 
-from datetime import date
-
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from . import formatting
-from .auth import login_required, with_access_token
+from .access import login_required, with_access_token
 from .charts import bar_chart
 from .errors import BadInput
 from .navexa import NotFound
 from .portfolio import (
+    COLUMNS,
     DEFAULT_PERIOD,
     DEFAULT_SORT,
     PERIODS,
@@ -25,26 +24,17 @@ from .portfolio import (
     summary_of,
     text,
 )
+from .services import services
 
 bp = Blueprint("views", __name__)
 
-# Table columns: (sort key, heading, numeric?)
-COLUMNS = [("symbol", "Symbol", False), ("name", "Name", False), ("exchange", "Exchange", False),
-           ("units", "Units", True), ("price", "Price", True), ("value", "Value", True), ("weight", "Weight", True),
-           ("capital_gain", "Capital gain", True), ("dividends", "Dividends", True), ("return_pct", "Return", True)]
-
-
-def navexa():
-    return current_app.extensions["navexa"]
-
-
 def fetch(calls: dict) -> dict:
     """All of a page's API calls at once, with the session's token (refreshed and retried once on 401)."""
-    return with_access_token(lambda token: navexa().get_many(calls, token))
+    return with_access_token(lambda token: services().navexa.get_many(calls, token))
 
 
-def today() -> date:
-    return date.today()
+def today():
+    return services().today()
 
 
 @bp.get("/")

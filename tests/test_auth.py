@@ -9,7 +9,10 @@ import re
 import pytest
 import requests
 
-from tests.conftest import Browser, query_of
+from portal.auth import PENDING_PREFIX
+from portal.session import SESSION_COOKIE
+from tests.helpers import KEY_COOKIE, PortalBrowser, query_of, session_key, token_key
+from tools.services import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
 
 VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 
@@ -19,7 +22,7 @@ def test_login_redirects_to_authorize_with_every_parameter(browser, sandbox, por
     assert url.startswith(sandbox.url + "/authorize?")
     params = query_of(url)
     assert params["response_type"] == "code"
-    assert params["client_id"] == "navexa-portal-dev"
+    assert params["client_id"] == SANDBOX_CLIENT_ID
     assert params["redirect_uri"] == portal.url + "/callback"
     assert params["audience"] == "https://api.navexa.io/api"
     assert params["scope"] == "openid profile email offline_access"
@@ -30,9 +33,9 @@ def test_login_redirects_to_authorize_with_every_parameter(browser, sandbox, por
 
 def test_the_challenge_is_the_s256_of_a_verifier_kept_on_the_server(browser, portal):
     params = query_of(browser.start_login())
-    raw = portal.redis.get("portal:session:" + browser.session_id())
+    raw = portal.redis.get(session_key(browser.session_id()))
     record = json.loads(raw)
-    pending = record["login:" + params["state"]]
+    pending = record[PENDING_PREFIX + params["state"]]
     verifier = pending["code_verifier"]
     assert VERIFIER.match(verifier)
     digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -72,12 +75,12 @@ def test_the_session_id_changes_at_sign_in_and_the_old_one_is_gone(browser, port
     browser.sign_in()
     after = browser.session_id()
     assert after and after != before
-    assert portal.redis.get("portal:session:" + before) is None
+    assert portal.redis.get(session_key(before)) is None
 
 
 def test_only_an_opaque_session_cookie_reaches_the_browser(signed_in):
-    assert set(signed_in.cookies.keys()) <= {"navexa_portal_session", "navexa_sandbox_sso", "navexa_portal_key"}
-    record = signed_in.portal.redis.get("portal:session:" + signed_in.session_id())
+    assert set(signed_in.cookies.keys()) <= {SESSION_COOKIE, "navexa_sandbox_sso", KEY_COOKIE}
+    record = signed_in.portal.redis.get(session_key(signed_in.session_id()))
     assert b"access_token" not in record and b"refresh_token" not in record
 
 
@@ -199,7 +202,7 @@ def test_an_expired_code_gets_a_sign_in_again_page(browser, sandbox):
 
 def test_a_wrong_client_secret_is_an_operator_problem_not_a_traceback(make_portal, sandbox):
     portal = make_portal(NAVEXA_CLIENT_SECRET="wrong-secret")
-    browser = Browser(portal, sandbox)
+    browser = PortalBrowser(portal, sandbox)
     response = browser.get(browser.approve(browser.start_login()), timeout=10)
     assert response.status_code == 502
     assert "NAVEXA_CLIENT_SECRET" in response.text
@@ -207,8 +210,6 @@ def test_a_wrong_client_secret_is_an_operator_problem_not_a_traceback(make_porta
 
 
 def test_provider_unreachable_at_login_is_503(make_portal, sandbox):
-    from tools.services import free_port
-
     dead = f"http://127.0.0.1:{free_port()}"
     portal = make_portal(NAVEXA_AUTH_URL=dead)
     response = requests.get(portal.url + "/login", allow_redirects=False, timeout=10)
@@ -224,8 +225,6 @@ def test_a_broken_discovery_document_is_a_502_page(make_portal, sandbox):
 
 
 def test_redis_unreachable_is_503_not_a_traceback(make_portal):
-    from tools.services import free_port
-
     portal = make_portal(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     response = requests.get(portal.url + "/login", allow_redirects=False, timeout=10)
     assert response.status_code == 503
@@ -237,8 +236,8 @@ def test_redis_unreachable_is_503_not_a_traceback(make_portal):
 def test_secrets_never_reach_the_log(browser, sandbox, caplog):
     caplog.set_level(logging.DEBUG)
     params = query_of(browser.start_login())
-    record = json.loads(browser.portal.redis.get("portal:session:" + browser.session_id()))
-    verifier = record["login:" + params["state"]]["code_verifier"]
+    record = json.loads(browser.portal.redis.get(session_key(browser.session_id())))
+    verifier = record[PENDING_PREFIX + params["state"]]["code_verifier"]
     callback = browser.approve(browser.start_login())
     code = query_of(callback)["code"]
     browser.get(callback, timeout=10)
@@ -248,7 +247,7 @@ def test_secrets_never_reach_the_log(browser, sandbox, caplog):
     portal_log = "\n".join(r.getMessage() for r in caplog.records
                            if not (r.name.startswith("urllib3") and portal_address.split(":")[1] in r.getMessage()))
     assert "/callback?code=[redacted]" in portal_log
-    for secret in (verifier, code, "sandbox-client-secret"):
+    for secret in (verifier, code, SANDBOX_CLIENT_SECRET):
         assert secret not in portal_log
 
 
@@ -263,16 +262,16 @@ def test_signed_out_people_are_sent_to_login_with_next(browser):
 
 def test_logout_clears_redis_and_the_cookie_and_signs_out_at_the_provider(signed_in, portal, sandbox):
     sid = signed_in.session_id()
-    assert portal.redis.exists("portal:tokens:" + sid)
+    assert portal.redis.exists(token_key(sid))
     response = signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()},
                               allow_redirects=False, timeout=10)
     assert response.status_code == 302
     assert response.headers["Location"].startswith(sandbox.url + "/oidc/logout?")
-    assert query_of(response.headers["Location"]) == {"client_id": "navexa-portal-dev",
+    assert query_of(response.headers["Location"]) == {"client_id": SANDBOX_CLIENT_ID,
                                                       "post_logout_redirect_uri": portal.url + "/"}
-    assert not portal.redis.exists("portal:session:" + sid)
-    assert not portal.redis.exists("portal:tokens:" + sid)
-    assert "navexa_portal_session" not in signed_in.cookies
+    assert not portal.redis.exists(session_key(sid))
+    assert not portal.redis.exists(token_key(sid))
+    assert SESSION_COOKIE not in signed_in.cookies
     home = signed_in.get(response.headers["Location"], timeout=10)
     assert home.url == portal.url + "/" and sandbox.stats()["logouts"] == 1
     assert signed_in.get(portal.url + "/portfolios", allow_redirects=False, timeout=10).status_code == 302
@@ -310,7 +309,7 @@ def test_a_non_json_session_record_is_ignored_not_unpickled(browser, portal):
             return (exec, ("raise SystemExit('unpickled!')",))
 
     browser.start_login()
-    portal.redis.set("portal:session:" + browser.session_id(), pickle.dumps(Boom()))
+    portal.redis.set(session_key(browser.session_id()), pickle.dumps(Boom()))
     response = browser.get(portal.url + "/portfolios", allow_redirects=False, timeout=10)
     assert response.status_code == 302  # treated as signed out, nothing unpickled
 
@@ -318,10 +317,10 @@ def test_a_non_json_session_record_is_ignored_not_unpickled(browser, portal):
 def test_an_id_token_whose_nonce_does_not_match_is_refused(browser, portal):
     """The ID token is validated: here the nonce kept for this login no longer matches the token's."""
     callback = browser.approve(browser.start_login())
-    key = "portal:session:" + browser.session_id()
+    key = session_key(browser.session_id())
     record = json.loads(portal.redis.get(key))
     state = query_of(callback)["state"]
-    record["login:" + state]["nonce"] = "someone-elses-nonce"
+    record[PENDING_PREFIX + state]["nonce"] = "someone-elses-nonce"
     portal.redis.set(key, json.dumps(record))
     response = browser.get(callback, allow_redirects=False, timeout=10)
     assert response.status_code == 502
@@ -341,9 +340,6 @@ def test_forwarded_headers_count_only_from_trusted_proxies(make_portal, proxies,
 
 
 def test_gunicorns_access_log_never_shows_the_code(sandbox, redis_url, tmp_path):
-    from tests.conftest import portal_env
-    from tools.services import start_portal
-
     log_path = tmp_path / "portal.log"
     with open(log_path, "w") as log:
         service, url = start_portal(portal_env(sandbox.url, redis_url), workers=1, log=log, access_log=True)

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from portal.session import SESSION_COOKIE
+
 pytestmark = pytest.mark.browser
 
 
@@ -17,13 +19,13 @@ def test_sign_in_with_navexa_then_sign_out(page, portal, sandbox):
     assert page.get_by_role("heading", name="Your portfolios", exact=True).is_visible()
     assert page.get_by_role("link", name="Retirement").is_visible()
     cookies = {c["name"]: c for c in page.context.cookies(portal.url)}
-    assert cookies["navexa_portal_session"]["httpOnly"]
+    assert cookies[SESSION_COOKIE]["httpOnly"]
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(portal.url + "/")
     assert page.get_by_role("link", name="Sign in with Navexa").is_visible()
     assert sandbox.stats()["logouts"] == 1
-    assert "navexa_portal_session" not in {c["name"] for c in page.context.cookies(portal.url)}
+    assert SESSION_COOKIE not in {c["name"] for c in page.context.cookies(portal.url)}
 
 
 def test_declining_at_navexa_shows_the_friendly_page(page, portal, sandbox):

@@ -8,7 +8,6 @@ tokens already inside the refresh leeway.
 import json
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,52 +16,37 @@ import requests
 
 from portal import tokens as tokens_module
 from portal.tokens import SessionEnded, TokenRecord, decode_key, new_key
-from tests.conftest import Browser, portal_env
+from tests.helpers import DAY, KEY_COOKIE, PortalBrowser, session_key, token_key, wait_for
 from tests.oauth_helpers import refresh as sandbox_refresh
-from tools.services import free_port, start_portal
-
-DAY = 86400
-
-
-def record_of(browser) -> TokenRecord:
-    store = browser.portal.app.extensions["token_store"]
-    return store.load(browser.session_id(), decode_key(browser.cookies.get("navexa_portal_key")))
-
-
-def advance_clock(portal, seconds):
-    """Move the portal's token clock forward: its access token now looks expired."""
-    store = portal.app.extensions["token_store"]
-    offset = getattr(store, "_test_offset", 0) + seconds
-    store._test_offset = offset
-    store.clock = lambda: time.time() + offset
+from tools.clients import Browser
+from tools.services import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
 
 
 def get_page(browser, path="/portfolios"):
-    return browser.get(browser.portal.url + path, allow_redirects=False, timeout=30)
+    return browser.page(path)
 
 
 # -- sealing --------------------------------------------------------------------------
 
 
 def test_redis_holds_no_token_in_the_clear_and_nothing_opens_without_the_cookie(signed_in, portal):
-    record = record_of(signed_in)
+    record = signed_in.record()
     raw = b"".join(portal.redis.get(k) or b"" for k in portal.redis.keys("portal:*"))
     assert record.access_token.encode() not in raw
     assert record.refresh_token.encode() not in raw
     assert record.access_token.split(".")[1].encode() not in raw  # not even the JWT's claims
-    store = portal.app.extensions["token_store"]
     with pytest.raises(SessionEnded):
-        store.load(signed_in.session_id(), new_key())
-    key = decode_key(signed_in.cookies.get("navexa_portal_key"))
-    assert key not in raw and signed_in.cookies.get("navexa_portal_key").encode() not in raw
+        portal.services.tokens.load(signed_in.session_id(), new_key())
+    key = decode_key(signed_in.cookies.get(KEY_COOKIE))
+    assert key not in raw and signed_in.cookies.get(KEY_COOKIE).encode() not in raw
 
 
 def test_a_record_moved_to_another_session_does_not_open(signed_in, portal):
     sid = signed_in.session_id()
-    portal.redis.set("portal:tokens:other-session", portal.redis.get("portal:tokens:" + sid))
-    key = decode_key(signed_in.cookies.get("navexa_portal_key"))
+    portal.redis.set(token_key("other-session"), portal.redis.get(token_key(sid)))
+    key = decode_key(signed_in.cookies.get(KEY_COOKIE))
     with pytest.raises(SessionEnded):
-        portal.app.extensions["token_store"].load("other-session", key)
+        portal.services.tokens.load("other-session", key)
 
 
 def test_the_key_cookie_is_httponly_and_lax(browser, portal):
@@ -77,20 +61,20 @@ def test_without_a_working_key_cookie_the_person_is_signed_out_cleanly(signed_in
     from portal.tokens import encode_key
 
     sid = signed_in.session_id()
-    signed_in.cookies.set("navexa_portal_key", None)
+    signed_in.cookies.set(KEY_COOKIE, None)
     replacement = {"drop": None, "garble": "not-base64!!", "other-key": encode_key(new_key())}[tamper]
     if replacement:
-        signed_in.cookies.set("navexa_portal_key", replacement, domain="127.0.0.1", path="/")
+        signed_in.cookies.set(KEY_COOKIE, replacement, domain="127.0.0.1", path="/")
     response = get_page(signed_in)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=/portfolios&expired=1")
-    assert not portal.redis.exists("portal:tokens:" + sid) and not portal.redis.exists("portal:session:" + sid)
+    assert not portal.redis.exists(token_key(sid)) and not portal.redis.exists(session_key(sid))
     ended = signed_in.get(portal.url + response.headers["Location"], timeout=10)
     assert ended.status_code == 200 and "Your session has ended" in ended.text
 
 
 def test_the_session_record_is_json_and_holds_no_token(signed_in, portal):
-    data = json.loads(portal.redis.get("portal:session:" + signed_in.session_id()))
+    data = json.loads(portal.redis.get(session_key(signed_in.session_id())))
     assert data["user"]["email"] == "alice@example.com"
     assert not any("token" in key for key in data)
 
@@ -105,10 +89,10 @@ def test_a_fresh_token_is_used_without_refreshing(signed_in, sandbox):
 
 def test_an_expiring_token_is_refreshed_once_and_rotated(signed_in, portal, sandbox, caplog):
     caplog.set_level(logging.INFO)
-    before = record_of(signed_in)
-    advance_clock(portal, DAY)
+    before = signed_in.record()
+    portal.clock.advance(DAY)
     assert get_page(signed_in).status_code == 200
-    after = record_of(signed_in)
+    after = signed_in.record()
     assert sandbox.stats()["token_requests"]["refresh_token"] == 1
     assert after.refresh_token != before.refresh_token and after.access_token != before.access_token
     assert get_page(signed_in).status_code == 200  # the new token is fresh for the moved clock too
@@ -127,7 +111,7 @@ def test_a_refresh_answer_without_a_refresh_token_keeps_the_old_one():
 def burst(browser, urls, n) -> list[int]:
     """n concurrent GETs of /api/portfolios with the browser's cookies, spread over urls; their statuses."""
     with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(lambda i: clone(browser).get(urls[i % len(urls)] + "/api/portfolios", timeout=60).status_code,
+        return list(pool.map(lambda i: browser.twin().get(urls[i % len(urls)] + "/api/portfolios", timeout=60).status_code,
                              range(n)))
 
 
@@ -138,16 +122,9 @@ def assert_refreshed_exactly_once(sandbox):
 
 
 def test_concurrent_requests_in_one_process_refresh_once(signed_in, portal, sandbox):
-    advance_clock(portal, DAY)
+    portal.clock.advance(DAY)
     assert burst(signed_in, [portal.url], 20) == [200] * 20
     assert_refreshed_exactly_once(sandbox)
-
-
-def clone(browser):
-    """Another client with the same cookies: the same person in another tab."""
-    twin = Browser(browser.portal, browser.sandbox)
-    twin.cookies.update(browser.cookies)
-    return twin
 
 
 def test_fifty_requests_across_two_processes_refresh_exactly_once(sandbox, redis_url):
@@ -160,7 +137,7 @@ def test_fifty_requests_across_two_processes_refresh_exactly_once(sandbox, redis
     portal_b, url_b = start_portal(env_b, port=port_b, workers=1)
     try:
         sandbox.config(access_token_ttl=30)  # issued inside the 60 s leeway: the first use must refresh
-        browser = Browser(type("P", (), {"url": url_a})(), sandbox)
+        browser = Browser(url_a)
         assert browser.sign_in().status_code == 302
         sandbox.config(access_token_ttl=DAY)
         assert burst(browser, [url_a, url_b], 50) == [200] * 50
@@ -171,10 +148,9 @@ def test_fifty_requests_across_two_processes_refresh_exactly_once(sandbox, redis
 
 
 def test_a_token_endpoint_slower_than_the_lock_lease_still_refreshes_once(signed_in, portal, sandbox):
-    store = portal.app.extensions["token_store"]
-    store.lock_lease = 0.6  # the refresh below takes over 3 leases: only renewal keeps others out
+    portal.services.tokens.lock_lease = 0.6  # the refresh below takes over 3 leases: only renewal keeps others out
     sandbox.config(token_latency_ms=2000)
-    advance_clock(portal, DAY)
+    portal.clock.advance(DAY)
     assert burst(signed_in, [portal.url], 10) == [200] * 10
     assert_refreshed_exactly_once(sandbox)
 
@@ -185,22 +161,15 @@ def test_a_slow_request_does_not_put_back_an_old_refresh_token(signed_in, portal
     slow = threading.Thread(target=lambda: get_page(signed_in))
     slow.start()
     wait_for(lambda: len(sandbox.api_requests()) >= 1)
-    advance_clock(portal, DAY)
+    portal.clock.advance(DAY)
     sandbox.config(api_latency_ms=0)
-    assert get_page(clone(signed_in)).status_code == 200  # refreshes while the slow one runs
+    assert get_page(signed_in.twin()).status_code == 200  # refreshes while the slow one runs
     slow.join()
-    advance_clock(portal, DAY)
+    portal.clock.advance(DAY)
     assert get_page(signed_in).status_code == 200  # refreshes again with the rotated token
     stats = sandbox.stats()
     assert stats["token_requests"]["refresh_token"] == 2
     assert stats["refresh_reuse_detected"] == 0
-
-
-def wait_for(condition, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 # -- failure policy -------------------------------------------------------------------
@@ -208,23 +177,23 @@ def wait_for(condition, timeout=10):
 
 def revoke_at_sandbox(sandbox, refresh_token):
     requests.post(sandbox.url + "/oauth/revoke", timeout=5, data={
-        "client_id": "navexa-portal-dev", "client_secret": "sandbox-client-secret", "token": refresh_token})
+        "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET, "token": refresh_token})
 
 
 def test_invalid_grant_ends_the_session_for_pages(signed_in, portal, sandbox):
     sid = signed_in.session_id()
-    revoke_at_sandbox(sandbox, record_of(signed_in).refresh_token)
-    advance_clock(portal, DAY)
+    revoke_at_sandbox(sandbox, signed_in.record().refresh_token)
+    portal.clock.advance(DAY)
     response = get_page(signed_in, "/portfolios?view=1")
     assert response.status_code == 302
     assert response.headers["Location"] == "/login?next=/portfolios?view%3D1&expired=1"
-    assert not portal.redis.exists("portal:session:" + sid) and not portal.redis.exists("portal:tokens:" + sid)
-    assert "navexa_portal_key" not in signed_in.cookies
+    assert not portal.redis.exists(session_key(sid)) and not portal.redis.exists(token_key(sid))
+    assert KEY_COOKIE not in signed_in.cookies
 
 
 def test_invalid_grant_ends_the_session_for_json(signed_in, portal, sandbox):
-    revoke_at_sandbox(sandbox, record_of(signed_in).refresh_token)
-    advance_clock(portal, DAY)
+    revoke_at_sandbox(sandbox, signed_in.record().refresh_token)
+    portal.clock.advance(DAY)
     response = signed_in.get(portal.url + "/api/portfolios", timeout=10)
     assert response.status_code == 401
     assert response.json()["error"] == "session_expired"
@@ -232,37 +201,34 @@ def test_invalid_grant_ends_the_session_for_json(signed_in, portal, sandbox):
 
 
 def test_a_reused_refresh_token_ends_the_session(signed_in, portal, sandbox):
-    stolen = record_of(signed_in).refresh_token
+    stolen = signed_in.record().refresh_token
     assert sandbox_refresh(sandbox.url, stolen).status_code == 200  # someone else rotated it first
-    advance_clock(portal, DAY)
+    portal.clock.advance(DAY)
     assert get_page(signed_in).headers["Location"].endswith("expired=1")
     assert sandbox.stats()["refresh_reuse_detected"] == 1
 
 
 @pytest.mark.parametrize("path, expected", [("/portfolios", 502), ("/api/portfolios", 502)])
 def test_a_failing_token_endpoint_keeps_the_session(signed_in, portal, sandbox, path, expected):
-    advance_clock(portal, DAY)
+    portal.clock.advance(DAY)
     sandbox.config(token_error={"status": 503, "count": 1})
     response = get_page(signed_in, path)
     assert response.status_code == expected
-    assert portal.redis.exists("portal:tokens:" + signed_in.session_id())
+    assert portal.redis.exists(token_key(signed_in.session_id()))
     assert get_page(signed_in, path).status_code == 200  # the next try refreshes and succeeds
 
 
-def test_a_timing_out_token_endpoint_answers_504_and_keeps_the_session(make_portal, sandbox, monkeypatch):
-    from portal import auth
-
-    monkeypatch.setattr(auth, "PROVIDER_TIMEOUT", (2, 0.3))
-    portal = make_portal()
-    browser = Browser(portal, sandbox)
+def test_a_timing_out_token_endpoint_answers_504_and_keeps_the_session(make_portal, sandbox):
+    portal = make_portal(options={"refresh_timeout": (2, 0.3)})
+    browser = PortalBrowser(portal, sandbox)
     browser.sign_in()
-    advance_clock(portal, DAY)
+    portal.clock.advance(DAY)
     sandbox.config(token_latency_ms=1000)
     response = get_page(browser)
     assert response.status_code == 504
     assert "Try again" in response.text
-    assert portal.redis.exists("portal:tokens:" + browser.session_id())
-    assert portal.redis.exists("portal:session:" + browser.session_id())
+    assert portal.redis.exists(token_key(browser.session_id()))
+    assert portal.redis.exists(session_key(browser.session_id()))
 
 
 def test_an_api_401_refreshes_once_and_retries_once(signed_in, portal, sandbox):
@@ -291,22 +257,22 @@ def test_a_second_api_401_ends_the_session(signed_in, portal, sandbox):
 
 
 def test_logout_revokes_the_refresh_token(signed_in, portal, sandbox):
-    refresh_token = record_of(signed_in).refresh_token
+    refresh_token = signed_in.record().refresh_token
     signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()}, allow_redirects=False, timeout=10)
     assert sandbox.stats()["revocations"] == 1
     assert sandbox_refresh(sandbox.url, refresh_token).json()["error"] == "invalid_grant"
-    assert "navexa_portal_key" not in signed_in.cookies
+    assert KEY_COOKIE not in signed_in.cookies
 
 
 def test_logout_signs_out_even_when_revocation_fails(signed_in, portal, sandbox, caplog):
     caplog.set_level(logging.INFO)
-    refresh_token = record_of(signed_in).refresh_token
+    refresh_token = signed_in.record().refresh_token
     sid = signed_in.session_id()
     sandbox.config(token_error={"status": 503, "count": 1})
     response = signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()},
                               allow_redirects=False, timeout=10)
     assert response.status_code == 302 and "/oidc/logout" in response.headers["Location"]
-    assert not portal.redis.exists("portal:tokens:" + sid)
+    assert not portal.redis.exists(token_key(sid))
     assert "revocation answered 503" in caplog.text
     assert refresh_token not in caplog.text
 

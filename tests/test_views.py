@@ -9,7 +9,7 @@ import pytest
 
 from portal import formatting
 from portal.portfolio import HoldingRow, holdings_csv, months_before, number
-from tests.conftest import Browser
+from tests.helpers import PINNED_TODAY, PortalBrowser
 
 
 @pytest.fixture
@@ -113,11 +113,9 @@ def test_bob_cannot_open_alices_portfolio(as_user, sandbox):
 
 
 def test_the_period_selector_sets_from_and_to(as_user, sandbox):
-    from datetime import date
-
     browser = as_user("alice")
     html = page(browser, "/portfolios/101?period=3M").text
-    today = date.today()
+    today = PINNED_TODAY
     queries = [r["query"] for r in sandbox.api_requests() if r["path"].endswith("/performance")]
     assert f"from={months_before(today, 3).isoformat()}&to={today.isoformat()}&groupBy=holding" in queries
     assert any(q == f"to={today.isoformat()}&groupBy=holding" for q in queries)  # "All" has no from
@@ -243,9 +241,8 @@ def test_navexa_errors_get_a_clear_page(as_user, sandbox, status, expected, word
 
 
 def test_a_navexa_timeout_is_504_with_a_retry_link(make_portal, sandbox):
-    portal = make_portal()
-    portal.app.extensions["navexa"].timeout = (2, 0.3)  # read timeout shorter than the latency below
-    browser = Browser(portal, sandbox)
+    portal = make_portal(options={"navexa_timeout": (2, 0.3)})  # read timeout shorter than the latency below
+    browser = PortalBrowser(portal, sandbox)
     browser.sign_in()
     sandbox.config(api_latency_ms=1000)
     response = page(browser, "/portfolios", status=504)

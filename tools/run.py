@@ -4,12 +4,11 @@ Prints the URL to open; Ctrl-C stops all three.
 """
 
 import os
-import secrets
 import signal
 import sys
 import time
 
-from tools.services import port_open, start_portal, start_redis, start_sandbox
+from tools.services import port_open, portal_env, start_portal, start_redis, start_sandbox
 
 
 def main():
@@ -35,16 +34,7 @@ def main():
         sandbox_service, sandbox_url = start_sandbox(sandbox_port, log=sys.stderr)
         services.append(sandbox_service)
         portal_url = f"http://127.0.0.1:{port}"
-        portal_service, _ = start_portal({
-            "APP_ENV": "development",
-            "NAVEXA_CLIENT_ID": "navexa-portal-dev",
-            "NAVEXA_CLIENT_SECRET": "sandbox-client-secret",
-            "NAVEXA_AUTH_URL": sandbox_url,
-            "NAVEXA_API_URL": sandbox_url + "/api",
-            "PUBLIC_URL": portal_url,
-            "REDIS_URL": redis_url,
-            "SECRET_KEY": secrets.token_hex(32),
-        }, port=port, log=sys.stderr)
+        portal_service, _ = start_portal(portal_env(sandbox_url, redis_url, portal_url), port=port, log=sys.stderr)
         services.append(portal_service)
     except Exception as error:
         print(f"make run failed: {error}", file=sys.stderr)

@@ -5,6 +5,7 @@ same real parts the same way.
 """
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,9 @@ from contextlib import closing
 from pathlib import Path
 
 import requests
+
+from sandbox import DEFAULT_CLIENT_ID as SANDBOX_CLIENT_ID
+from sandbox import DEFAULT_CLIENT_SECRET as SANDBOX_CLIENT_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,13 +97,29 @@ def start_sandbox(port: int | None = None, log=None, env=None) -> tuple[Service,
     return service, url
 
 
+def portal_env(sandbox_url: str, redis_url: str, public_url: str | None = None, **overrides) -> dict:
+    """The portal's environment for a development stack on the sandbox; overrides of None are left out."""
+    env = {
+        "APP_ENV": "development",
+        "NAVEXA_CLIENT_ID": SANDBOX_CLIENT_ID,
+        "NAVEXA_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+        "NAVEXA_AUTH_URL": sandbox_url,
+        "NAVEXA_API_URL": sandbox_url + "/api",
+        "REDIS_URL": redis_url,
+        "PUBLIC_URL": public_url,
+        "SECRET_KEY": secrets.token_hex(32),
+        **overrides,
+    }
+    return {name: value for name, value in env.items() if value is not None}
+
+
 def start_portal(env: dict, port: int | None = None, workers: int = 2, threads: int = 8, log=None,
                  access_log: bool = False) -> tuple[Service, str]:
     """Start the portal under gunicorn with the given environment; return it and its URL."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--threads", str(threads)] + (["--access-logfile", "-"] if access_log else []) + ["app:app"]
+            "--threads", str(threads)] + (["--access-logfile", "-"] if access_log else []) + ["wsgi:app"]
     service = Service("portal", args, env={**os.environ, **env}, log=log)
     wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30, what="portal")
     return service, url

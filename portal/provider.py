@@ -1,0 +1,281 @@
+"""Navexa's Auth0 tenant as the portal uses it: discovery, the authorize URL, the code exchange
+with ID-token validation, refresh with its failure policy, revocation and the logout URL.
+
+No Flask here: settings come in, plain values go out. Every call to the provider goes through
+`Provider._send`, the one place where transport failures become the exceptions below:
+
+    ProviderFailure            the provider did not give us what we asked for (`code` says how)
+    ├── ProviderUnreachable    nothing came back: refused, reset, DNS, TLS
+    │   └── ProviderTimeout    no answer within the timeout
+    ├── ProviderBadAnswer      an answer we can't use: not JSON, an HTTP error without an OAuth
+    │   │                      error, a missing field
+    │   └── InvalidIdToken     an ID token that fails validation
+    └── ProviderRefused        an OAuth error answer; `error` is its code (invalid_grant, …)
+
+`refresher()` turns these into the token store's contract (tokens.SessionEnded ends the
+session, tokens.RefreshUnavailable keeps it) by the one policy in FATAL_REFRESH_ERRORS.
+"""
+
+import base64
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import requests
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from .tokens import RefreshUnavailable, SessionEnded
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = (3.05, 10)  # s: connect, read for discovery, JWKS, code exchange and revocation
+# A refresh that times out here may still complete at the provider and rotate the refresh token,
+# so the portal waits longer for it than for anything else.
+REFRESH_TIMEOUT = (3.05, 30)
+ID_TOKEN_LEEWAY = 60  # s of clock skew allowed on the ID token's exp and iat
+# Asymmetric algorithms only: an HS256 ID token would be signed with our own client secret.
+ID_TOKEN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+# The only refresh answers that end a session; anything else (timeouts, 5xx) is worth retrying later.
+FATAL_REFRESH_ERRORS = frozenset({"invalid_grant", "invalid_client"})
+VERIFIER_BYTES = 64  # → an 86-character code_verifier (RFC 7636 allows 43–128)
+
+
+class ProviderFailure(Exception):
+    """The identity provider did not give us what we asked for."""
+
+    code = "provider_failure"
+
+
+class ProviderUnreachable(ProviderFailure):
+    code = "provider_unreachable"
+
+
+class ProviderTimeout(ProviderUnreachable):
+    code = "provider_timeout"
+
+
+class ProviderBadAnswer(ProviderFailure):
+    code = "provider_bad_answer"
+
+
+class InvalidIdToken(ProviderBadAnswer):
+    code = "invalid_id_token"
+
+
+class ProviderRefused(ProviderFailure):
+    code = "provider_refused"
+
+    def __init__(self, error: str, status: int):
+        super().__init__(f"the provider refused: {error} (HTTP {status})")
+        self.error = error
+        self.status = status
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    """What /login keeps (verifier, nonce) and what it sends the browser to (url)."""
+
+    url: str
+    state: str
+    nonce: str
+    code_verifier: str
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 code challenge of a verifier."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+class Provider:
+    """The portal's confidential client at Navexa's Auth0 tenant; safe to share between threads."""
+
+    def __init__(self, *, auth_url: str, client_id: str, client_secret: str, audience: str | None, scope: str,
+                 timeout=TIMEOUT, refresh_timeout=REFRESH_TIMEOUT, refresh_scope: str | None = None,
+                 http: requests.Session | None = None, clock: Callable[[], float] = time.time):
+        self.auth_url = auth_url.rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.audience = audience
+        self.scope = scope
+        self.timeout = timeout
+        self.refresh_timeout = refresh_timeout
+        self.refresh_scope = refresh_scope
+        self.http = http or requests.Session()
+        self.clock = clock
+        self._metadata: dict | None = None
+        self._keys: KeySet | None = None
+        self._lock = threading.Lock()
+
+    # -- transport: the one place requests' failures are translated ----------------------
+
+    def _send(self, what: str, method: str, url: str, timeout=None, **kwargs) -> requests.Response:
+        try:
+            return self.http.request(method, url, timeout=timeout or self.timeout, allow_redirects=False,
+                                     headers={"Accept": "application/json"}, **kwargs)
+        except requests.Timeout as error:
+            log.warning("%s: provider timed out", what)
+            raise ProviderTimeout(f"{what}: no answer in time") from error
+        except requests.RequestException as error:
+            log.warning("%s: provider unreachable (%s)", what, type(error).__name__)
+            raise ProviderUnreachable(f"{what}: {type(error).__name__}") from error
+
+    def _json(self, what: str, response: requests.Response) -> dict:
+        """The answer's JSON object; an OAuth error answer raises ProviderRefused."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            log.warning("%s: provider answered HTTP %s without a JSON object", what, response.status_code)
+            raise ProviderBadAnswer(f"{what}: HTTP {response.status_code}, not JSON")
+        if response.status_code >= 400 or "error" in body:
+            error = body.get("error")
+            if response.status_code < 500 and isinstance(error, str) and error:
+                log.warning("%s: provider refused: %s", what, error[:64])
+                raise ProviderRefused(error[:64], response.status_code)
+            log.warning("%s: provider answered HTTP %s", what, response.status_code)
+            raise ProviderBadAnswer(f"{what}: HTTP {response.status_code}")
+        return body
+
+    # -- discovery and keys --------------------------------------------------------------
+
+    def metadata(self) -> dict:
+        """The provider's discovery document, fetched once (and again only after a failure)."""
+        if self._metadata is None:
+            with self._lock:
+                if self._metadata is None:
+                    url = self.auth_url + "/.well-known/openid-configuration"
+                    document = self._json("discovery", self._send("discovery", "GET", url))
+                    missing = [k for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+                               if not isinstance(document.get(k), str)]
+                    if missing:
+                        log.warning("discovery: the document lacks %s", ", ".join(missing))
+                        raise ProviderBadAnswer("discovery document lacks " + ", ".join(missing))
+                    self._metadata = document
+        return self._metadata
+
+    def _key_set(self, kid: str | None) -> KeySet:
+        """The provider's signing keys; fetched again when an ID token names a key we don't have."""
+        keys = self._keys
+        if keys is None or (kid is not None and not any(k.kid == kid for k in keys.keys)):
+            response = self._send("jwks", "GET", self.metadata()["jwks_uri"])
+            try:
+                keys = KeySet.import_key_set(self._json("jwks", response))
+            except (JoseError, ValueError, TypeError, KeyError) as error:
+                raise ProviderBadAnswer("jwks: not a key set") from error
+            self._keys = keys
+        return keys
+
+    # -- sign-in -------------------------------------------------------------------------
+
+    def login_request(self, redirect_uri: str, extra: dict | None = None) -> LoginRequest:
+        """A fresh state, nonce and PKCE verifier, and the authorize URL that carries them."""
+        state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        verifier = secrets.token_urlsafe(VERIFIER_BYTES)
+        params = {"response_type": "code", "client_id": self.client_id, "redirect_uri": redirect_uri,
+                  "scope": self.scope, "state": state, "nonce": nonce,
+                  "code_challenge": s256(verifier), "code_challenge_method": "S256"}
+        if self.audience:
+            params["audience"] = self.audience
+        params.update(extra or {})
+        url = self.metadata()["authorization_endpoint"] + "?" + urlencode(params)
+        return LoginRequest(url=url, state=state, nonce=nonce, code_verifier=verifier)
+
+    def exchange_code(self, code: str, redirect_uri: str, code_verifier: str, nonce: str) -> tuple[dict, dict]:
+        """Exchange the code with client_secret and code_verifier; return the tokens and ID-token claims."""
+        token = self._token_request("code exchange", self.timeout, grant_type="authorization_code", code=code,
+                                    redirect_uri=redirect_uri, code_verifier=code_verifier)
+        if not isinstance(token.get("id_token"), str):
+            log.warning("code exchange: the answer has no ID token")
+            raise InvalidIdToken("no ID token in the answer")
+        return token, self.validate_id_token(token["id_token"], nonce)
+
+    def validate_id_token(self, id_token: str, nonce: str) -> dict:
+        """Check the ID token's signature (JWKS), iss, aud (and azp), exp, iat and nonce; return its claims."""
+        try:
+            kid = jws.extract_compact(id_token.encode()).headers().get("kid")
+            token = jwt.decode(id_token, self._key_set(kid), algorithms=list(ID_TOKEN_ALGORITHMS))
+            claims = token.claims
+            jwt.JWTClaimsRegistry(
+                now=lambda: int(self.clock()), leeway=ID_TOKEN_LEEWAY,
+                iss={"essential": True, "value": self.metadata()["issuer"]},
+                aud={"essential": True, "value": self.client_id},
+                sub={"essential": True}, exp={"essential": True}, iat={"essential": True},
+                nonce={"essential": True, "value": nonce},
+            ).validate(claims)
+        except (JoseError, ValueError, TypeError) as error:
+            log.warning("ID token rejected: %s", type(error).__name__)
+            raise InvalidIdToken("the ID token did not pass validation") from error
+        if isinstance(claims.get("aud"), list) and len(claims["aud"]) > 1 and claims.get("azp") != self.client_id:
+            log.warning("ID token rejected: several audiences and azp is not this client")
+            raise InvalidIdToken("the ID token's azp is not this client")
+        return dict(claims)
+
+    # -- tokens --------------------------------------------------------------------------
+
+    def refresh(self, refresh_token: str) -> dict:
+        """A refresh grant; no `scope` unless configured (RFC 6749 §6: omitted means as granted)."""
+        params = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        if self.refresh_scope:
+            params["scope"] = self.refresh_scope
+        return self._token_request("refresh", self.refresh_timeout, **params)
+
+    def _token_request(self, what: str, timeout, **params) -> dict:
+        # client_secret_post, as Navexa's guide sends it.
+        data = {**params, "client_id": self.client_id, "client_secret": self.client_secret}
+        answer = self._json(what, self._send(what, "POST", self.metadata()["token_endpoint"], timeout=timeout, data=data))
+        if not isinstance(answer.get("access_token"), str):
+            log.warning("%s: the answer has no access token", what)
+            raise ProviderBadAnswer("no access token in the answer")
+        return answer
+
+    def revoke(self, refresh_token: str) -> int | None:
+        """Revoke a refresh token, best effort: the HTTP status, or None if it could not be asked."""
+        try:
+            endpoint = self.metadata().get("revocation_endpoint")
+            if not endpoint:
+                log.info("revocation: the provider has no revocation endpoint")
+                return None
+            response = self._send("revocation", "POST", endpoint, data={
+                "client_id": self.client_id, "client_secret": self.client_secret,
+                "token": refresh_token, "token_type_hint": "refresh_token"})
+        except ProviderFailure:
+            return None
+        log.info("revocation answered %s", response.status_code)
+        return response.status_code
+
+    def logout_url(self, return_to: str) -> str:
+        """Where the browser signs out at the provider too, coming back to return_to."""
+        try:
+            end_session = self.metadata().get("end_session_endpoint")
+        except ProviderFailure:
+            log.warning("logout: provider metadata unavailable; signed out locally only")
+            return return_to
+        if isinstance(end_session, str) and end_session:
+            return end_session + "?" + urlencode({"client_id": self.client_id, "post_logout_redirect_uri": return_to})
+        return self.auth_url + "/v2/logout?" + urlencode({"client_id": self.client_id, "returnTo": return_to})
+
+
+def refresher(provider: Provider) -> Callable[[str], dict]:
+    """The token store's refresh function: a provider failure becomes SessionEnded or RefreshUnavailable."""
+
+    def refresh(refresh_token: str) -> dict:
+        try:
+            return provider.refresh(refresh_token)
+        except ProviderRefused as error:
+            if error.error in FATAL_REFRESH_ERRORS:
+                raise SessionEnded(f"refresh refused: {error.error}") from error
+            raise RefreshUnavailable(f"refresh refused: {error.error}", refused=error.error) from error
+        except ProviderTimeout as error:
+            raise RefreshUnavailable("token endpoint timed out", timeout=True) from error
+        except ProviderFailure as error:
+            raise RefreshUnavailable(f"token endpoint unusable: {error.code}") from error
+
+    return refresh

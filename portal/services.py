@@ -1,0 +1,42 @@
+"""The portal's shared resources, made once in create_app and reached through `services()`.
+
+This module alone knows where they are kept on the Flask app; nothing else looks them up by name.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import redis
+from flask import Flask, current_app
+
+from config import Settings
+
+from .navexa import NavexaClient
+from .provider import Provider
+from .tokens import TokenStore
+
+EXTENSION = "navexa_portal"
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    redis: redis.Redis
+    navexa: NavexaClient
+    provider: Provider
+    tokens: TokenStore
+    today: Callable[[], date]  # the date pages report up to (injected so tests can pin it)
+
+
+def init_app(app: Flask, services: Services):
+    app.extensions[EXTENSION] = services
+
+
+def services(app: Flask | None = None) -> Services:
+    """The running app's services (or those of `app`, outside a request)."""
+    return (app or current_app).extensions[EXTENSION]
+
+
+def settings() -> Settings:
+    return services().settings

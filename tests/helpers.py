@@ -1,0 +1,110 @@
+"""Test helpers: a live portal on a real socket, a signed-in browser, a movable clock, key names."""
+
+import threading
+import time
+from datetime import date
+from urllib.parse import parse_qs, urlsplit
+
+from werkzeug.serving import make_server
+
+from portal.access import KeyCookie
+from portal.services import services
+from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
+from portal.tokens import LOCK_KEY_PREFIX, TOKEN_KEY_PREFIX, TokenRecord, decode_key
+from tools.clients import Browser
+
+DAY = 86400
+PINNED_TODAY = date(2026, 11, 21)  # the date test portals report up to: amounts don't move with the calendar
+KEY_COOKIE = KeyCookie.NAME  # development cookie names (tests run APP_ENV=development unless they say)
+SERVER_POLL = 0.02  # s: how often a live server checks for shutdown (werkzeug's default 0.5 s slows tear-down)
+
+
+def session_key(sid: str) -> str:
+    return SESSION_KEY_PREFIX + sid
+
+
+def token_key(sid: str) -> str:
+    return TOKEN_KEY_PREFIX + sid
+
+
+def lock_key(sid: str) -> str:
+    return LOCK_KEY_PREFIX + sid
+
+
+class MovableClock:
+    """time.time, plus an offset a test moves forward instead of sleeping."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float):
+        self.offset += seconds
+
+
+class LivePortal:
+    """A portal served over a real socket from a thread of the test process."""
+
+    def __init__(self, app, port, clock: MovableClock):
+        self.app = app
+        self.clock = clock
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(SERVER_POLL,), daemon=True)
+        self.thread.start()
+
+    @property
+    def services(self):
+        return services(self.app)
+
+    @property
+    def redis(self):
+        return self.services.redis
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class PortalBrowser(Browser):
+    """A browser on a test portal, with handles on the portal, the sandbox and its own session."""
+
+    def __init__(self, portal, sandbox):
+        super().__init__(portal.url)
+        self.portal, self.sandbox = portal, sandbox
+
+    def twin(self) -> "PortalBrowser":
+        other = PortalBrowser(self.portal, self.sandbox)
+        other.cookies.update(self.cookies)
+        return other
+
+    def session_id(self) -> str | None:
+        return self.cookies.get(SESSION_COOKIE)
+
+    def key(self) -> bytes | None:
+        return decode_key(self.cookies.get(KEY_COOKIE))
+
+    def record(self) -> TokenRecord:
+        """The session's token record, opened with this browser's key."""
+        return self.portal.services.tokens.load(self.session_id(), self.key())
+
+    def csrf(self) -> str:
+        page = self.get(self.portal.url + "/logout", timeout=10).text
+        marker = 'name="csrf_token" value="'
+        return page.split(marker, 1)[1].split('"', 1)[0]
+
+    def page(self, path="/portfolios", **kwargs):
+        return self.get(self.portal.url + path, allow_redirects=False, timeout=30, **kwargs)
+
+
+def query_of(url: str) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def wait_for(condition, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
