@@ -11,11 +11,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
 import requests
 
-from portal import tokens as tokens_module
-from portal.tokens import SessionEnded, TokenRecord, decode_key, new_key
+from portal.tokens import SessionEnded, decode_key, new_key
 from tests.helpers import DAY, KEY_COOKIE, PortalBrowser, session_key, token_key, wait_for
 from tests.oauth_helpers import refresh as sandbox_refresh
 from tools.clients import Browser
@@ -100,12 +98,6 @@ def test_an_expiring_token_is_refreshed_once_and_rotated(signed_in, portal, sand
     assert "refresh ok user=auth0|alice-7f3a91" in caplog.text
     for secret in (before.refresh_token, after.refresh_token, before.access_token, after.access_token):
         assert secret not in caplog.text
-
-
-def test_a_refresh_answer_without_a_refresh_token_keeps_the_old_one():
-    old = TokenRecord("a1", "r1", "i1", "openid", 0)
-    new = TokenRecord.from_response({"access_token": "a2", "expires_in": 60}, now=100, previous=old)
-    assert (new.access_token, new.refresh_token, new.id_token, new.expires_at) == ("a2", "r1", "i1", 160)
 
 
 def burst(browser, urls, n) -> list[int]:
@@ -275,43 +267,3 @@ def test_logout_signs_out_even_when_revocation_fails(signed_in, portal, sandbox,
     assert not portal.redis.exists(token_key(sid))
     assert "revocation answered 503" in caplog.text
     assert refresh_token not in caplog.text
-
-
-def test_a_refresh_answer_without_an_access_token_keeps_the_session(redis_url):
-    client = redis.Redis.from_url(redis_url)
-    store = tokens_module.TokenStore(client, lifetime=60, refresher=lambda _: {"token_type": "Bearer"})
-    key = new_key()
-    store.save("odd-answer", key, TokenRecord("a1", "r1", None, None, expires_at=0))
-    with pytest.raises(tokens_module.RefreshUnavailable):
-        store.access_token("odd-answer", key)
-    assert store.load("odd-answer", key).refresh_token == "r1"
-
-
-# -- the lock itself --------------------------------------------------------------------
-
-
-def test_a_lock_held_by_a_dead_worker_lapses(redis_url):
-    client = redis.Redis.from_url(redis_url)
-    client.set(tokens_module.LOCK_KEY_PREFIX + "dead", "someone", px=200)  # a worker died holding it
-    lock = tokens_module.LeasedLock(client, tokens_module.LOCK_KEY_PREFIX + "dead", lease=1)
-    assert not lock.acquire()
-    wait_for(lock.acquire, timeout=5)
-    assert client.get(tokens_module.LOCK_KEY_PREFIX + "dead") != b"someone"
-    lock.release()
-    assert client.get(tokens_module.LOCK_KEY_PREFIX + "dead") is None
-
-
-def test_a_record_of_another_version_ends_the_session_cleanly(redis_url):
-    import json as json_module
-    import os
-
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    client = redis.Redis.from_url(redis_url)
-    store = tokens_module.TokenStore(client, lifetime=60, refresher=lambda _: {})
-    key, nonce = new_key(), os.urandom(12)
-    plain = json_module.dumps({"v": 99, "access_token": "a", "something_new": 1}).encode()
-    aad = f"navexa-portal/tokens/v{tokens_module.RECORD_VERSION}/future".encode()
-    client.set(tokens_module.TOKEN_KEY_PREFIX + "future", nonce + AESGCM(key).encrypt(nonce, plain, aad))
-    with pytest.raises(SessionEnded):
-        store.load("future", key)

@@ -7,8 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from portal import formatting
-from portal.portfolio import HoldingRow, holdings_csv, months_before, number
+from portal.portfolio import months_before
 from tests.helpers import PINNED_TODAY, PortalBrowser
 
 
@@ -173,13 +172,6 @@ def digits(text):
     return f"{sign}{round(float(value), 4)}" if value else ""
 
 
-def test_csv_cells_cannot_become_spreadsheet_formulas():
-    row = HoldingRow(1, "=HYPERLINK(x)", "+cmd", "@x", "AUD", False, 1.0, 2.0, 2.0, 100.0, -1.0, 0.0, -0.5)
-    data = list(csv.reader(io.StringIO(holdings_csv([row]))))[1]
-    assert data[:3] == ["'=HYPERLINK(x)", "'+cmd", "'@x"]
-    assert data[7] == "-1.00"  # numbers keep their sign
-
-
 def test_a_portfolio_with_no_holdings_says_so(as_user):
     html = page(as_user("carol"), "/portfolios/302").text
     assert "This portfolio has no holdings yet" in html
@@ -248,29 +240,3 @@ def test_a_navexa_timeout_is_504_with_a_retry_link(make_portal, sandbox):
     response = page(browser, "/portfolios", status=504)
     assert "didn't answer in time" in response.text.replace("&#39;", "'")
     assert 'href="/portfolios"' in response.text
-
-
-# -- formatting ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("value, currency, signed, expected", [
-    (18168.5, "AUD", False, "$18,168.50"),
-    (1234.5, "USD", False, "USD1,234.50"),
-    (-9.9, "AUD", True, "−$9.90"),
-    (42.0, "AUD", True, "+$42.00"),
-    (None, "AUD", False, "—"),
-    ("12", "AUD", False, "—"),
-    (True, "AUD", False, "—"),
-    (5, "NOT-A-CURRENCY", False, "5.00"),
-])
-def test_money_is_formatted_for_australians(value, currency, signed, expected):
-    assert formatting.money(value, currency, signed=signed) == expected
-
-
-def test_percent_day_and_number_coercion():
-    assert formatting.percent(12.5) == "+12.50%"
-    assert formatting.percent(12.5, signed=False) == "12.50%"
-    assert formatting.percent(-5) == "−5.00%"
-    assert formatting.day("2026-11-21T00:00:00") == "21 Nov 2026"
-    assert formatting.day("yesterday") == "—"
-    assert number("1,234.5") == 1234.5 and number(True) is None and number({}) is None

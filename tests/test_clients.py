@@ -1,0 +1,148 @@
+"""The outbound clients against an injected transport: every lower-level failure is translated,
+in one place per client, and every resulting error has an answer for the person."""
+
+import json
+
+import pytest
+import requests
+from requests.adapters import BaseAdapter
+
+from portal import errors, navexa, provider
+from portal.navexa import NavexaClient
+from portal.provider import Provider
+
+TRANSPORT_FAILURES = [
+    (requests.ConnectTimeout, "timeout"),
+    (requests.ReadTimeout, "timeout"),
+    (requests.Timeout, "timeout"),
+    (requests.ConnectionError, "unreachable"),
+    (requests.exceptions.SSLError, "unreachable"),
+    (requests.exceptions.ProxyError, "unreachable"),
+    (requests.exceptions.ChunkedEncodingError, "unreachable"),
+    (requests.exceptions.ContentDecodingError, "unreachable"),
+    (requests.exceptions.InvalidURL, "unreachable"),
+    (requests.exceptions.TooManyRedirects, "unreachable"),
+    (requests.RequestException, "unreachable"),
+]
+
+
+class Transport(BaseAdapter):
+    """A requests adapter that raises a given exception or answers with a given status and body."""
+
+    def __init__(self, raises=None, status=200, body=b"{}", headers=None):
+        super().__init__()
+        self.raises, self.status, self.body, self.headers = raises, status, body, headers or {}
+
+    def send(self, request, **kwargs):
+        if self.raises:
+            raise self.raises("injected")
+        response = requests.Response()
+        response.status_code, response._content, response.request = self.status, self.body, request
+        response.headers.update({"Content-Type": "application/json", **self.headers})
+        return response
+
+    def close(self):
+        pass
+
+
+def session_with(transport) -> requests.Session:
+    http = requests.Session()
+    http.mount("http://", transport)
+    return http
+
+
+def a_provider(transport, metadata=True) -> Provider:
+    p = Provider(auth_url="http://idp.invalid", client_id="c", client_secret="s", audience=None, scope="openid",
+                 http=session_with(transport))
+    if metadata:
+        p._metadata = {"issuer": "http://idp.invalid/", "authorization_endpoint": "http://idp.invalid/authorize",
+                       "token_endpoint": "http://idp.invalid/oauth/token", "jwks_uri": "http://idp.invalid/jwks",
+                       "revocation_endpoint": "http://idp.invalid/oauth/revoke"}
+    return p
+
+
+@pytest.mark.parametrize("failure, kind", TRANSPORT_FAILURES)
+def test_every_transport_failure_of_the_provider_is_translated(failure, kind):
+    expected = provider.ProviderTimeout if kind == "timeout" else provider.ProviderUnreachable
+    with pytest.raises(expected):
+        a_provider(Transport(raises=failure)).refresh("r")
+    with pytest.raises(expected):
+        a_provider(Transport(raises=failure), metadata=False).metadata()
+
+
+@pytest.mark.parametrize("failure, kind", TRANSPORT_FAILURES)
+def test_every_transport_failure_of_the_navexa_client_is_translated(failure, kind):
+    client = NavexaClient("http://api.invalid")
+    client.http = session_with(Transport(raises=failure))
+    with pytest.raises(navexa.UpstreamTimeout if kind == "timeout" else navexa.UpstreamError):
+        client.get_json("/v1/portfolios", "token")
+
+
+@pytest.mark.parametrize("status, body, expected", [
+    (400, {"error": "invalid_grant"}, provider.ProviderRefused),
+    (401, {"error": "invalid_client"}, provider.ProviderRefused),
+    (403, {"error": "invalid_scope", "error_description": "x"}, provider.ProviderRefused),
+    (200, {"error": "invalid_request"}, provider.ProviderRefused),
+    (503, {"error": "temporarily_unavailable"}, provider.ProviderBadAnswer),  # a 5xx is not a verdict
+    (400, {"message": "no error code"}, provider.ProviderBadAnswer),
+    (200, ["not", "an", "object"], provider.ProviderBadAnswer),
+    (200, {"token_type": "Bearer"}, provider.ProviderBadAnswer),  # no access token
+])
+def test_token_endpoint_answers_are_read_by_one_rule(status, body, expected):
+    with pytest.raises(expected):
+        a_provider(Transport(status=status, body=json.dumps(body).encode())).refresh("r")
+
+
+def test_a_token_endpoint_answer_that_is_not_json_is_a_bad_answer():
+    with pytest.raises(provider.ProviderBadAnswer):
+        a_provider(Transport(status=502, body=b"<html>Bad gateway</html>")).refresh("r")
+
+
+@pytest.mark.parametrize("error, expected", [
+    (provider.ProviderRefused("invalid_grant", 400), "SessionEnded"),
+    (provider.ProviderRefused("invalid_client", 401), "SessionEnded"),
+    (provider.ProviderRefused("invalid_scope", 400), "RefreshUnavailable"),
+    (provider.ProviderTimeout("slow"), "RefreshUnavailable"),
+    (provider.ProviderUnreachable("down"), "RefreshUnavailable"),
+    (provider.ProviderBadAnswer("odd"), "RefreshUnavailable"),
+])
+def test_the_refresh_policy_ends_sessions_only_on_invalid_grant_and_invalid_client(error, expected):
+    class Failing:
+        def refresh(self, refresh_token):
+            raise error
+
+    with pytest.raises(Exception) as caught:
+        provider.refresher(Failing())("r")
+    assert type(caught.value).__name__ == expected
+
+
+def subclasses(cls):
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found += subclasses(sub)
+    return found
+
+
+@pytest.mark.parametrize("error_class", subclasses(navexa.NavexaError), ids=lambda c: c.__name__)
+def test_every_navexa_error_has_an_answer(error_class):
+    answer = errors.answer_for(error_class("x"), errors.NAVEXA_ANSWERS)
+    assert 400 <= answer.status < 600 and answer.code and answer.title and answer.message
+
+
+@pytest.mark.parametrize("error_class", subclasses(provider.ProviderFailure), ids=lambda c: c.__name__)
+def test_every_provider_failure_has_an_answer(error_class):
+    error = error_class("invalid_grant", 400) if error_class is provider.ProviderRefused else error_class("x")
+    answer = errors.answer_for(error, errors.PROVIDER_ANSWERS)
+    assert 500 <= answer.status < 600 and answer.code and answer.title and answer.message
+
+
+@pytest.mark.parametrize("status, expected", [
+    (401, navexa.Unauthorized), (403, navexa.Forbidden), (404, navexa.NotFound), (429, navexa.RateLimited),
+    (500, navexa.UpstreamError), (503, navexa.UpstreamError), (418, navexa.UpstreamError),
+])
+def test_navexa_error_statuses_map_to_their_errors(status, expected):
+    client = NavexaClient("http://api.invalid")
+    client.http = session_with(Transport(status=status, headers={"Retry-After": "7"}))
+    with pytest.raises(expected) as caught:
+        client.get_json("/v1/portfolios", "token")
+    assert caught.value.upstream_status == status and caught.value.retry_after == 7

@@ -1,0 +1,41 @@
+"""Money, percentages, quantities and dates as an Australian investor reads them (pure)."""
+
+import pytest
+
+from portal import formatting
+
+
+@pytest.mark.parametrize("value, currency, signed, expected", [
+    (18168.5, "AUD", False, "$18,168.50"),
+    (1234.5, "USD", False, "USD1,234.50"),
+    (-9.9, "AUD", True, "−$9.90"),
+    (42.0, "AUD", True, "+$42.00"),
+    (0, "AUD", True, "$0.00"),
+    (None, "AUD", False, "—"),
+    ("12", "AUD", False, "—"),
+    (True, "AUD", False, "—"),
+    (5, "NOT-A-CURRENCY", False, "5.00"),
+    (5, None, False, "5.00"),
+])
+def test_money_is_formatted_for_australians(value, currency, signed, expected):
+    assert formatting.money(value, currency, signed=signed) == expected
+
+
+@pytest.mark.parametrize("value, signed, expected", [
+    (12.5, True, "+12.50%"), (12.5, False, "12.50%"), (-5, True, "−5.00%"), (None, True, "—"), (False, True, "—"),
+])
+def test_percent(value, signed, expected):
+    assert formatting.percent(value, signed=signed) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2026-11-21T00:00:00", "21 Nov 2026"), ("2026-11-21T00:00:00Z", "21 Nov 2026"), ("yesterday", "—"), (None, "—"),
+])
+def test_day(value, expected):
+    assert formatting.day(value) == expected
+
+
+def test_quantity_and_trend():
+    assert formatting.quantity(1234.56789) == "1,234.5679"
+    assert formatting.quantity("3") == "—"
+    assert [formatting.trend(v) for v in (1, -1, 0, None)] == ["gain", "loss", "flat", "flat"]

@@ -1,0 +1,116 @@
+"""Portfolio shaping, pure: periods, holding rows, sorting, totals and the CSV (no server needed)."""
+
+import csv
+import dataclasses
+import io
+from datetime import date
+
+import pytest
+
+from portal.portfolio import (
+    COLUMNS,
+    CSV_COLUMNS,
+    SORT_KEYS,
+    HoldingRow,
+    PortfolioCard,
+    currency_totals,
+    holding_rows,
+    holdings_csv,
+    months_before,
+    number,
+    period_params,
+    sort_rows,
+    summary_of,
+)
+
+
+@pytest.mark.parametrize("day, months, expected", [
+    (date(2026, 11, 21), 1, date(2026, 10, 21)),
+    (date(2026, 1, 15), 1, date(2025, 12, 15)),
+    (date(2026, 3, 31), 1, date(2026, 2, 28)),
+    (date(2024, 3, 31), 1, date(2024, 2, 29)),  # leap year
+    (date(2000, 3, 31), 1, date(2000, 2, 29)),  # divisible by 400: leap
+    (date(2100, 3, 31), 1, date(2100, 2, 28)),  # divisible by 100 only: not leap
+    (date(2026, 5, 31), 3, date(2026, 2, 28)),
+    (date(2026, 11, 21), 36, date(2023, 11, 21)),
+])
+def test_months_before_keeps_the_day_or_takes_the_months_last(day, months, expected):
+    assert months_before(day, months) == expected
+
+
+def test_period_params_span_the_period_and_all_has_no_start():
+    today = date(2026, 11, 21)
+    assert period_params("3M", today) == {"from": "2026-08-21", "to": "2026-11-21", "groupBy": "holding"}
+    assert period_params("ALL", today) == {"to": "2026-11-21", "groupBy": "holding"}
+
+
+@pytest.mark.parametrize("value, expected", [
+    (3, 3.0), (2.5, 2.5), ("1,234.5", 1234.5), ("12", 12.0), (True, None), (None, None), ({}, None), ("x", None),
+])
+def test_number_accepts_numbers_and_numeric_text_only(value, expected):
+    assert number(value) == expected
+
+
+def test_summary_total_return_is_gain_plus_dividends_or_unknown():
+    summary = summary_of({"totalReturn": {"totalValue": 100, "capitalGainValue": 10, "dividendReturnValue": 2.5}})
+    assert summary.value == 100 and summary.total_return == 12.5
+    assert summary_of({"totalReturn": {"capitalGainValue": 10}}).total_return is None
+    assert summary_of("not a report").value is None
+
+
+def test_holding_rows_join_by_id_mark_cash_and_keep_reported_but_unlisted():
+    holdings = [
+        {"id": 1, "symbol": "CBA", "name": "Commonwealth Bank", "exchange": "ASX", "currencyCode": "AUD"},
+        {"id": 2, "symbol": "AUD", "exchange": "CASH", "holdingTypeId": 1},
+        {"id": 3, "symbol": "X", "holdingTypeId": 3},
+    ]
+    performance = {"holdings": [
+        {"id": 1, "totalQuantity": 10, "currentPrice": 100, "holdingWeight": 50, "totalReturn": {"totalValue": 1000}},
+        {"id": 2, "totalQuantity": 1, "totalReturn": {"totalValue": 500}},
+        {"id": 9, "symbol": "GHOST", "totalReturn": {"totalValue": 7}},
+    ]}
+    rows = holding_rows(holdings, performance, "AUD")
+    assert [(r.id, r.symbol, r.is_cash) for r in rows] == [(1, "CBA", False), (2, "Cash", True), (3, "Cash", True),
+                                                          (9, "GHOST", False)]
+    assert (rows[0].units, rows[0].price, rows[0].value, rows[0].currency) == (10, 100, 1000, "AUD")
+    assert rows[1].units is None and rows[1].value == 500  # cash has a value, not units
+
+
+def row(symbol, value):
+    return HoldingRow(None, symbol, None, None, "AUD", False, None, None, value, None, None, None, None)
+
+
+def test_sorting_puts_missing_values_last_in_both_directions_and_ignores_case():
+    rows = [row("b", 2.0), row("A", None), row("c", 1.0)]
+    assert [r.symbol for r in sort_rows(rows, "value", "asc")] == ["c", "b", "A"]
+    assert [r.symbol for r in sort_rows(rows, "value", "desc")] == ["b", "c", "A"]
+    assert [r.symbol for r in sort_rows(rows, "symbol", "asc")] == ["A", "b", "c"]
+
+
+def test_currency_totals_add_per_currency_and_an_unknown_return_stays_unknown():
+    def card(currency, value, gain, dividends):
+        report = {"totalReturn": {"totalValue": value, "capitalGainValue": gain, "dividendReturnValue": dividends}}
+        return PortfolioCard(1, "p", currency, summary_of(report))
+
+    totals = currency_totals([card("AUD", 100, 10, 1), card("AUD", 50, 5, 0), card("USD", 20, None, 0)])
+    assert totals == [("AUD", 150.0, 16.0), ("USD", 20.0, None)]
+
+
+def test_the_column_table_names_holding_row_fields_and_drives_sorting_and_the_csv():
+    fields = {f.name for f in dataclasses.fields(HoldingRow)}
+    assert {c.key for c in COLUMNS} <= fields
+    assert SORT_KEYS == tuple(c.key for c in COLUMNS)
+    assert [key for _, key in CSV_COLUMNS] == [*SORT_KEYS, "currency"]
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas():
+    bad = HoldingRow(1, "=HYPERLINK(x)", "+cmd", "@x", "AUD", False, 1.0, 2.0, 2.0, 100.0, -1.0, 0.0, -0.5)
+    data = list(csv.reader(io.StringIO(holdings_csv([bad]))))[1]
+    assert data[:3] == ["'=HYPERLINK(x)", "'+cmd", "'@x"]
+    assert data[7] == "-1.00"  # numbers keep their sign
+
+
+def test_csv_numbers_are_plain_and_missing_values_empty():
+    data = list(csv.reader(io.StringIO(holdings_csv([row("CBA", 1234.5)]))))
+    assert data[0][0] == "Symbol" and data[0][-1] == "Currency"
+    assert data[1][5] == "1234.50" and data[1][3] == "" and data[1][-1] == "AUD"
