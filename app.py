@@ -10,9 +10,9 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings
-from portal import access, auth, errors, formatting, health, logs, provider, proxy, security, services, views
+from portal import access, auth, errors, formatting, health, logs, provider, proxy, security, services, session, views
 from portal.navexa import NavexaClient
-from portal.session import JsonRedisSessionInterface, session_cookie_name
+from portal.pending import PendingLogins
 from portal.tokens import TokenStore
 
 SESSION_LIFETIME = timedelta(hours=12)  # absolute: the session is not extended by use
@@ -34,12 +34,6 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
-        SESSION_REFRESH_EACH_REQUEST=False,
-        SESSION_COOKIE_NAME=session_cookie_name(settings.production),
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.production,
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
     if settings.trusted_proxy_count:
@@ -48,7 +42,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
 
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT,
                                   socket_connect_timeout=REDIS_TIMEOUT, health_check_interval=30)
-    app.session_interface = JsonRedisSessionInterface(app, client)
+    session.init_app(app, client, cookie_name=session.session_cookie_name(settings.production),
+                     secure=settings.production)
     navexa_client = NavexaClient(settings.api_url, **({"timeout": navexa_timeout} if navexa_timeout else {}))
     navexa_provider = provider.Provider(
         auth_url=settings.auth_url, client_id=settings.client_id, client_secret=settings.client_secret,
@@ -56,7 +51,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     token_store = TokenStore(client, lifetime=int(SESSION_LIFETIME.total_seconds()),
                              refresher=provider.refresher(navexa_provider), clock=clock)
     services.init_app(app, services.Services(settings=settings, redis=client, navexa=navexa_client,
-                                             provider=navexa_provider, tokens=token_store, today=today))
+                                             provider=navexa_provider, tokens=token_store, pending=PendingLogins(client),
+                                             today=today))
 
     errors.init_app(app)
     formatting.init_app(app)

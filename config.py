@@ -30,7 +30,7 @@ class Settings:
     audience: str
     scope: str
     api_url: str
-    public_url: str | None
+    public_url: str
     redis_url: str
     secret_key: str
     trusted_proxy_count: int
@@ -72,7 +72,8 @@ class Settings:
 
         auth_url = get("NAVEXA_AUTH_URL", "https://auth.navexa.io").rstrip("/")
         api_url = get("NAVEXA_API_URL", "https://api.navexa.com.au/api").rstrip("/")
-        public_url = get("PUBLIC_URL").rstrip("/") or None
+        # The redirect URI comes from here, never from a request header; development serves on PORT.
+        public_url = get("PUBLIC_URL").rstrip("/") or ("" if production else f"http://127.0.0.1:{get('PORT', '5000')}")
         for name, value in [("NAVEXA_AUTH_URL", auth_url), ("NAVEXA_API_URL", api_url), ("PUBLIC_URL", public_url)]:
             if value:
                 problems += _url_problems(name, value, https_only=production)

@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from bench.common import median, sign_in
 from config import Settings
-from portal.access import KeyCookie
+from portal.access import key_cookie
 from portal.portfolio import PERIODS, period_params
 from portal.services import services
 from portal.session import SESSION_COOKIE
@@ -64,7 +64,7 @@ def main():
     portal_url = f"http://127.0.0.1:{port}"
     try:
         browser = sign_in(portal_url)
-        key = decode_key(browser.cookies.get(KeyCookie.NAME))
+        key = decode_key(browser.cookies.get(key_cookie.dev_name))
         token = services(app).tokens.load(browser.cookies.get(SESSION_COOKIE), key).access_token
         SandboxControl(sandbox_url).config(api_latency_ms=args.latency_ms)
 

@@ -5,6 +5,7 @@ Pages and the API proxy depend on this module, never on the sign-in views.
 
 import functools
 import logging
+import re
 from dataclasses import asdict, dataclass
 
 from flask import Flask, g, redirect, request, session, url_for
@@ -47,48 +48,65 @@ def set_current_user(user: User):
     session[USER_KEY] = asdict(user)
 
 
-class KeyCookie:
-    """The one owner of the cookie that carries the session's sealing key: read, issue, clear.
+class Cookie:
+    """The one owner of a cookie the portal sets besides the session's: its name, read, issue, clear.
 
-    The key never reaches Redis; issue() and clear() take effect on the response being built.
+    issue() and clear() take effect on the response being built (apply(), after every request);
+    a deletion carries the attributes the cookie was set with, or browsers would ignore it.
     """
 
-    NAME = "navexa_portal_key"
-    SECURE_NAME = "__Host-navexa_portal_key"  # __Host- pins it to this exact origin over https
+    def __init__(self, name: str, pattern: str):
+        self.dev_name = name
+        self.secure_name = "__Host-" + name  # pins it to this exact origin over https
+        self.pattern = re.compile(pattern)
 
-    @classmethod
-    def name(cls) -> str:
-        return cls.SECURE_NAME if settings().production else cls.NAME
+    def name(self) -> str:
+        return self.secure_name if settings().production else self.dev_name
 
-    @classmethod
-    def read(cls) -> bytes | None:
-        """The key from this browser's cookie, if it is there and well-formed."""
-        return decode_key(request.cookies.get(cls.name()))
+    def read(self) -> str | None:
+        """This browser's value, if it is there and well-formed."""
+        value = request.cookies.get(self.name(), "")
+        return value if self.pattern.fullmatch(value) else None
 
-    @staticmethod
-    def issue(key: bytes):
-        g.token_key = key
+    def issue(self, value: str, max_age: int):
+        g.setdefault("cookies", {})[self.dev_name] = (value, max_age)
 
-    @staticmethod
-    def clear():
-        g.token_key = None
+    def clear(self):
+        g.setdefault("cookies", {})[self.dev_name] = None
 
-    @classmethod
-    def apply(cls, response):
-        """after_request: set or delete the cookie if this request issued or cleared it."""
-        if "token_key" not in g:
+    def apply(self, response):
+        if self.dev_name not in g.get("cookies", {}):
             return response
         secure = settings().production
-        if g.token_key is None:
-            response.delete_cookie(cls.name(), path="/", secure=secure, httponly=True, samesite="Lax")
+        change = g.cookies[self.dev_name]
+        if change is None:
+            response.delete_cookie(self.name(), path="/", secure=secure, httponly=True, samesite="Lax")
         else:
-            response.set_cookie(cls.name(), encode_key(g.token_key), path="/", httponly=True, samesite="Lax",
-                                secure=secure, max_age=services().tokens.lifetime)
+            value, max_age = change
+            response.set_cookie(self.name(), value, path="/", httponly=True, samesite="Lax", secure=secure,
+                                max_age=max_age)
         return response
 
 
+# The session's sealing key (never in Redis): a Redis dump opens no token record without it.
+key_cookie = Cookie("navexa_portal_key", r"[A-Za-z0-9_-]{43}")
+# Binds pending logins, and the sign-in they lead to, to the browser that started them.
+binding_cookie = Cookie("navexa_portal_login", r"[A-Za-z0-9_-]{43}")
+COOKIES = (key_cookie, binding_cookie)
+
+
+def sealing_key() -> bytes | None:
+    """The session's sealing key from this browser's cookie, if it is there and well-formed."""
+    return decode_key(key_cookie.read())
+
+
+def issue_sealing_key(key: bytes, max_age: int):
+    key_cookie.issue(encode_key(key), max_age)
+
+
 def init_app(app: Flask):
-    app.after_request(KeyCookie.apply)
+    for cookie in COOKIES:
+        app.after_request(cookie.apply)
     app.context_processor(lambda: {"current_user": safe_current_user})
 
 
@@ -115,10 +133,12 @@ def login_required(view):
 
 
 def end_session():
-    """Forget the person here: token record, server session and the key cookie."""
-    services().tokens.delete(session.sid)
+    """Forget the person here: token record, server session, the key cookie and the browser's sign-in."""
+    if session.sid:
+        services().tokens.delete(session.sid)
+    services().pending.forget_browser(binding_cookie.read())
     session.clear()
-    KeyCookie.clear()
+    key_cookie.clear()
 
 
 def access_token(reject: str | None = None) -> str:
@@ -130,7 +150,7 @@ def access_token(reject: str | None = None) -> str:
     user = current_user()
     if user is None:
         raise SessionExpired()
-    key = KeyCookie.read()
+    key = sealing_key()
     if key is None:
         log.info("token key cookie missing or malformed: signing out sub=%s", user.label)
         end_session()

@@ -1,59 +1,55 @@
-"""Sign-in with Navexa (Authorization Code + PKCE, confidential client) and sign-out: the views,
-and the pending logins that join /login to /callback."""
+"""Sign-in with Navexa (Authorization Code + PKCE, confidential client) and sign-out: the views.
+
+/login keeps what /callback needs as a pending login of its own (portal.pending), bound to this
+browser by a short-lived cookie; it never writes a session, so a signed-out visitor costs a few
+hundred bytes for ten minutes at most. Only a completed sign-in starts a session, always under a
+new id, after revoking and dropping whatever session this browser had.
+"""
 
 import logging
 import re
+import secrets
 import time
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from .access import KeyCookie, User, current_user, end_session, set_current_user
+from .access import (
+    User,
+    binding_cookie,
+    current_user,
+    end_session,
+    issue_sealing_key,
+    sealing_key,
+    set_current_user,
+)
 from .errors import BadInput, LoginDeclined, LoginFailed, LoginStateError, ProviderError
+from .pending import MAX_NEXT_LENGTH, PENDING_LOGIN_TTL, PendingLogin
 from .provider import ProviderRefused
 from .security import check_csrf, safe_next
 from .services import services, settings
+from .session import EXPIRES_AT
 from .tokens import SessionEnded, TokenRecord, new_key
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
 
-PENDING_PREFIX = "login:"  # session key prefix of a pending login, followed by its state
-PENDING_LOGIN_TTL = 600  # s: long enough to sign in at the provider, short enough to be useless if leaked
-MAX_PENDING_LOGINS = 5  # per session: tabs signing in at once; older ones are dropped
 # Auth0 organization ids (org_…) and invitation tickets are short URL-safe strings.
 _ORG_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def redirect_uri() -> str:
-    public_url = settings().public_url
-    return public_url + "/callback" if public_url else url_for("auth.callback", _external=True)
+    """Always from configuration, never from a request header (Host can be forged)."""
+    return settings().public_url + "/callback"
 
 
-# -- pending logins: kept in the server session, keyed by state ------------------------
-
-
-def remember_pending_login(state: str, pending: dict):
-    pending["exp"] = time.time() + PENDING_LOGIN_TTL
-    session[PENDING_PREFIX + state] = pending
-    keys = sorted((k for k in session if k.startswith(PENDING_PREFIX)), key=lambda k: session[k]["exp"])
-    for key in keys[:-MAX_PENDING_LOGINS]:
-        session.pop(key)
-
-
-def take_pending_login(state: str) -> dict | None:
-    """Remove and return the pending login for state, if it exists and has not expired."""
-    pending = session.pop(PENDING_PREFIX + state, None)
-    if not pending or pending.get("exp", 0) < time.time():
-        return None
-    return pending
-
-
-# -- views ---------------------------------------------------------------------------
+def chosen_next() -> str | None:
+    target = request.args.get("next")
+    return safe_next(target) if target and len(target) <= MAX_NEXT_LENGTH else None
 
 
 @bp.get("/login")
 def login():
-    next_url = safe_next(request.args.get("next"), default=None)
+    next_url = chosen_next()
     if request.args.get("expired"):
         # Say why before sending the person to Navexa again.
         return render_template("session_ended.html", next=next_url)
@@ -64,10 +60,12 @@ def login():
             if not _ORG_PARAM.match(value):
                 raise BadInput(f"The {name} in this link is not valid. Ask for a new invitation link.")
             extra[name] = value
+    binding = binding_cookie.read() or secrets.token_urlsafe(32)  # shared by this browser's tabs
+    binding_cookie.issue(binding, PENDING_LOGIN_TTL)
     uri = redirect_uri()
     started = services().provider.login_request(uri, extra)
-    remember_pending_login(started.state, {"code_verifier": started.code_verifier, "nonce": started.nonce,
-                                           "redirect_uri": uri, "next": next_url})
+    services().pending.put(started.state, binding, PendingLogin(code_verifier=started.code_verifier,
+                                                                nonce=started.nonce, redirect_uri=uri, next=next_url))
     return redirect(started.url)
 
 
@@ -81,10 +79,14 @@ def single_arg(name: str) -> str | None:
 @bp.get("/callback")
 def callback():
     state, code, error = single_arg("state"), single_arg("code"), single_arg("error")
-    pending = take_pending_login(state) if state else None
+    # Checked before anything else: a response we did not ask for is never exchanged.
+    pending = services().pending.take(state, binding_cookie.read()) if state else None
     if pending is None:
-        # Checked before anything else: a response we did not ask for is never exchanged.
-        log.info("callback refused: unknown, expired or replayed state")
+        if current_user() is not None:
+            # Back after signing in (the provider replays the used state), or a doubled callback.
+            log.info("callback with an unknown or used state from a signed-in browser: to portfolios")
+            return redirect(url_for("views.portfolios"))
+        log.info("callback refused: unknown, expired, replayed or foreign state")
         raise LoginStateError()
     if error:
         log.info("sign-in ended at the provider: %r", error[:64])
@@ -96,16 +98,14 @@ def callback():
         raise LoginFailed("The sign-in response had no authorization code. Please sign in again.")
 
     token, claims = exchange_code(code, pending)
-    complete_login(token, claims)
-    log.info("sign-in ok sub=%s", claims.get("sub"))
-    return redirect(pending.get("next") or url_for("views.portfolios"))
+    start_session(token, claims)
+    return redirect(pending.next or url_for("views.portfolios"))
 
 
-def exchange_code(code: str, pending: dict) -> tuple[dict, dict]:
+def exchange_code(code: str, pending: PendingLogin) -> tuple[dict, dict]:
     """Exchange the code; a refusal is the person's (sign in again) or the operator's (client credentials)."""
     try:
-        return services().provider.exchange_code(code, pending["redirect_uri"], pending["code_verifier"],
-                                                 pending["nonce"])
+        return services().provider.exchange_code(code, pending.redirect_uri, pending.code_verifier, pending.nonce)
     except ProviderRefused as error:
         if error.error == "invalid_client":
             raise ProviderError("Navexa refused the portal's client credentials. Operators: check "
@@ -114,19 +114,51 @@ def exchange_code(code: str, pending: dict) -> tuple[dict, dict]:
                           "Please sign in again.") from error
 
 
-def complete_login(token: dict, claims: dict):
-    """Start a fresh session for the person: new session id, profile kept, tokens sealed server-side."""
-    store = services().tokens
-    store.delete(session.sid)
-    pending = {k: v for k, v in session.items() if k.startswith(PENDING_PREFIX)}
-    current_app.session_interface.regenerate(session)  # before clear(): it skips an empty session
+def start_session(token: dict, claims: dict):
+    """Start the person's session under a new id; the browser's previous session is revoked and dropped.
+
+    If another tab of this browser completed a sign-in while this one was on its way, that session
+    is kept and this one's tokens are revoked: nothing is left orphaned, whatever order the answers arrive.
+    """
+    user = User.from_claims(claims)
+    presented_sid = session.sid if current_user() is not None else None
+    new_sid = secrets.token_urlsafe(32)
+    other = services().pending.claim_browser(binding_cookie.read(), presented_sid, new_sid)
+    if other is not None:
+        log.info("sign-in ok sub=%s, but another tab signed this browser in first: keeping that session",
+                 user.label)
+        if token.get("refresh_token"):
+            services().provider.revoke(token["refresh_token"])
+        return
+    if presented_sid:
+        drop_session(presented_sid, sealing_key())
+    current_app.session_interface.rotate(session, new_sid)
     session.clear()
-    session.update(pending)  # other tabs still signing in may finish
-    set_current_user(User.from_claims(claims))
-    session["signed_in_at"] = int(time.time())
+    set_current_user(user)
+    lifetime = services().tokens.lifetime
+    session[EXPIRES_AT] = int(time.time()) + lifetime  # one absolute end for every record and cookie
     key = new_key()
-    KeyCookie.issue(key)
+    issue_sealing_key(key, lifetime)
+    store = services().tokens
     store.save(session.sid, key, TokenRecord.from_response(token, store.clock()))
+    log.info("sign-in ok sub=%s", user.label)
+
+
+def drop_session(sid: str, key: bytes | None):
+    """Revoke a replaced session's refresh token (if its key opens the record) and delete its tokens."""
+    if key is not None:
+        revoke_refresh_token(sid, key)
+    services().tokens.delete(sid)
+
+
+def revoke_refresh_token(sid: str, key: bytes):
+    """Revoke the session's refresh token at the provider, best effort."""
+    try:
+        record = services().tokens.load(sid, key)
+    except SessionEnded:
+        return
+    if record.refresh_token:
+        services().provider.revoke(record.refresh_token)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -134,23 +166,8 @@ def logout():
     if request.method == "GET":
         return render_template("logout.html")
     check_csrf()
-    revoke_session_refresh_token()
+    key = sealing_key()
+    if current_user() is not None and key is not None:
+        revoke_refresh_token(session.sid, key)
     end_session()
-    return redirect(services().provider.logout_url(home_url()))
-
-
-def home_url() -> str:
-    return (settings().public_url or request.host_url.rstrip("/")) + "/"
-
-
-def revoke_session_refresh_token():
-    """Revoke the session's refresh token at the provider, best effort."""
-    key = KeyCookie.read()
-    if key is None or current_user() is None:
-        return
-    try:
-        record = services().tokens.load(session.sid, key)
-    except SessionEnded:
-        return
-    if record.refresh_token:
-        services().provider.revoke(record.refresh_token)
+    return redirect(services().provider.logout_url(settings().public_url + "/"))

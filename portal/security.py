@@ -40,7 +40,8 @@ def check_csrf():
     """Refuse a state-changing request without the session's CSRF token (form field or X-CSRF header)."""
     expected = session.get(CSRF_SESSION_KEY)
     given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FORM_FIELD)
-    if not expected or not given or not hmac.compare_digest(expected, given):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500, not a 403).
+    if not expected or not given or not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
         raise CsrfError()
 
 

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from config import Settings
 
 from .navexa import NavexaClient
+from .pending import PendingLogins
 from .provider import Provider
 from .tokens import TokenStore
 
@@ -26,6 +27,7 @@ class Services:
     navexa: NavexaClient
     provider: Provider
     tokens: TokenStore
+    pending: PendingLogins
     today: Callable[[], date]  # the date pages report up to (injected so tests can pin it)
 
 

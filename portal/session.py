@@ -1,48 +1,161 @@
-"""Flask-Session on Redis, JSON only: nothing read back from Redis is ever unpickled."""
+"""Server-side sessions in Redis, as JSON, with one absolute end.
+
+The browser holds only a random session id. What this interface guarantees, and why it is
+not Flask-Session's (which it replaced):
+- a record is written only when the session changed, with the time left to its absolute end
+  (`exp`, set at sign-in): writing never extends a session;
+- `rotate()` gives the session a new id and deletes the old record, whatever the session holds
+  (the defence against fixation at sign-in);
+- a signed-out visitor's session, if anything ever writes one, lives ANONYMOUS_TTL only;
+- cookie deletions carry the attributes the cookie was set with (browsers ignore a deletion of a
+  `__Host-` cookie without `Secure`);
+- health checks and static files never open a session, so they never touch Redis;
+- a Redis failure is one warning line and a 503 page (the request is marked, see StoreUnavailable),
+  never a traceback; nothing read back from Redis is ever unpickled.
+"""
 
 import logging
+import re
+import secrets
+import time
+from datetime import UTC, datetime
 
 import msgspec
-from flask_session.redis import RedisSessionInterface
+import redis
+from flask import Flask, Request, Response, request
+from flask.sessions import SessionInterface, SessionMixin
+from werkzeug.datastructures import CallbackDict
+
+from .errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 SESSION_KEY_PREFIX = "portal:session:"
 SESSION_COOKIE = "navexa_portal_session"
 SECURE_SESSION_COOKIE = "__Host-navexa_portal"  # __Host- pins it to this exact origin; https only
+EXPIRES_AT = "exp"  # the session's absolute end (epoch seconds), set at sign-in
+ANONYMOUS_TTL = 600  # s: what a signed-out visitor's session may cost at most (the pending-login lifetime)
+NO_SESSION_PATHS = ("/healthz", "/readyz", "/static/")  # answered without opening a session
+STORE_FAILED = "navexa_portal.session_store_failed"  # request environ flag set when Redis failed
+_SID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(dict)
 
 
 def session_cookie_name(production: bool) -> str:
     return SECURE_SESSION_COOKIE if production else SESSION_COOKIE
 
 
-class JsonSerializer:
-    """Flask-Session serializer without the pickle fallback of its default one."""
+class RedisSession(CallbackDict, SessionMixin):
+    """A session dict that knows its id, whether it changed, and the id it replaced."""
 
-    encoder = msgspec.json.Encoder()
-    decoder = msgspec.json.Decoder(dict)
+    def __init__(self, data=None, sid: str | None = None):
+        def on_update(_):
+            self.modified = True
 
-    def encode(self, session) -> bytes:
-        return self.encoder.encode(dict(session))
+        super().__init__(data, on_update)
+        self.sid = sid
+        self.modified = False
+        self.stale_sid: str | None = None  # an id given up by rotate(), deleted at save
+        self.new_sid = False  # the browser must be given this session's id
 
-    def decode(self, serialized: bytes) -> dict:
-        return self.decoder.decode(serialized)
+    @property
+    def expires_at(self) -> float | None:
+        value = self.get(EXPIRES_AT)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-class JsonRedisSessionInterface(RedisSessionInterface):
-    """Redis sessions stored as JSON; a record that isn't a JSON object starts a fresh session."""
+class RedisSessionInterface(SessionInterface):
+    """Flask's session interface on Redis (see the module docstring for what it guarantees)."""
 
-    def __init__(self, app, client):
-        super().__init__(app, client=client, key_prefix=SESSION_KEY_PREFIX, permanent=True, sid_length=32,
-                         serialization_format="json")
-        self.serializer = JsonSerializer()
+    def __init__(self, client: redis.Redis, *, cookie_name: str, secure: bool, clock=time.time):
+        self.client = client
+        self.cookie_name = cookie_name
+        self.secure = secure
+        self.clock = clock
 
-    def _retrieve_session_data(self, store_id: str):
-        raw = self.client.get(store_id)
-        if raw is None:
-            return None
+    # -- opening ----------------------------------------------------------------------
+
+    def open_session(self, app: Flask, request: Request) -> RedisSession | None:
+        if request.path.startswith(NO_SESSION_PATHS):
+            return None  # Flask's null session: readable, empty, never saved
+        sid = request.cookies.get(self.cookie_name, "")
+        if not _SID.match(sid):
+            return RedisSession()
         try:
-            return self.serializer.decode(raw)
+            raw = self.client.get(SESSION_KEY_PREFIX + sid)
+        except redis.RedisError as error:
+            log.warning("session store unavailable opening a session: %s", type(error).__name__)
+            request.environ[STORE_FAILED] = True
+            return None
+        if raw is None:
+            return RedisSession()
+        try:
+            data = _decoder.decode(raw)
         except msgspec.DecodeError:
             log.warning("ignored a session record that is not JSON")
-            return None
+            return RedisSession()
+        session = RedisSession(data, sid=sid)
+        if session.expires_at is not None and session.expires_at <= self.clock():
+            return RedisSession()  # past its absolute end (Redis's TTL will drop it too)
+        return session
+
+    # -- changing ---------------------------------------------------------------------
+
+    def rotate(self, session: RedisSession, new_sid: str | None = None):
+        """Give the session a new id now, whatever it holds; the old id's record is deleted at save."""
+        if session.sid and not session.stale_sid:
+            session.stale_sid = session.sid
+        session.sid, session.new_sid, session.modified = new_sid or secrets.token_urlsafe(32), True, True
+
+    # -- saving -----------------------------------------------------------------------
+
+    def save_session(self, app: Flask, session, response: Response):
+        if not isinstance(session, RedisSession):
+            return  # the null session of a health check, a static file or a failed store
+        if session.accessed:
+            response.vary.add("Cookie")
+        if not session.modified:
+            return
+        try:
+            self._save(session, response)
+        except redis.RedisError as error:
+            log.warning("session store unavailable saving a session: %s", type(error).__name__)
+
+    def _save(self, session: RedisSession, response: Response):
+        doomed = [SESSION_KEY_PREFIX + sid for sid in (session.stale_sid,) if sid]
+        now = self.clock()
+        expires_at = session.expires_at or now + ANONYMOUS_TTL
+        ttl = int(expires_at - now)
+        if not session or ttl <= 0:  # emptied (signed out) or past its end: forget it everywhere
+            doomed += [SESSION_KEY_PREFIX + session.sid] if session.sid else []
+            if doomed:
+                self.client.delete(*doomed)
+                self.delete_cookie(response)
+            return
+        if session.sid is None:
+            session.sid, session.new_sid = secrets.token_urlsafe(32), True
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.set(SESSION_KEY_PREFIX + session.sid, _encoder.encode(dict(session)), ex=ttl)
+            if doomed:
+                pipe.delete(*doomed)
+            pipe.execute()
+        if session.new_sid:
+            response.set_cookie(self.cookie_name, session.sid, path="/", httponly=True, secure=self.secure,
+                                samesite="Lax", expires=datetime.fromtimestamp(expires_at, UTC))
+
+    def delete_cookie(self, response: Response):
+        response.delete_cookie(self.cookie_name, path="/", httponly=True, secure=self.secure, samesite="Lax")
+
+
+def refuse_if_store_failed():
+    """before_request: a request whose session could not be opened gets the store's 503, once."""
+    if request.environ.get(STORE_FAILED):
+        raise StoreUnavailable()
+
+
+def init_app(app: Flask, client: redis.Redis, *, cookie_name: str, secure: bool) -> RedisSessionInterface:
+    app.session_interface = RedisSessionInterface(client, cookie_name=cookie_name, secure=secure)
+    app.before_request(refuse_if_store_failed)
+    return app.session_interface

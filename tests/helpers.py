@@ -1,5 +1,6 @@
 """Test helpers: a live portal on a real socket, a signed-in browser, a movable clock, key names."""
 
+import json
 import threading
 import time
 from datetime import date
@@ -7,7 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.serving import make_server
 
-from portal.access import KeyCookie
+from portal.access import key_cookie
+from portal.pending import PENDING_KEY_PREFIX
 from portal.services import services
 from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
 from portal.tokens import LOCK_KEY_PREFIX, TOKEN_KEY_PREFIX, TokenRecord, decode_key
@@ -15,7 +17,7 @@ from tools.clients import Browser
 
 DAY = 86400
 PINNED_TODAY = date(2026, 11, 21)  # the date test portals report up to: amounts don't move with the calendar
-KEY_COOKIE = KeyCookie.NAME  # development cookie names (tests run APP_ENV=development unless they say)
+KEY_COOKIE = key_cookie.dev_name  # development cookie names (tests run APP_ENV=development unless they say)
 SERVER_POLL = 0.02  # s: how often a live server checks for shutdown (werkzeug's default 0.5 s slows tear-down)
 
 
@@ -97,6 +99,24 @@ class PortalBrowser(Browser):
 
     def page(self, path="/portfolios", **kwargs):
         return self.get(self.portal.url + path, allow_redirects=False, timeout=30, **kwargs)
+
+
+def pending_login(portal, state: str) -> dict | None:
+    """The pending login Redis holds for state (its verifier, nonce, next…), or None."""
+    raw = portal.redis.hget(PENDING_KEY_PREFIX + state, "data")
+    return json.loads(raw) if raw else None
+
+
+def redis_dump(client) -> bytes:
+    """Every byte the portal keeps in Redis (strings and hashes), to search for what must not be there."""
+    parts = []
+    for key in client.scan_iter("portal:*"):
+        kind = client.type(key)
+        if kind == b"string":
+            parts.append(client.get(key) or b"")
+        elif kind == b"hash":
+            parts += [b"%s=%s" % pair for pair in client.hgetall(key).items()]
+    return b"\n".join(parts)
 
 
 def query_of(url: str) -> dict:

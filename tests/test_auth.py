@@ -9,9 +9,9 @@ import re
 import pytest
 import requests
 
-from portal.auth import PENDING_PREFIX
+from portal.pending import PENDING_KEY_PREFIX
 from portal.session import SESSION_COOKIE
-from tests.helpers import KEY_COOKIE, PortalBrowser, query_of, session_key, token_key
+from tests.helpers import KEY_COOKIE, PortalBrowser, pending_login, query_of, session_key, token_key
 from tools.services import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
 
 VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
@@ -33,9 +33,7 @@ def test_login_redirects_to_authorize_with_every_parameter(browser, sandbox, por
 
 def test_the_challenge_is_the_s256_of_a_verifier_kept_on_the_server(browser, portal):
     params = query_of(browser.start_login())
-    raw = portal.redis.get(session_key(browser.session_id()))
-    record = json.loads(raw)
-    pending = record[PENDING_PREFIX + params["state"]]
+    pending = pending_login(portal, params["state"])
     verifier = pending["code_verifier"]
     assert VERIFIER.match(verifier)
     digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -67,19 +65,18 @@ def test_the_token_request_carries_client_secret_and_code_verifier(browser, sand
     assert {"client_id", "client_secret", "code", "code_verifier", "redirect_uri"} <= set(token_request["params"])
 
 
-def test_the_session_id_changes_at_sign_in_and_the_old_one_is_gone(browser, portal):
-    browser.start_login()
-    before = browser.session_id()
-    browser.approve(browser.start_login())  # a second pending login, same session
-    assert browser.session_id() == before
-    browser.sign_in()
-    after = browser.session_id()
+def test_signing_in_again_gives_a_new_session_id_and_the_old_one_is_gone(signed_in, portal):
+    before = signed_in.session_id()
+    signed_in.approve(signed_in.start_login())  # a second pending login, same browser
+    assert signed_in.session_id() == before
+    signed_in.sign_in()
+    after = signed_in.session_id()
     assert after and after != before
     assert portal.redis.get(session_key(before)) is None
 
 
 def test_only_an_opaque_session_cookie_reaches_the_browser(signed_in):
-    assert set(signed_in.cookies.keys()) <= {SESSION_COOKIE, "navexa_sandbox_sso", KEY_COOKIE}
+    assert set(signed_in.cookies.keys()) <= {SESSION_COOKIE, "navexa_sandbox_sso", KEY_COOKIE, "navexa_portal_login"}
     record = signed_in.portal.redis.get(session_key(signed_in.session_id()))
     assert b"access_token" not in record and b"refresh_token" not in record
 
@@ -151,7 +148,9 @@ def test_a_state_from_another_browser_is_refused(browser, portal, sandbox):
 def test_a_replayed_callback_is_refused(browser, sandbox):
     callback = browser.approve(browser.start_login())
     assert browser.get(callback, allow_redirects=False, timeout=10).status_code == 302
-    assert_state_page(browser.get(callback, timeout=10))
+    signed_out = browser.twin()
+    signed_out.cookies.clear(domain="127.0.0.1", path="/", name=SESSION_COOKIE)
+    assert_state_page(signed_out.get(callback, timeout=10))
     assert sandbox.stats()["token_requests"]["authorization_code"] == 1
 
 
@@ -236,8 +235,7 @@ def test_redis_unreachable_is_503_not_a_traceback(make_portal):
 def test_secrets_never_reach_the_log(browser, sandbox, caplog):
     caplog.set_level(logging.DEBUG)
     params = query_of(browser.start_login())
-    record = json.loads(browser.portal.redis.get(session_key(browser.session_id())))
-    verifier = record[PENDING_PREFIX + params["state"]]["code_verifier"]
+    verifier = pending_login(browser.portal, params["state"])["code_verifier"]
     callback = browser.approve(browser.start_login())
     code = query_of(callback)["code"]
     browser.get(callback, timeout=10)
@@ -295,10 +293,14 @@ def test_pages_carry_security_headers(signed_in, portal):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_session_cookie_is_httponly_and_lax(browser, portal):
-    response = browser.get(portal.url + "/login", allow_redirects=False, timeout=10)
-    cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+def test_every_cookie_is_httponly_and_lax(browser, portal):
+    login = browser.get(portal.url + "/login", allow_redirects=False, timeout=10)
+    callback = browser.approve(login.headers["Location"])
+    signed_in = browser.get(callback, allow_redirects=False, timeout=10)
+    cookies = login.raw.headers.getlist("Set-Cookie") + signed_in.raw.headers.getlist("Set-Cookie")
+    assert {c.split("=", 1)[0] for c in cookies} == {"navexa_portal_login", SESSION_COOKIE, KEY_COOKIE}
+    for cookie in cookies:
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
 
 
 def test_a_non_json_session_record_is_ignored_not_unpickled(browser, portal):
@@ -308,7 +310,7 @@ def test_a_non_json_session_record_is_ignored_not_unpickled(browser, portal):
         def __reduce__(self):
             return (exec, ("raise SystemExit('unpickled!')",))
 
-    browser.start_login()
+    browser.sign_in()
     portal.redis.set(session_key(browser.session_id()), pickle.dumps(Boom()))
     response = browser.get(portal.url + "/portfolios", allow_redirects=False, timeout=10)
     assert response.status_code == 302  # treated as signed out, nothing unpickled
@@ -317,26 +319,29 @@ def test_a_non_json_session_record_is_ignored_not_unpickled(browser, portal):
 def test_an_id_token_whose_nonce_does_not_match_is_refused(browser, portal):
     """The ID token is validated: here the nonce kept for this login no longer matches the token's."""
     callback = browser.approve(browser.start_login())
-    key = session_key(browser.session_id())
-    record = json.loads(portal.redis.get(key))
     state = query_of(callback)["state"]
-    record[PENDING_PREFIX + state]["nonce"] = "someone-elses-nonce"
-    portal.redis.set(key, json.dumps(record))
+    pending = pending_login(portal, state)
+    pending["nonce"] = "someone-elses-nonce"
+    portal.redis.hset(PENDING_KEY_PREFIX + state, "data", json.dumps(pending))
     response = browser.get(callback, allow_redirects=False, timeout=10)
     assert response.status_code == 502
     assert "ID token did not pass validation" in response.text
     assert browser.get(portal.url + "/portfolios", allow_redirects=False, timeout=10).status_code == 302  # not signed in
 
 
-@pytest.mark.parametrize("proxies, expected", [
-    ("1", "https://portal.example.com/callback"),
-    ("0", None),  # forwarded headers from an untrusted client are ignored
-])
-def test_forwarded_headers_count_only_from_trusted_proxies(make_portal, proxies, expected):
-    portal = make_portal(PUBLIC_URL=None, TRUSTED_PROXY_COUNT=proxies)
+@pytest.mark.parametrize("proxies", ["0", "1"])
+def test_no_request_header_sets_the_redirect_uri(make_portal, proxies):
+    portal = make_portal(TRUSTED_PROXY_COUNT=proxies)
     response = requests.get(portal.url + "/login", allow_redirects=False, timeout=10, headers={
-        "X-Forwarded-Proto": "https", "X-Forwarded-Host": "portal.example.com", "X-Forwarded-For": "203.0.113.9"})
-    assert query_of(response.headers["Location"])["redirect_uri"] == (expected or portal.url + "/callback")
+        "Host": "evil.example", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example",
+        "X-Forwarded-For": "203.0.113.9"})
+    assert query_of(response.headers["Location"])["redirect_uri"] == portal.url + "/callback"
+
+
+def test_without_public_url_development_uses_the_address_it_serves_not_the_host_header(make_portal):
+    portal = make_portal(PUBLIC_URL=None, PORT="5123")
+    response = requests.get(portal.url + "/login", allow_redirects=False, timeout=10, headers={"Host": "evil.example"})
+    assert query_of(response.headers["Location"])["redirect_uri"] == "http://127.0.0.1:5123/callback"
 
 
 def test_gunicorns_access_log_never_shows_the_code(sandbox, redis_url, tmp_path):

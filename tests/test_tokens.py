@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from portal.tokens import SessionEnded, decode_key, new_key
-from tests.helpers import DAY, KEY_COOKIE, PortalBrowser, session_key, token_key, wait_for
+from tests.helpers import DAY, KEY_COOKIE, PortalBrowser, redis_dump, session_key, token_key, wait_for
 from tests.oauth_helpers import refresh as sandbox_refresh
 from tools.clients import Browser
 from tools.services import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
@@ -29,7 +29,7 @@ def get_page(browser, path="/portfolios"):
 
 def test_redis_holds_no_token_in_the_clear_and_nothing_opens_without_the_cookie(signed_in, portal):
     record = signed_in.record()
-    raw = b"".join(portal.redis.get(k) or b"" for k in portal.redis.keys("portal:*"))
+    raw = redis_dump(portal.redis)
     assert record.access_token.encode() not in raw
     assert record.refresh_token.encode() not in raw
     assert record.access_token.split(".")[1].encode() not in raw  # not even the JWT's claims
