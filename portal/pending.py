@@ -20,6 +20,11 @@ BROWSER_KEY_PREFIX = "portal:browser:"
 PENDING_LOGIN_TTL = 600  # s: long enough to sign in at the provider, short enough to be useless if leaked
 MAX_NEXT_LENGTH = 1024  # characters of `next` kept; a longer one is dropped, so a visitor can't make us store much
 
+# Store a pending login and its expiry in one step: no key is ever left without a TTL.
+_PUT = """
+redis.call('HSET', KEYS[1], 'browser', ARGV[1], 'data', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+"""
 # Take the pending login only if this browser started it: compare and delete in one step.
 _TAKE = """
 if redis.call('HGET', KEYS[1], 'browser') == ARGV[1] then
@@ -57,15 +62,13 @@ class PendingLogins:
     def __init__(self, client: redis.Redis, ttl: int = PENDING_LOGIN_TTL):
         self.client = client
         self.ttl = ttl
+        self._put = client.register_script(_PUT)
         self._take = client.register_script(_TAKE)
         self._claim = client.register_script(_CLAIM)
 
     def put(self, state: str, binding: str, pending: PendingLogin):
-        key = PENDING_KEY_PREFIX + state
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"browser": binding_hash(binding), "data": json.dumps(asdict(pending))})
-            pipe.expire(key, self.ttl)
-            pipe.execute()
+        self._put(keys=[PENDING_KEY_PREFIX + state],
+                  args=[binding_hash(binding), json.dumps(asdict(pending)), self.ttl])
 
     def take(self, state: str, binding: str | None) -> PendingLogin | None:
         """Remove and return the pending login for state, if this browser started it and it has not expired."""

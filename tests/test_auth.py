@@ -5,13 +5,15 @@ import hashlib
 import json
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from portal.pending import PENDING_KEY_PREFIX
-from portal.session import SESSION_COOKIE
+from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
 from tests.helpers import KEY_COOKIE, PortalBrowser, pending_login, query_of, session_key, token_key
+from tests.oauth_helpers import refresh as sandbox_refresh
 from tools.services import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
 
 VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
@@ -355,3 +357,57 @@ def test_gunicorns_access_log_never_shows_the_code(sandbox, redis_url, tmp_path)
     text = log_path.read_text()
     assert "GET /callback?code=[redacted]&state=[redacted]" in text
     assert "SECRETCODE123" not in text and "STATE456" not in text
+
+
+# -- signing in again, going back, doubled callbacks -------------------------------------------------
+
+
+def test_back_after_signing_in_goes_to_the_portfolios_without_an_exchange(browser, sandbox):
+    callback = browser.approve(browser.start_login("/login?next=/portfolios/101"))
+    assert browser.get(callback, allow_redirects=False, timeout=10).headers["Location"] == "/portfolios/101"
+    again = browser.get(callback, allow_redirects=False, timeout=10)  # Back replays the used state
+    assert again.status_code == 302 and again.headers["Location"] == "/portfolios"
+    unknown = browser.get(browser.portal.url + "/callback?code=x&state=never-issued", allow_redirects=False, timeout=10)
+    assert unknown.status_code == 302 and unknown.headers["Location"] == "/portfolios"
+    assert sandbox.stats()["token_requests"]["authorization_code"] == 1
+
+
+@pytest.mark.parametrize("second_user", ["alice", "bob"])
+def test_signing_in_again_revokes_and_drops_the_replaced_session(signed_in, portal, sandbox, second_user):
+    old_sid, old_refresh = signed_in.session_id(), signed_in.record().refresh_token
+    assert signed_in.sign_in(second_user).status_code == 302
+    assert sandbox.stats()["revocations"] == 1
+    assert sandbox_refresh(sandbox.url, old_refresh).json()["error"] == "invalid_grant"
+    assert not portal.redis.exists(session_key(old_sid)) and not portal.redis.exists(token_key(old_sid))
+    assert signed_in.page().status_code == 200
+
+
+def test_two_tabs_finishing_sign_in_at_once_leave_no_orphaned_session(browser, portal, sandbox):
+    browser.start_login()  # the browser has been here before
+    callbacks = [browser.approve(browser.start_login()) for _ in range(2)]
+    sessions_before = set(portal.redis.scan_iter(SESSION_KEY_PREFIX + "*"))
+    tabs = [browser.twin(), browser.twin()]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda pair: pair[0].get(pair[1], allow_redirects=False, timeout=10),
+                                zip(tabs, callbacks, strict=True)))
+    assert [a.status_code for a in answers] == [302, 302]
+    setting_a_session = [a for a in answers if SESSION_COOKIE in a.headers.get("Set-Cookie", "")]
+    assert len(setting_a_session) == 1  # whatever order they arrive in, the browser keeps one session
+    new_sessions = set(portal.redis.scan_iter(SESSION_KEY_PREFIX + "*")) - sessions_before
+    assert len(new_sessions) == 1
+    assert sandbox.stats()["revocations"] == 1  # the other tab's tokens were revoked, not left behind
+    winner = tabs[answers.index(setting_a_session[0])]
+    assert winner.page().status_code == 200
+
+
+# -- CSRF with odd values ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["header", "form"])
+def test_a_non_ascii_csrf_value_is_refused_without_a_traceback(signed_in, portal, how, caplog):
+    assert signed_in.csrf()  # the session has a CSRF token to compare with
+    kwargs = {"headers": {"X-CSRF": "é"}} if how == "header" else {"data": {"csrf_token": "é"}}
+    response = signed_in.post(portal.url + "/logout", allow_redirects=False, timeout=10, **kwargs)
+    assert response.status_code == 400 and "This form has expired" in response.text
+    assert "Traceback" not in caplog.text and all(r.exc_info is None for r in caplog.records)
+    assert signed_in.page().status_code == 200

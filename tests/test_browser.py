@@ -1,10 +1,15 @@
 """A person signs in and out with a real browser: Debian's Chromium driven by Playwright."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
+from app import create_app
+from config import Settings
 from portal.session import SESSION_COOKIE
+from tests.helpers import PINNED_TODAY, LivePortal, MovableClock
+from tools.services import free_port, portal_env
 
 pytestmark = pytest.mark.browser
 
@@ -79,3 +84,28 @@ def test_pages_raise_no_csp_violations_and_work_on_a_phone(chromium, portal, san
     assert width <= 390  # the wide table scrolls inside its own box, not the page
     assert problems == []
     context.close()
+
+
+@pytest.fixture
+def production_portal(sandbox, redis_url):
+    """A portal with production cookies (__Host-, Secure) served over http://127.0.0.1, which Chromium
+    treats as a secure context; production's https-only settings check is the one thing skipped."""
+    port = free_port()
+    settings = Settings.from_env(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}"))
+    portal = LivePortal(create_app(dataclasses.replace(settings, app_env="production"), today=lambda: PINNED_TODAY),
+                        port, MovableClock())
+    yield portal
+    portal.stop()
+
+
+def test_in_production_every_cookie_is_gone_after_sign_out(page, production_portal, sandbox):
+    portal = production_portal
+    sign_in_as(page, portal, "alice")
+    cookies = {c["name"]: c for c in page.context.cookies(portal.url)}
+    for name in ("__Host-navexa_portal", "__Host-navexa_portal_key", "__Host-navexa_portal_login"):
+        assert cookies[name]["secure"] and cookies[name]["httpOnly"] and cookies[name]["path"] == "/", name
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(portal.url + "/")
+    left = {c["name"] for c in page.context.cookies(portal.url)}
+    assert not {"__Host-navexa_portal", "__Host-navexa_portal_key"} & left
+    assert page.get_by_role("link", name="Sign in with Navexa").is_visible()

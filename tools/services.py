@@ -77,12 +77,12 @@ class Service:
                 self.process.wait()
 
 
-def start_redis(port: int | None = None, log=None) -> tuple[Service, str]:
-    """Start an in-memory redis-server on loopback; return it and its URL."""
+def start_redis(port: int | None = None, log=None, extra_args: tuple[str, ...] = ()) -> tuple[Service, str]:
+    """Start an in-memory redis-server on loopback (with extra_args, e.g. a memory limit); return it and its URL."""
     port = port or free_port()
     workdir = tempfile.mkdtemp(prefix="navexa-redis-")
     service = Service("redis", [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", workdir], log=log)
+                                "--save", "", "--appendonly", "no", "--dir", workdir, *extra_args], log=log)
     wait_until(lambda: port_open(port), what="redis-server")
     return service, f"redis://127.0.0.1:{port}/0"
 

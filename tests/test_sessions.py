@@ -1,0 +1,217 @@
+"""Sessions under attack and under failure: fixation, what a signed-out visitor costs, a flood of
+anonymous sign-in starts, one absolute lifetime, and Redis going away."""
+
+import http.client
+import json
+import logging
+import re
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from portal.pending import PENDING_KEY_PREFIX, PENDING_LOGIN_TTL
+from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
+from tests.helpers import KEY_COOKIE, PortalBrowser, pending_login, query_of, session_key, token_key
+from tools.clients import Browser
+from tools.services import free_port, portal_env, start_portal, start_redis
+
+COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
+
+
+def compose_eviction_policy() -> str:
+    return re.search(r'"--maxmemory-policy", "([a-z-]+)"', COMPOSE.read_text()).group(1)
+
+
+# -- 1. fixation ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("other_pending_logins", [0, 1, 2])
+def test_a_planted_session_id_never_becomes_the_signed_in_one(browser, portal, other_pending_logins):
+    planted = secrets.token_urlsafe(32)  # an id the attacker made the victim's browser carry
+    portal.redis.set(session_key(planted), json.dumps({}))  # an empty session the attacker started
+    browser.cookies.set(SESSION_COOKIE, planted, domain="127.0.0.1", path="/")
+    for _ in range(other_pending_logins):
+        browser.start_login()
+    assert browser.sign_in().status_code == 302
+
+    assert browser.session_id() not in (None, planted)
+    assert portal.redis.get(session_key(planted)) is None
+    assert portal.redis.exists(session_key(browser.session_id()))
+    attacker = requests.Session()
+    attacker.cookies.set(SESSION_COOKIE, planted, domain="127.0.0.1", path="/")
+    answer = attacker.get(portal.url + "/portfolios", allow_redirects=False, timeout=10)
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/login")
+
+
+# -- 2. a signed-out visitor costs little, briefly -----------------------------------------------
+
+
+def memory_of(client, key) -> int:
+    return client.memory_usage(key) or 0
+
+
+@pytest.mark.parametrize("next_length", [0, 900, 4000])
+def test_a_signed_out_visitor_costs_a_few_hundred_bytes_for_ten_minutes(portal, next_length):
+    before = set(portal.redis.scan_iter("portal:*"))
+    target = "/portfolios?" + "a" * max(0, next_length - 12) if next_length else None
+    response = requests.get(portal.url + "/login", params={"next": target} if target else None,
+                            allow_redirects=False, timeout=10)
+    assert response.status_code == 302
+    assert SESSION_COOKIE not in response.headers.get("Set-Cookie", "")
+    added = set(portal.redis.scan_iter("portal:*")) - before
+    assert [k for k in added if k.startswith(SESSION_KEY_PREFIX.encode())] == []
+    assert len(added) == 1
+    key = added.pop()
+    assert 0 < portal.redis.ttl(key) <= PENDING_LOGIN_TTL
+    limit = 700 if next_length <= 900 else 700  # a 4 KB next is dropped, not stored
+    assert memory_of(portal.redis, key) <= limit + min(next_length, 1024)
+    stored_next = pending_login(portal, query_of(response.headers["Location"])["state"])["next"]
+    assert stored_next == (target if next_length <= 900 else None)
+
+
+def test_anonymous_pages_write_no_session(portal):
+    before = set(portal.redis.scan_iter(SESSION_KEY_PREFIX + "*"))
+    for path in ("/", "/login?expired=1", "/logout", "/nowhere", "/portfolios", "/healthz"):
+        response = requests.get(portal.url + path, allow_redirects=False, timeout=10)
+        assert SESSION_COOKIE not in response.headers.get("Set-Cookie", ""), path
+    assert set(portal.redis.scan_iter(SESSION_KEY_PREFIX + "*")) == before
+
+
+@pytest.fixture
+def small_redis():
+    """A redis-server with the compose file's eviction policy; its memory limit is set by the test."""
+    service, url = start_redis(extra_args=("--maxmemory-policy", compose_eviction_policy()))
+    yield url
+    service.stop()
+
+
+def test_a_flood_of_anonymous_sign_in_starts_does_not_sign_anyone_out(sandbox, small_redis):
+    """5,000 cookieless /login requests against a portal under gunicorn, its Redis full to the limit."""
+    port = free_port()
+    service, url = start_portal(portal_env(sandbox.url, small_redis, f"http://127.0.0.1:{port}"), port=port)
+    store = redis.Redis.from_url(small_redis)
+    try:
+        person = Browser(url)
+        assert person.sign_in().status_code == 302
+        sid = person.cookies.get(SESSION_COOKIE)
+        assert person.get(url + "/portfolios", timeout=10).status_code == 200
+        used = store.info("memory")["used_memory"]
+        store.config_set("maxmemory", used + 400_000)  # room for about 1,000 pending logins, not 5,000
+        statuses = flood_logins(port, 5000)
+        assert len(statuses) == 5000 and set(statuses) == {302}
+        assert store.info("stats")["evicted_keys"] > 0  # the limit was really reached
+        assert store.exists(session_key(sid), token_key(sid)) == 2
+        assert person.get(url + "/portfolios", allow_redirects=False, timeout=10).status_code == 200
+        assert list(store.scan_iter(SESSION_KEY_PREFIX + "*")) == [session_key(sid).encode()]
+    finally:
+        service.stop()
+
+
+def flood_logins(port: int, count: int, connections: int = 4) -> list[int]:
+    """count cookieless GET /login over keep-alive connections; their statuses."""
+
+    def flood(n):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        statuses = []
+        for _ in range(n):
+            connection.request("GET", "/login")
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+        connection.close()
+        return statuses
+
+    with ThreadPoolExecutor(connections) as pool:
+        return [s for batch in pool.map(flood, [count // connections] * connections) for s in batch]
+
+
+# -- 3. pending logins are atomic ---------------------------------------------------------------
+
+
+def test_two_sign_in_starts_at_once_keep_both(browser, portal):
+    browser.start_login()  # the browser has been here before (its binding cookie is set)
+    for _ in range(10):
+        with ThreadPoolExecutor(2) as pool:
+            urls = list(pool.map(lambda tab: tab.start_login(), [browser.twin(), browser.twin()]))
+        for url in urls:
+            assert browser.get(browser.approve(url), allow_redirects=False, timeout=10).status_code == 302
+
+
+def test_the_same_callback_twice_at_once_is_exchanged_once_and_signs_in(browser, portal, sandbox):
+    callback = browser.approve(browser.start_login())
+    tabs = [browser.twin(), browser.twin()]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda tab: tab.get(callback, allow_redirects=False, timeout=10), tabs))
+    assert sorted(a.status_code for a in answers) == [302, 400]
+    assert sandbox.stats()["token_requests"]["authorization_code"] == 1
+    winner = tabs[[a.status_code for a in answers].index(302)]
+    assert winner.page().status_code == 200
+
+
+def test_the_verifier_and_nonce_leave_redis_once_used(browser, portal):
+    callback = browser.approve(browser.start_login())
+    state = query_of(callback)["state"]
+    assert pending_login(portal, state)["code_verifier"]
+    browser.get(callback, allow_redirects=False, timeout=10)
+    assert not portal.redis.exists(PENDING_KEY_PREFIX + state)
+
+
+def test_another_browser_presenting_the_state_neither_uses_nor_spends_it(browser, portal, sandbox):
+    callback = browser.approve(browser.start_login())
+    stranger = requests.get(callback, allow_redirects=False, timeout=10)
+    assert stranger.status_code == 400
+    assert browser.get(callback, allow_redirects=False, timeout=10).status_code == 302
+    assert sandbox.stats()["token_requests"]["authorization_code"] == 1
+
+
+# -- 12. one absolute lifetime ----------------------------------------------------------------
+
+
+def test_writing_to_a_session_never_extends_it(signed_in, portal):
+    sid = signed_in.session_id()
+    record = json.loads(portal.redis.get(session_key(sid)))
+    record["exp"] = int(time.time()) + 100  # as if the session had 100 s left
+    record.pop("csrf", None)  # so the next page must write the session (a new CSRF token)
+    portal.redis.set(session_key(sid), json.dumps(record), ex=100)
+    signed_in.start_login()
+    response = signed_in.page("/logout")
+    assert response.status_code == 200
+    assert "csrf" in json.loads(portal.redis.get(session_key(sid)))  # the session was written…
+    assert 0 < portal.redis.ttl(session_key(sid)) <= 100  # …without a longer life
+    assert SESSION_COOKIE not in response.headers.get("Set-Cookie", "")
+
+
+def test_the_session_and_its_cookies_end_together(browser, portal):
+    response = browser.get(browser.approve(browser.start_login()), allow_redirects=False, timeout=10)
+    cookies = {c.name: c for c in browser.cookies}
+    ends = {cookies[SESSION_COOKIE].expires, cookies[KEY_COOKIE].expires}
+    ttl_end = time.time() + portal.redis.ttl(session_key(browser.session_id()))
+    token_end = time.time() + portal.redis.ttl(token_key(browser.session_id()))
+    assert response.status_code == 302
+    assert max(ends) - min(ends) <= 2 and abs(max(ends) - ttl_end) <= 3 and abs(token_end - ttl_end) <= 3
+
+
+# -- 10. Redis going away ---------------------------------------------------------------------------
+
+
+def test_with_redis_down_each_request_logs_one_line_and_healthz_stays_up(make_portal, sandbox, caplog):
+    service, url = start_redis()
+    portal = make_portal(REDIS_URL=url)
+    person = PortalBrowser(portal, sandbox)
+    assert person.sign_in().status_code == 302
+    service.stop()
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    paths = ["/portfolios", "/", "/api/portfolios", "/portfolios/101", "/login", "/logout", "/portfolios", "/"]
+    statuses = [person.page(path).status_code for path in paths]
+    assert statuses == [503] * len(paths)
+    portal_lines = [r for r in caplog.records if r.levelno >= logging.WARNING and not r.name.startswith("urllib3")]
+    assert len(portal_lines) == len(paths), [r.getMessage() for r in portal_lines]
+    assert all(r.exc_info is None for r in caplog.records)
+    assert person.page("/healthz").status_code == 200
+    assert person.page("/readyz").status_code == 503
