@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from flask import Flask, g, redirect, request, session, url_for
 
 from . import navexa
-from .errors import ProviderUnavailable, SessionExpired, retry_link, wants_json
+from .errors import SessionExpired, refresh_problem, wants_json
 from .services import services, settings
 from .tokens import RefreshUnavailable, SessionEnded, decode_key, encode_key
 
@@ -162,7 +162,7 @@ def access_token(reject: str | None = None) -> str:
         end_session()
         raise SessionExpired() from error
     except RefreshUnavailable as error:
-        raise ProviderUnavailable(status=504 if error.timeout else 502, retry_link=retry_link()) from error
+        raise refresh_problem(error) from error
 
 
 def with_access_token(call):

@@ -27,6 +27,7 @@ from flask import jsonify, make_response, redirect, render_template, request, ur
 from werkzeug.exceptions import HTTPException
 
 from . import navexa, provider
+from .tokens import RefreshUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,20 @@ PROVIDER_ANSWERS: dict[type[provider.ProviderFailure], Answer] = {
     provider.ProviderRefused: Answer(502, "provider_refused", "Navexa's sign-in service refused the request", AGAIN_SOON),
     provider.ProviderFailure: Answer(502, "provider_error", ProviderError.title, AGAIN_SOON),
 }
+
+
+REFRESH_ANSWERS: dict[str, Answer] = {  # how a refresh that keeps the session failed → what the person sees
+    "busy": Answer(503, "refresh_busy", "Your session is being renewed", AGAIN_SOON),
+    "timeout": Answer(504, "provider_timeout", "Navexa's sign-in service didn't answer in time", AGAIN_SOON),
+    "refused": Answer(502, "provider_refused", "Navexa's sign-in service refused to renew your session", AGAIN_SOON),
+    "unavailable": Answer(502, "provider_unavailable", ProviderUnavailable.title, AGAIN_SOON),
+}
+
+
+def refresh_problem(error: RefreshUnavailable) -> PortalError:
+    """The page or JSON for a refresh that failed but keeps the session."""
+    kind = "busy" if error.busy else "timeout" if error.timeout else "refused" if error.refused else "unavailable"
+    return render_answer(REFRESH_ANSWERS[kind])
 
 
 def answer_for(error: Exception, table: dict) -> Answer:

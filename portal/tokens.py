@@ -9,6 +9,16 @@ The record is sealed with AES-GCM under a random per-session key that lives only
 person's cookie, never in Redis: a Redis dump, even with the server's config, reveals no
 token. The session id is the associated data, so a record cannot be moved to another session.
 
+How a request gets its access token (`TokenStore.access_token`):
+- beyond the leeway: used as it is;
+- inside the leeway but still valid: used as it is, while one request per session starts a
+  refresh in the background (no request waits for a token it doesn't need yet);
+- expired, or just refused by the API: the request waits for the refresh, within one deadline;
+  only MAX_WAITERS_PER_SESSION requests of a session may wait out a slow refresh in a worker
+  (the rest give up after SHORT_WAIT), so one session's burst can't take every thread from everyone else;
+- a failed refresh is remembered for REFRESH_BACKOFF: until then nobody asks the provider again,
+  and waiters get the failure at once.
+
 No Flask here: the refresher is a function handed in by the caller.
 """
 
@@ -19,6 +29,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import redis
@@ -29,11 +40,17 @@ log = logging.getLogger(__name__)
 
 TOKEN_KEY_PREFIX = "portal:tokens:"  # noqa: S105 - not a secret
 LOCK_KEY_PREFIX = "portal:refresh-lock:"
-REFRESH_LEEWAY = 60  # s before expiry: refresh early so a token never expires mid-request
+FAILED_KEY_PREFIX = "portal:refresh-failed:"
+REFRESH_LEEWAY = 60  # s before expiry: refresh early so a token never expires mid-request…
+LEEWAY_SHARE = 0.25  # …but never more than this share of its life (a 60 s token is refreshed at 45 s, not at once)
+VALID_MARGIN = 5  # s: a token with less left than this counts as expired (it could lapse in flight)
 LOCK_LEASE = 10.0  # s: renewed every third of it while a refresh is in flight, so a slow
 #                    token endpoint never lets a second refresh start; a dead worker's lock lapses
-LOCK_WAIT = 45.0  # s a request waits for another worker's refresh: longer than the provider timeout
+WAIT_DEADLINE = 35.0  # s a request may wait for a refresh in all: longer than the provider's refresh timeout
 LOCK_POLL = 0.02  # s between looks at the record while another worker refreshes
+REFRESH_BACKOFF = 5.0  # s a failed refresh is remembered: waiters get its answer, nobody retries meanwhile
+MAX_WAITERS_PER_SESSION = 4  # requests of one session that may wait out a slow refresh in one worker process;
+SHORT_WAIT = 1.0  # s the others wait (enough for a normal refresh) before answering "busy", freeing their thread
 RECORD_VERSION = 1
 
 
@@ -48,10 +65,14 @@ class SessionEnded(TokenError):
 class RefreshUnavailable(TokenError):
     """The provider could not be asked right now; the session is kept."""
 
-    def __init__(self, message: str, *, timeout: bool = False, refused: str | None = None):
+    def __init__(self, message: str, *, timeout: bool = False, refused: str | None = None, busy: bool = False):
         super().__init__(message)
         self.timeout = timeout
         self.refused = refused  # the provider's OAuth error code, when it answered with one
+        self.busy = busy  # too many of this session's requests are already waiting
+
+    def as_dict(self) -> dict:
+        return {"message": str(self), "timeout": self.timeout, "refused": self.refused}
 
 
 @dataclass(frozen=True)
@@ -61,6 +82,7 @@ class TokenRecord:
     id_token: str | None
     scope: str | None
     expires_at: float
+    lifetime: float | None = None  # s the access token was issued for (records before it have none)
 
     @classmethod
     def from_response(cls, token: dict, now: float, previous: "TokenRecord | None" = None) -> "TokenRecord":
@@ -71,10 +93,18 @@ class TokenRecord:
             id_token=token.get("id_token") or (previous.id_token if previous else None),
             scope=token.get("scope") or (previous.scope if previous else None),
             expires_at=now + float(token.get("expires_in") or 0),
+            lifetime=float(token.get("expires_in") or 0) or None,
         )
 
-    def fresh(self, now: float, leeway: float) -> bool:
-        return self.expires_at - now > leeway
+    def leeway(self, most: float) -> float:
+        """How long before expiry to refresh: `most`, or a quarter of a short token's life."""
+        return min(most, LEEWAY_SHARE * self.lifetime) if self.lifetime else most
+
+    def fresh(self, now: float, most_leeway: float) -> bool:
+        return self.expires_at - now > max(self.leeway(most_leeway), VALID_MARGIN)
+
+    def valid(self, now: float) -> bool:
+        return self.expires_at - now > VALID_MARGIN
 
 
 def new_key() -> bytes:
@@ -101,14 +131,19 @@ class TokenStore:
 
     def __init__(self, redis_client: redis.Redis, lifetime: int, refresher: Callable[[str], dict], *,
                  clock: Callable[[], float] = time.time, leeway: float = REFRESH_LEEWAY,
-                 lock_lease: float = LOCK_LEASE, lock_wait: float = LOCK_WAIT):
+                 lock_lease: float = LOCK_LEASE, wait_deadline: float = WAIT_DEADLINE,
+                 backoff: float = REFRESH_BACKOFF, max_waiters: int = MAX_WAITERS_PER_SESSION):
         self.redis = redis_client
         self.lifetime = lifetime
         self.refresher = refresher
         self.clock = clock
         self.leeway = leeway
         self.lock_lease = lock_lease
-        self.lock_wait = lock_wait
+        self.wait_deadline = wait_deadline
+        self.backoff = backoff
+        self.max_waiters = max_waiters
+        self._waiters: dict[str, int] = {}
+        self._waiters_lock = threading.Lock()
 
     # -- the record --------------------------------------------------------------------
 
@@ -131,10 +166,13 @@ class TokenStore:
             raise SessionEnded("token record does not open with this key") from error
         if data.pop("v", None) != RECORD_VERSION:
             raise SessionEnded("token record of another version")
-        return TokenRecord(**data)
+        try:
+            return TokenRecord(**data)
+        except TypeError as error:
+            raise SessionEnded("token record of an unknown shape") from error
 
     def delete(self, sid: str):
-        self.redis.delete(TOKEN_KEY_PREFIX + sid, LOCK_KEY_PREFIX + sid)
+        self.redis.delete(TOKEN_KEY_PREFIX + sid, LOCK_KEY_PREFIX + sid, FAILED_KEY_PREFIX + sid)
 
     @staticmethod
     def _aad(sid: str) -> bytes:
@@ -143,49 +181,106 @@ class TokenStore:
     # -- access tokens -----------------------------------------------------------------
 
     def access_token(self, sid: str, key: bytes, *, reject: str | None = None, user: str = "-") -> str:
-        """Return an access token valid beyond the leeway, refreshing it first if needed.
+        """Return an access token for this request, refreshing as the module docstring says.
 
-        `reject` is a token the API just refused: it is refreshed even if it looks fresh,
-        unless another worker has already replaced it. While another worker refreshes, this
-        one watches the record and takes the result, rather than queueing to refresh itself.
+        `reject` is a token the API just refused: it is never returned, and a refresh replaces it
+        unless another worker already has.
         """
         record = self.load(sid, key)
-        if self._usable(record, reject):
+        now = self.clock()
+        if record.access_token != reject and record.fresh(now, self.leeway):
             return record.access_token
-        lock = LeasedLock(self.redis, LOCK_KEY_PREFIX + sid, self.lock_lease)
-        deadline = time.monotonic() + self.lock_wait
-        while True:
-            if lock.acquire():
-                try:
-                    record = self.load(sid, key)  # another worker may have refreshed before we got here
-                    if self._usable(record, reject):
-                        return record.access_token
-                    return self._refresh(sid, key, record, user).access_token
-                finally:
-                    lock.release()
-            time.sleep(LOCK_POLL)
-            record = self.load(sid, key)
-            if self._usable(record, reject):
-                return record.access_token
-            if time.monotonic() > deadline:
-                raise RefreshUnavailable("another refresh of this session is taking too long", timeout=True)
+        if record.access_token != reject and record.valid(now):
+            self._refresh_ahead(sid, key, record, user)
+            return record.access_token
+        return self._wait_for_refresh(sid, key, reject, user)
 
-    def _usable(self, record: TokenRecord, reject: str | None) -> bool:
-        return record.access_token != reject and record.fresh(self.clock(), self.leeway)
+    def _refresh_ahead(self, sid: str, key: bytes, record: TokenRecord, user: str):
+        """Start a background refresh unless one is in flight or recently failed."""
+        if self.redis.exists(FAILED_KEY_PREFIX + sid):
+            return
+        lock = LeasedLock(self.redis, LOCK_KEY_PREFIX + sid, self.lock_lease)
+        if not lock.acquire():
+            return  # another request is refreshing this session
+
+        def run():
+            try:
+                current = self.load(sid, key)
+                if current.access_token == record.access_token:  # nobody refreshed since we looked
+                    self._refresh(sid, key, current, user)
+            except SessionEnded:
+                self.redis.delete(TOKEN_KEY_PREFIX + sid)  # the session can't go on: its next request signs out
+            except (TokenError, redis.RedisError) as error:
+                log.info("background refresh did not complete user=%s outcome=%s", user, type(error).__name__)
+            finally:
+                lock.release()
+
+        threading.Thread(target=run, daemon=True, name="token-refresh-ahead").start()
+
+    def _wait_for_refresh(self, sid: str, key: bytes, reject: str | None, user: str) -> str:
+        with self._waiting(sid) as patience:
+            lock = LeasedLock(self.redis, LOCK_KEY_PREFIX + sid, self.lock_lease)
+            deadline = time.monotonic() + patience
+            while True:
+                self._raise_recent_failure(sid)
+                if lock.acquire():
+                    try:
+                        record = self.load(sid, key)  # another worker may have refreshed before we got here
+                        if record.access_token != reject and record.valid(self.clock()):
+                            return record.access_token
+                        return self._refresh(sid, key, record, user).access_token
+                    finally:
+                        lock.release()
+                time.sleep(LOCK_POLL)
+                record = self.load(sid, key)
+                if record.access_token != reject and record.valid(self.clock()):
+                    return record.access_token
+                if time.monotonic() > deadline:
+                    if patience < self.wait_deadline:
+                        raise RefreshUnavailable("this session's refresh is slow and others are waiting", busy=True)
+                    raise RefreshUnavailable("another refresh of this session is taking too long", timeout=True)
+
+    @contextmanager
+    def _waiting(self, sid: str):
+        """How long this request may wait: the full deadline for max_waiters of a session, SHORT_WAIT beyond."""
+        with self._waiters_lock:
+            admitted = self._waiters.get(sid, 0) < self.max_waiters
+            if admitted:
+                self._waiters[sid] = self._waiters.get(sid, 0) + 1
+        try:
+            yield self.wait_deadline if admitted else min(SHORT_WAIT, self.wait_deadline)
+        finally:
+            if admitted:
+                with self._waiters_lock:
+                    self._waiters[sid] -= 1
+                    if not self._waiters[sid]:
+                        del self._waiters[sid]
+
+    def _raise_recent_failure(self, sid: str):
+        remembered = self.redis.get(FAILED_KEY_PREFIX + sid)
+        if remembered is not None:
+            failure = json.loads(remembered)
+            raise RefreshUnavailable(failure["message"], timeout=failure["timeout"], refused=failure["refused"])
 
     def _refresh(self, sid: str, key: bytes, record: TokenRecord, user: str) -> TokenRecord:
+        """Refresh now (the caller holds the lock); a failure that keeps the session is remembered."""
         if not record.refresh_token:
             log.info("refresh impossible user=%s outcome=no_refresh_token", user)
             raise SessionEnded("the access token expired and there is no refresh token")
         started = time.monotonic()
         try:
             answer = self.refresher(record.refresh_token)
+            if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
+                log.warning("refresh failed user=%s outcome=no_access_token_in_answer", user)
+                raise RefreshUnavailable("the token endpoint's answer had no access token")
+        except RefreshUnavailable as error:
+            log.info("refresh failed user=%s outcome=%s refused=%s", user,
+                     "timeout" if error.timeout else "unavailable", error.refused or "-")
+            self.redis.set(FAILED_KEY_PREFIX + sid, json.dumps(error.as_dict()), px=int(self.backoff * 1000))
+            raise
         except TokenError as error:
             log.info("refresh failed user=%s outcome=%s", user, type(error).__name__)
             raise
-        if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
-            log.warning("refresh failed user=%s outcome=no_access_token_in_answer", user)
-            raise RefreshUnavailable("the token endpoint's answer had no access token")
         refreshed = TokenRecord.from_response(answer, self.clock(), previous=record)
         self.save(sid, key, refreshed)
         log.info("refresh ok user=%s in %.0f ms rotated=%s", user, 1000 * (time.monotonic() - started),

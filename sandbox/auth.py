@@ -264,8 +264,14 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
         audiences.append(issuer() + "userinfo")
     if audiences:
         claims["aud"] = audiences
+    if state().knob("opaque_access_tokens"):
+        access_token = "at." + secrets.token_urlsafe(32)
+        with state().lock:
+            state().opaque_tokens[access_token] = claims
+    else:
+        access_token = jwt.encode({"alg": "RS256", "kid": signing_key().kid}, claims, signing_key())
     token = {
-        "access_token": jwt.encode({"alg": "RS256", "kid": signing_key().kid}, claims, signing_key()),
+        "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": ttl,
         "scope": scope,
@@ -292,12 +298,14 @@ def save_token(token, request):
 
 
 def decode_access_token(raw: str) -> dict | None:
-    """Return the claims of a valid, unrevoked sandbox access token, else None."""
-    try:
-        token = jwt.decode(raw, signing_key(), algorithms=["RS256"])
-    except Exception:  # any malformed or forged token is simply "not valid"
-        return None
-    claims = token.claims
+    """Return the claims of a valid, unrevoked sandbox access token (JWT or opaque), else None."""
+    with state().lock:
+        claims = state().opaque_tokens.get(raw)
+    if claims is None:
+        try:
+            claims = jwt.decode(raw, signing_key(), algorithms=["RS256"]).claims
+        except Exception:  # any malformed or forged token is simply "not valid"
+            return None
     if claims.get("exp", 0) <= time.time() or state().family_revoked(claims.get("fam", "")):
         return None
     return claims
@@ -394,6 +402,8 @@ def token():
         "params": sorted(request.form.keys()),
         "content_type": request.environ.get("sandbox.original_content_type", request.content_type),
     })
+    if grant_type == "refresh_token" and "scope" in request.form and state().knob("refuse_refresh_scope"):
+        return jsonify(error="invalid_scope", error_description="Scope is not allowed on refresh."), 403
     return forced_token_error() or _auth0_status(server().create_token_response())
 
 

@@ -12,6 +12,8 @@ KNOB_TYPES = {
     "token_latency_ms": (int, float),
     "api_error": (dict, type(None)),
     "token_error": (dict, type(None)),
+    "opaque_access_tokens": (bool,),
+    "refuse_refresh_scope": (bool,),
 }
 FORCEABLE_STATUSES = {"api_error": (401, 403, 404, 429, 500, 502, 503), "token_error": (500, 502, 503)}
 
@@ -44,7 +46,8 @@ def config():
         return jsonify(error="invalid_request", message="Send a JSON object of knobs."), 400
     problems = [f"unknown knob '{k}'" for k in changes if k not in KNOB_TYPES]
     problems += [f"'{k}' has the wrong type" for k, v in changes.items()
-                 if k in KNOB_TYPES and (isinstance(v, bool) or not isinstance(v, KNOB_TYPES[k]))]
+                 if k in KNOB_TYPES and ((isinstance(v, bool) and bool not in KNOB_TYPES[k])
+                                         or not isinstance(v, KNOB_TYPES[k]))]
     for knob, statuses in FORCEABLE_STATUSES.items():
         forced = changes.get(knob)
         if isinstance(forced, dict):

@@ -18,6 +18,8 @@ DEFAULT_KNOBS = {
     "token_latency_ms": 0,
     "api_error": None,  # {"status": 429|500|503|401, "count": n, "retry_after": s}
     "token_error": None,  # {"status": 500|502|503, "count": n}: token and revocation endpoints fail
+    "opaque_access_tokens": False,  # random strings instead of JWTs, as some certified providers issue
+    "refuse_refresh_scope": False,  # a refresh grant carrying `scope` gets invalid_scope, as some providers answer
 }
 
 
@@ -92,6 +94,7 @@ class SandboxState:
             self.refresh_tokens: dict[str, RefreshToken] = {}
             self.revoked_families: set[str] = set()
             self.used_nonces: set[str] = set()
+            self.opaque_tokens: dict[str, dict] = {}  # opaque access token → its claims
             self.api_log: list[dict] = []
             self.token_log: list[dict] = []
             self.stats = {

@@ -12,7 +12,7 @@ from portal.access import key_cookie
 from portal.pending import PENDING_KEY_PREFIX
 from portal.services import services
 from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
-from portal.tokens import LOCK_KEY_PREFIX, TOKEN_KEY_PREFIX, TokenRecord, decode_key
+from portal.tokens import FAILED_KEY_PREFIX, LOCK_KEY_PREFIX, TOKEN_KEY_PREFIX, TokenRecord, decode_key
 from tools.clients import Browser
 
 DAY = 86400
@@ -31,6 +31,10 @@ def token_key(sid: str) -> str:
 
 def lock_key(sid: str) -> str:
     return LOCK_KEY_PREFIX + sid
+
+
+def failed_key(sid: str) -> str:
+    return FAILED_KEY_PREFIX + sid
 
 
 class MovableClock:

@@ -4,6 +4,8 @@ with a fake refresher and a fixed clock (no provider, no Flask)."""
 import itertools
 import json
 import os
+import threading
+import time
 
 import pytest
 import redis
@@ -19,16 +21,18 @@ from portal.tokens import (
     TokenStore,
     new_key,
 )
-from tests.helpers import lock_key, token_key, wait_for
+from tests.helpers import failed_key, lock_key, token_key, wait_for
 
 NOW = 1_800_000_000.0
 
-RECORDS = {  # state → (access token's seconds left, has a refresh token, reject the current token?)
-    "fresh": (3600, True, False),
-    "in_leeway": (REFRESH_LEEWAY / 2, True, False),
-    "expired": (-10, True, False),
-    "expired_no_refresh_token": (-10, False, False),
-    "rejected_by_the_api": (3600, True, True),
+RECORDS = {  # state → (access token's seconds left, has a refresh token, reject the current token?, failed recently?)
+    "fresh": (3600, True, False, False),
+    "in_leeway": (REFRESH_LEEWAY / 2, True, False, False),
+    "in_leeway_after_a_failure": (REFRESH_LEEWAY / 2, True, False, True),
+    "expired": (-10, True, False, False),
+    "expired_after_a_failure": (-10, True, False, True),
+    "expired_no_refresh_token": (-10, False, False, False),
+    "rejected_by_the_api": (3600, True, True, False),
 }
 
 
@@ -49,17 +53,24 @@ def no_access_token(refresh_token):
 
 
 REFRESHERS = {"ok": ok, "fatal": fatal, "unavailable": unavailable, "no_access_token": no_access_token}
+AFTER_A_REFRESH = {"ok": "new", "fatal": "gone", "unavailable": "same+failure", "no_access_token": "same+failure"}
 
-# (state, outcome) → what access_token() gives: "current", "new", or the exception it raises
-EXPECTED = {}
-for state, outcome in itertools.product(RECORDS, REFRESHERS):
+
+def expectation(state: str, outcome: str) -> tuple:
+    """(what access_token() gives or raises, the record afterwards, was the refresher asked?)"""
     if state == "fresh":
-        EXPECTED[state, outcome] = "current"  # the refresher is never asked
-    elif state == "expired_no_refresh_token":
-        EXPECTED[state, outcome] = SessionEnded
-    else:
-        EXPECTED[state, outcome] = {"ok": "new", "fatal": SessionEnded, "unavailable": RefreshUnavailable,
-                                    "no_access_token": RefreshUnavailable}[outcome]
+        return "current", "same", False
+    if state == "in_leeway":  # still valid: answered at once, refreshed in the background
+        return "current", AFTER_A_REFRESH[outcome], True
+    if state == "in_leeway_after_a_failure":  # still valid, and nobody retries inside the backoff
+        return "current", "same+failure", False
+    if state == "expired_after_a_failure":  # the remembered failure is the answer, at once
+        return RefreshUnavailable, "same+failure", False
+    if state == "expired_no_refresh_token":
+        return SessionEnded, "same", False
+    result = {"ok": "new", "fatal": SessionEnded, "unavailable": RefreshUnavailable,
+              "no_access_token": RefreshUnavailable}[outcome]
+    return result, "same" if outcome == "fatal" else AFTER_A_REFRESH[outcome], True
 
 
 @pytest.fixture
@@ -67,9 +78,9 @@ def client(redis_url):
     return redis.Redis.from_url(redis_url)
 
 
-@pytest.mark.parametrize("state, outcome", list(EXPECTED))
+@pytest.mark.parametrize("state, outcome", list(itertools.product(RECORDS, REFRESHERS)))
 def test_access_token_by_record_state_and_refresher_outcome(client, state, outcome):
-    seconds_left, has_refresh_token, reject = RECORDS[state]
+    seconds_left, has_refresh_token, reject, failed = RECORDS[state]
     calls = []
 
     def refresher(refresh_token):
@@ -81,7 +92,9 @@ def test_access_token_by_record_state_and_refresher_outcome(client, state, outco
     record = TokenRecord("current-access", "current-refresh" if has_refresh_token else None, None, None,
                          expires_at=NOW + seconds_left)
     store.save(sid, key, record)
-    expected = EXPECTED[state, outcome]
+    if failed:
+        client.set(failed_key(sid), json.dumps(RefreshUnavailable("earlier", timeout=True).as_dict()), ex=60)
+    expected, after, asked = expectation(state, outcome)
 
     if isinstance(expected, type):
         with pytest.raises(expected):
@@ -89,14 +102,70 @@ def test_access_token_by_record_state_and_refresher_outcome(client, state, outco
     else:
         assert store.access_token(sid, key, reject="current-access" if reject else None) == f"{expected}-access"
 
-    asked = state not in ("fresh", "expired_no_refresh_token")
+    wait_for(lambda: client.get(lock_key(sid)) is None)  # any refresh, in the background too, has finished
     assert calls == (["current-refresh"] if asked else [])
-    after = store.load(sid, key)
-    if expected == "new":
-        assert (after.access_token, after.refresh_token, after.expires_at) == ("new-access", "new-refresh", NOW + 3600)
+    if after == "gone":
+        assert not client.exists(token_key(sid))
     else:
-        assert after == record  # a failed or skipped refresh leaves the record as it was
-    assert client.get(lock_key(sid)) is None  # the lock is always released
+        current = store.load(sid, key)
+        if after == "new":
+            assert (current.access_token, current.refresh_token) == ("new-access", "new-refresh")
+            assert current.expires_at == NOW + 3600 and current.lifetime == 3600
+        else:
+            assert current == record  # a failed or skipped refresh leaves the record as it was
+    assert client.exists(failed_key(sid)) == (after == "same+failure")
+
+
+@pytest.mark.parametrize("lifetime, leeway", [(86400, 60), (3600, 60), (120, 30), (60, 15), (None, 60)])
+def test_the_leeway_is_sixty_seconds_or_a_quarter_of_a_short_tokens_life(lifetime, leeway):
+    record = TokenRecord("a", "r", None, None, expires_at=NOW + 1000, lifetime=lifetime)
+    assert record.leeway(REFRESH_LEEWAY) == leeway
+
+
+def test_a_token_about_to_lapse_is_never_fresh_whatever_its_lifetime():
+    record = TokenRecord("a", "r", None, None, expires_at=NOW + 3, lifetime=3)
+    assert not record.fresh(NOW, REFRESH_LEEWAY) and not record.valid(NOW)
+
+
+def test_a_sixty_second_token_is_not_refreshed_right_after_sign_in(client):
+    calls = []
+    store = TokenStore(client, lifetime=600, refresher=lambda r: calls.append(r) or ok(r), clock=lambda: NOW)
+    key = new_key()
+    store.save("short", key, TokenRecord.from_response({"access_token": "a", "refresh_token": "r", "expires_in": 60}, NOW))
+    assert store.access_token("short", key) == "a"
+    assert calls == []
+
+
+def test_a_slow_refresh_ties_up_only_a_few_waiters_the_rest_answer_busy_quickly(client):
+    release = threading.Event()
+
+    def slow(refresh_token):
+        release.wait(10)
+        return ok(refresh_token)
+
+    store = TokenStore(client, lifetime=600, refresher=slow, clock=lambda: NOW, max_waiters=2)
+    key = new_key()
+    store.save("slow", key, TokenRecord("old", "r", None, None, expires_at=NOW - 10))
+    results = []
+
+    def ask():
+        started = time.monotonic()
+        try:
+            results.append((store.access_token("slow", key), time.monotonic() - started))
+        except RefreshUnavailable as error:
+            results.append(("busy" if error.busy else "other", time.monotonic() - started))
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    threads[0].start()
+    wait_for(lambda: client.exists(lock_key("slow")))  # the first is refreshing (and counts as a waiter)
+    for thread in threads[1:]:
+        thread.start()
+    wait_for(lambda: len(results) == 4, timeout=5)  # four beyond the cap gave up after SHORT_WAIT
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert sorted(r for r, _ in results) == ["busy"] * 4 + ["new-access"] * 2
+    assert all(seconds < 3 for r, seconds in results if r == "busy")
 
 
 def test_a_saved_record_keeps_the_sessions_remaining_lifetime(client):

@@ -13,11 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from portal.tokens import SessionEnded, decode_key, new_key
-from tests.helpers import DAY, KEY_COOKIE, PortalBrowser, redis_dump, session_key, token_key, wait_for
+from portal.tokens import VALID_MARGIN, SessionEnded, decode_key, new_key
+from tests.helpers import DAY, KEY_COOKIE, PortalBrowser, failed_key, redis_dump, session_key, token_key, wait_for
 from tests.oauth_helpers import refresh as sandbox_refresh
 from tools.clients import Browser
 from tools.services import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
+
+EXPIRED_TTL = VALID_MARGIN - 2  # s: a token issued for this long already counts as expired: its first use must refresh
 
 
 def get_page(browser, path="/portfolios"):
@@ -120,7 +122,7 @@ def test_concurrent_requests_in_one_process_refresh_once(signed_in, portal, sand
 
 
 def test_fifty_requests_across_two_processes_refresh_exactly_once(sandbox, redis_url):
-    """Two gunicorn processes share one Redis; the session's token is inside the leeway."""
+    """Two gunicorn processes share one Redis; the session's token is as good as expired, so every request waits."""
     env_a = portal_env(sandbox.url, redis_url)
     port_a, port_b = free_port(), free_port()
     env_a["PUBLIC_URL"] = f"http://127.0.0.1:{port_a}"
@@ -128,7 +130,7 @@ def test_fifty_requests_across_two_processes_refresh_exactly_once(sandbox, redis
     portal_a, url_a = start_portal(env_a, port=port_a, workers=1)
     portal_b, url_b = start_portal(env_b, port=port_b, workers=1)
     try:
-        sandbox.config(access_token_ttl=30)  # issued inside the 60 s leeway: the first use must refresh
+        sandbox.config(access_token_ttl=EXPIRED_TTL)
         browser = Browser(url_a)
         assert browser.sign_in().status_code == 302
         sandbox.config(access_token_ttl=DAY)
@@ -141,6 +143,7 @@ def test_fifty_requests_across_two_processes_refresh_exactly_once(sandbox, redis
 
 def test_a_token_endpoint_slower_than_the_lock_lease_still_refreshes_once(signed_in, portal, sandbox):
     portal.services.tokens.lock_lease = 0.6  # the refresh below takes over 3 leases: only renewal keeps others out
+    portal.services.tokens.max_waiters = 10  # all ten wait it out (the cap on waiters is tested in test_token_store)
     sandbox.config(token_latency_ms=2000)
     portal.clock.advance(DAY)
     assert burst(signed_in, [portal.url], 10) == [200] * 10
@@ -202,12 +205,16 @@ def test_a_reused_refresh_token_ends_the_session(signed_in, portal, sandbox):
 
 @pytest.mark.parametrize("path, expected", [("/portfolios", 502), ("/api/portfolios", 502)])
 def test_a_failing_token_endpoint_keeps_the_session(signed_in, portal, sandbox, path, expected):
+    portal.services.tokens.backoff = 0.3  # s the failure is remembered
     portal.clock.advance(DAY)
     sandbox.config(token_error={"status": 503, "count": 1})
     response = get_page(signed_in, path)
     assert response.status_code == expected
     assert portal.redis.exists(token_key(signed_in.session_id()))
-    assert get_page(signed_in, path).status_code == 200  # the next try refreshes and succeeds
+    assert get_page(signed_in, path).status_code == expected  # within the backoff: the same answer, not a new grant
+    assert sandbox.stats()["token_requests"]["refresh_token"] == 1
+    wait_for(lambda: not portal.redis.exists(failed_key(signed_in.session_id())))
+    assert get_page(signed_in, path).status_code == 200  # after it, the next try refreshes and succeeds
 
 
 def test_a_timing_out_token_endpoint_answers_504_and_keeps_the_session(make_portal, sandbox):
