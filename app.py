@@ -47,7 +47,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     navexa_client = NavexaClient(settings.api_url, **({"timeout": navexa_timeout} if navexa_timeout else {}))
     navexa_provider = provider.Provider(
         auth_url=settings.auth_url, client_id=settings.client_id, client_secret=settings.client_secret,
-        audience=settings.audience, scope=settings.scope, timeout=provider_timeout, refresh_timeout=refresh_timeout)
+        audience=settings.audience, scope=settings.scope, refresh_scope=settings.refresh_scope,
+        timeout=provider_timeout, refresh_timeout=refresh_timeout)
     token_store = TokenStore(client, lifetime=int(SESSION_LIFETIME.total_seconds()),
                              refresher=provider.refresher(navexa_provider), clock=clock)
     services.init_app(app, services.Services(settings=settings, redis=client, navexa=navexa_client,

@@ -29,6 +29,7 @@ class Settings:
     auth_url: str
     audience: str
     scope: str
+    refresh_scope: str | None
     api_url: str
     public_url: str
     redis_url: str
@@ -95,6 +96,7 @@ class Settings:
             auth_url=auth_url,
             audience=get("NAVEXA_AUDIENCE", "https://api.navexa.io/api"),
             scope=scope,
+            refresh_scope=" ".join(get("NAVEXA_REFRESH_SCOPE").split()) or None,
             api_url=api_url,
             public_url=public_url,
             redis_url=get("REDIS_URL"),

@@ -7,8 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-CLIENT_ID = "navexa-portal-dev"
-CLIENT_SECRET = "sandbox-client-secret"
+from tools.services import SANDBOX_CLIENT_ID as CLIENT_ID
+from tools.services import SANDBOX_CLIENT_SECRET as CLIENT_SECRET
+
 REDIRECT_URI = "http://127.0.0.1:5999/callback"
 API_AUDIENCE = "https://api.navexa.io/api"
 FULL_SCOPE = "openid profile email offline_access"

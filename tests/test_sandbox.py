@@ -470,3 +470,28 @@ def test_reset_restores_defaults_and_zeroes_counters(sandbox, alice):
     assert sandbox.stats()["api_requests"] == 0
     assert sandbox.stats()["token_requests"] == {"authorization_code": 0, "refresh_token": 0}
     assert sandbox.config()["api_latency_ms"] == 0
+
+
+def test_opaque_access_tokens_are_accepted_by_the_api(sandbox):
+    sandbox.config(opaque_access_tokens=True)
+    tokens = tokens_for(sandbox.url)
+    assert tokens["access_token"].startswith("at.") and tokens["access_token"].count(".") == 1
+    assert api_get(sandbox.url, "/portfolios", tokens["access_token"]).status_code == 200
+    assert api_get(sandbox.url, "/portfolios", tokens["access_token"] + "x").status_code == 401
+
+
+def test_a_strict_provider_refuses_scope_on_refresh_but_not_without_it(sandbox):
+    sandbox.config(refuse_refresh_scope=True)
+    refresh_token = tokens_for(sandbox.url)["refresh_token"]
+    with_scope = requests.post(sandbox.url + "/oauth/token", timeout=5, data={
+        "grant_type": "refresh_token", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "refresh_token": refresh_token, "scope": "openid offline_access"})
+    assert with_scope.status_code == 403 and with_scope.json()["error"] == "invalid_scope"
+    assert refresh(sandbox.url, refresh_token).status_code == 200
+
+
+def test_boolean_knobs_take_booleans_only(sandbox):
+    response = requests.post(sandbox.url + "/_sandbox/config", json={"opaque_access_tokens": 1}, timeout=5)
+    assert response.status_code == 400
+    response = requests.post(sandbox.url + "/_sandbox/config", json={"api_latency_ms": True}, timeout=5)
+    assert response.status_code == 400

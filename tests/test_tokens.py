@@ -8,13 +8,14 @@ tokens already inside the refresh leeway.
 import json
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from portal.tokens import VALID_MARGIN, SessionEnded, decode_key, new_key
-from tests.helpers import DAY, KEY_COOKIE, PortalBrowser, failed_key, redis_dump, session_key, token_key, wait_for
+from tests.helpers import DAY, KEY_COOKIE, PortalBrowser, failed_key, lock_key, redis_dump, session_key, token_key, wait_for
 from tests.oauth_helpers import refresh as sandbox_refresh
 from tools.clients import Browser
 from tools.services import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
@@ -274,3 +275,96 @@ def test_logout_signs_out_even_when_revocation_fails(signed_in, portal, sandbox,
     assert not portal.redis.exists(token_key(sid))
     assert "revocation answered 503" in caplog.text
     assert refresh_token not in caplog.text
+
+
+# -- a slow or failing provider -------------------------------------------------------------------
+
+
+def inside_the_leeway(portal, seconds_left=30):
+    """Move the portal's clock so the session's token has seconds_left: inside the leeway, still valid."""
+    portal.clock.advance(DAY - seconds_left)
+
+
+def timed_burst(browser, n, path="/api/portfolios"):
+    def one(_):
+        started = time.monotonic()
+        status = browser.twin().get(browser.portal.url + path, timeout=60).status_code
+        return status, time.monotonic() - started
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def test_a_slow_token_endpoint_delays_nobody_whose_token_is_still_valid(signed_in, portal, sandbox):
+    sandbox.config(token_latency_ms=1500)
+    inside_the_leeway(portal)
+    results = timed_burst(signed_in, 32)
+    assert [status for status, _ in results] == [200] * 32
+    assert max(seconds for _, seconds in results) < 0.75  # none waited for the 1.5 s refresh
+    wait_for(lambda: sandbox.stats()["token_requests"]["refresh_token"] == 1)
+    wait_for(lambda: not portal.redis.exists(lock_key(signed_in.session_id())))
+    assert_refreshed_exactly_once(sandbox)
+    assert signed_in.record().expires_at > time.time() + DAY / 2  # the session survived, refreshed
+    assert get_page(signed_in).status_code == 200
+
+
+def test_a_failing_token_endpoint_is_asked_once_per_backoff_and_answers_fast(signed_in, portal, sandbox):
+    sandbox.config(token_error={"status": 503, "count": 1000})
+    portal.clock.advance(DAY)
+    results = timed_burst(signed_in, 16)
+    assert [status for status, _ in results] == [502] * 16
+    assert max(seconds for _, seconds in results) < 2
+    assert sandbox.stats()["token_requests"]["refresh_token"] == 1
+    assert portal.redis.exists(token_key(signed_in.session_id()))
+
+
+def test_a_still_valid_token_is_used_while_its_refresh_keeps_failing(signed_in, portal, sandbox):
+    sandbox.config(token_error={"status": 503, "count": 1000})
+    inside_the_leeway(portal)
+    assert [status for status, _ in timed_burst(signed_in, 8)] == [200] * 8
+    wait_for(lambda: portal.redis.exists(failed_key(signed_in.session_id())))
+    assert [status for status, _ in timed_burst(signed_in, 8)] == [200] * 8
+    assert sandbox.stats()["token_requests"]["refresh_token"] == 1  # not retried inside the backoff
+
+
+def test_the_portal_gives_the_token_endpoint_thirty_seconds(portal):
+    assert portal.services.provider.refresh_timeout[1] >= 30
+
+
+# -- a provider like the certified ones: short opaque tokens, no scope on refresh ---------------------
+
+
+@pytest.fixture
+def strict_provider(sandbox):
+    sandbox.config(opaque_access_tokens=True, access_token_ttl=60, refuse_refresh_scope=True)
+    return sandbox
+
+
+def test_short_opaque_tokens_are_not_refreshed_right_after_sign_in(strict_provider, signed_in, portal):
+    assert not signed_in.record().access_token.count(".") == 2  # opaque, not a JWT
+    assert get_page(signed_in).status_code == 200
+    assert strict_provider.stats()["token_requests"]["refresh_token"] == 0
+
+
+def test_a_refresh_carries_no_scope_and_a_strict_provider_accepts_it(strict_provider, signed_in, portal):
+    before = signed_in.record()
+    portal.clock.advance(50)  # 10 s left of 60: inside the 15 s leeway, still valid
+    assert get_page(signed_in).status_code == 200
+    wait_for(lambda: signed_in.record().access_token != before.access_token)
+    refresh = [r for r in strict_provider.token_requests() if r["grant_type"] == "refresh_token"]
+    assert len(refresh) == 1 and "scope" not in refresh[0]["params"]
+    portal.clock.advance(60)  # the old token has expired; the refreshed one is in use
+    assert get_page(signed_in).status_code == 200
+
+
+def test_a_provider_refusing_the_refresh_is_described_as_refusing(make_portal, strict_provider, caplog):
+    caplog.set_level(logging.INFO)
+    portal = make_portal(NAVEXA_REFRESH_SCOPE="openid offline_access")  # a scope this provider refuses
+    browser = PortalBrowser(portal, strict_provider)
+    browser.sign_in()
+    portal.clock.advance(120)
+    response = get_page(browser)
+    assert response.status_code == 502
+    assert "refused to renew your session" in response.text and "can't be reached" not in response.text
+    assert "refused: invalid_scope" in caplog.text
+    assert portal.redis.exists(token_key(browser.session_id()))  # not a reason to sign the person out
