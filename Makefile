@@ -25,6 +25,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.refresh_stampede
 	$(BIN)/python -m bench.page_fanout
+	$(BIN)/python -m bench.slow_provider
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
