@@ -1,0 +1,229 @@
+"""Hostile input, generated: at least 10,000 requests over /login?next=, /callback and session cookies,
+signed out and signed in. None may answer 500, echo markup unescaped, redirect off the site, or
+show or log a token, code, verifier or secret.
+
+The portal runs in this process behind Flask's test client (no socket per request, so ten thousand
+requests stay quick); the sandbox and Redis behind it are real. EXAMPLES says how many each test makes.
+"""
+
+import json
+import logging
+from urllib.parse import quote, urlencode, urlsplit
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app import create_app
+from config import Settings
+from portal.access import key_cookie
+from portal.pending import PENDING_KEY_PREFIX
+from portal.services import services
+from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
+from portal.tokens import decode_key
+from tests.helpers import PINNED_TODAY, query_of
+from tools.clients import Browser
+from tools.services import SANDBOX_CLIENT_SECRET, portal_env
+
+EXAMPLES = {"login": 2500, "callback": 2500, "callback_signed_in": 2000, "cookies": 2000, "forms": 1000}
+PUBLIC_URL = "http://127.0.0.1:5999"  # a loopback redirect URI the sandbox accepts; nothing listens there
+HOSTILE = [
+    "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "'; alert(1); '", "//evil.example",
+    "/\\evil.example", "https://evil.example/", "javascript:alert(1)", "\r\nSet-Cookie: x=1", "%0d%0aSet-Cookie:x=1",
+    "%2F%2Fevil.example", "%252F%252Fevil.example", "/%2F/evil.example", "/\t/evil.example", "\x00", "é", "😀",
+    "../../../etc/passwd", "{{7*7}}", "${jndi:ldap://x}", "A" * 5000, "", " ", "%", "%%", "%zz", "&&&", "==",
+]
+# Markup our pages never contain: if one of these arrives in a value, it must not come back out.
+MARKERS = ("<zz", "<script", "<img")
+
+
+def doubled(value: str) -> str:
+    return quote(quote(value, safe=""), safe="")
+
+
+values = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.text(max_size=40).map(lambda t: f"<zz>{t}</zz>"),
+    st.text(max_size=40).map(lambda t: f"\"'><zz a='{t}'>"),
+    st.sampled_from(HOSTILE).map(lambda v: quote(v, safe="")),
+    st.sampled_from(HOSTILE).map(doubled),
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=200),
+    st.text(alphabet="/\\.%:?#&=@;<>\"' \t\r\nabcAZ09", max_size=60),
+)
+CALLBACK_NAMES = ["state", "code", "error", "error_description", "next", "iss", "session_state"]
+
+
+@pytest.fixture(scope="module")
+def app(sandbox_service, redis_url):
+    application = create_app(Settings.from_env(portal_env(sandbox_service.url, redis_url, PUBLIC_URL)),
+                             today=lambda: PINNED_TODAY)
+    application.testing = False  # errors take the same path as in production
+    return application
+
+
+class LogCollector(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines, self.tracebacks = [], 0
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+        self.tracebacks += record.exc_info is not None
+
+
+@pytest.fixture(scope="module")
+def logs():
+    collector = LogCollector()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(collector)
+    root.setLevel(logging.DEBUG)
+    yield collector
+    root.removeHandler(collector)
+    root.setLevel(previous)
+
+
+def sign_in_test_client(app, sandbox_url, username="alice"):
+    """Sign in through the test client (portal) and a real browser client (sandbox); return the cookies."""
+    client = app.test_client()
+    authorize = client.get("/login").headers["Location"]
+    callback = Browser(sandbox_url).approve(authorize, username)
+    parts = urlsplit(callback)
+    answer = client.get(parts.path, query_string=parts.query)
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    return {cookie.key: cookie.value for cookie in client._cookies.values()}
+
+
+@pytest.fixture(scope="module")
+def signed_in_cookies(app, sandbox_service):
+    return sign_in_test_client(app, sandbox_service.url)
+
+
+@pytest.fixture(scope="module")
+def secrets_to_hide(app, signed_in_cookies):
+    record = services(app).tokens.load(signed_in_cookies[SESSION_COOKIE],
+                                       decode_key(signed_in_cookies[key_cookie.dev_name]))
+    return [SANDBOX_CLIENT_SECRET, record.access_token, record.refresh_token, signed_in_cookies[key_cookie.dev_name]]
+
+
+def client_with(app, cookies: dict):
+    client = app.test_client()
+    for name, value in cookies.items():
+        client.set_cookie(name, value, domain="localhost")
+    return client
+
+
+def check(response, sent: list[str], secrets: list[str]):
+    """What must hold for every answer, whatever was sent."""
+    body = response.get_data(as_text=True)
+    assert response.status_code != 500, body[:300]
+    assert response.status_code < 500 or response.status_code in (502, 503, 504)
+    assert "Traceback" not in body
+    for value in sent:
+        for marker in MARKERS:
+            if marker in value.lower():
+                assert marker not in body.lower(), f"unescaped payload {value!r}"
+    for secret in secrets:
+        assert secret not in body and secret not in str(response.headers)
+    assert "code_verifier" not in body
+    location = response.headers.get("Location")
+    if location:
+        if location.startswith("/"):
+            assert not location.startswith(("//", "/\\")), location
+        else:
+            host = urlsplit(location).netloc
+            assert host in (urlsplit(PUBLIC_URL).netloc, urlsplit(services_url.value).netloc), location
+    for cookie in response.headers.getlist("Set-Cookie"):
+        assert "x=1" not in cookie
+
+
+class services_url:  # noqa: N801 - a holder for the sandbox's address, set by a fixture
+    value = ""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def remember_sandbox(sandbox_service):
+    services_url.value = sandbox_service.url
+
+
+def fuzz_settings(name):
+    return settings(max_examples=EXAMPLES[name], deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@fuzz_settings("login")
+@given(nexts=st.lists(values, max_size=3), extra=st.lists(st.tuples(st.sampled_from(["organization", "invitation",
+                                                                                      "expired"]), values), max_size=2))
+def test_login_with_any_next(app, secrets_to_hide, logs, nexts, extra):
+    query = urlencode([("next", n) for n in nexts] + extra)
+    response = app.test_client().get("/login", query_string=query)
+    check(response, nexts + [v for _, v in extra], secrets_to_hide)
+    if response.status_code == 302 and not response.headers["Location"].startswith("/"):
+        state = query_of(response.headers["Location"])["state"]
+        stored = services(app).redis.hget(PENDING_KEY_PREFIX + state, "data")
+        kept = json.loads(stored)["next"] if stored else None
+        assert kept is None or (kept.startswith("/") and not kept.startswith(("//", "/\\")) and len(kept) <= 1024)
+
+
+callback_pairs = st.lists(st.tuples(st.sampled_from(CALLBACK_NAMES), values), max_size=6)
+
+
+@fuzz_settings("callback")
+@given(pairs=callback_pairs, real_state=st.integers(0, 3).map(lambda n: n == 0), raw=st.booleans())
+def test_callback_with_anything_signed_out(app, secrets_to_hide, logs, pairs, real_state, raw):
+    client = app.test_client()
+    if real_state:  # a pending login this browser really started, answered with hostile values
+        state = query_of(client.get("/login").headers["Location"])["state"]
+        pairs = [("state", state)] + [(n, v) for n, v in pairs if n != "state"]
+    query = "&".join(f"{n}={v}" for n, v in pairs) if raw else urlencode(pairs)
+    response = client.get("/callback?" + query)
+    check(response, [v for _, v in pairs], secrets_to_hide)
+
+
+@fuzz_settings("callback_signed_in")
+@given(pairs=callback_pairs)
+def test_callback_with_anything_signed_in(app, signed_in_cookies, secrets_to_hide, logs, pairs):
+    response = client_with(app, signed_in_cookies).get("/callback", query_string=urlencode(pairs))
+    check(response, [v for _, v in pairs], secrets_to_hide)
+    assert response.status_code in (302, 400)
+    assert services(app).redis.exists(SESSION_KEY_PREFIX + signed_in_cookies[SESSION_COOKIE])  # still signed in
+
+
+# Browsers send at most about 4 KB of cookie: longer values never reach a server.
+cookie_values = st.one_of(values, st.text(alphabet="ABCabc0123456789-_", min_size=43, max_size=43)).map(lambda v: v[:3000])
+
+
+@fuzz_settings("cookies")
+@given(session_cookie=cookie_values, key=st.one_of(st.none(), cookie_values), binding=st.one_of(st.none(), cookie_values),
+       path=st.sampled_from(["/", "/portfolios", "/portfolios/101", "/api/portfolios", "/logout", "/login",
+                             "/callback?state=x&code=y", "/healthz", "/portfolios/101/holdings.csv"]))
+def test_any_session_cookie(app, secrets_to_hide, logs, session_cookie, key, binding, path):
+    cookies = {SESSION_COOKIE: session_cookie, key_cookie.dev_name: key, "navexa_portal_login": binding}
+    client = client_with(app, {k: v for k, v in cookies.items() if v is not None and "\x00" not in v})
+    response = client.get(path)
+    check(response, [session_cookie, key or "", binding or ""], secrets_to_hide)
+    assert response.status_code in (200, 302, 400, 401, 404)
+
+
+@fuzz_settings("forms")
+@given(csrf=st.one_of(values, st.none()), header=st.one_of(values, st.none()),
+       path=st.sampled_from(["/logout", "/api/portfolios"]))
+def test_state_changing_requests_with_any_csrf_value(app, signed_in_cookies, secrets_to_hide, logs, csrf, header, path):
+    # What reaches a server as a header: bytes read as latin-1, no line breaks (HTTP can't carry them).
+    wire = header.encode("utf-8", "surrogatepass").decode("latin-1").replace("\r", "").replace("\n", "") if header else None
+    headers = {"X-CSRF": wire} if wire else {}
+    data = {"csrf_token": csrf} if csrf is not None else None
+    response = client_with(app, signed_in_cookies).post(path, data=data, headers=headers)
+    check(response, [csrf or "", header or ""], secrets_to_hide)
+    assert response.status_code in (400, 403)  # never accepted: the values are never the session's token
+    assert services(app).redis.exists(SESSION_KEY_PREFIX + signed_in_cookies[SESSION_COOKIE])
+
+
+def test_nothing_secret_or_a_traceback_reached_the_logs(logs, secrets_to_hide):
+    """Runs after the generated tests in this module (pytest keeps file order)."""
+    assert len(logs.lines) > 0
+    assert logs.tracebacks == 0
+    text = "\n".join(logs.lines)
+    assert "Traceback" not in text
+    for secret in secrets_to_hide:
+        assert secret not in text
