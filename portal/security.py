@@ -37,12 +37,21 @@ def csrf_token() -> str:
 
 
 def check_csrf():
-    """Refuse a state-changing request without the session's CSRF token (form field or X-CSRF header)."""
-    expected = session.get(CSRF_SESSION_KEY)
-    given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FORM_FIELD)
-    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500, not a 403).
-    if not expected or not given or not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
+    """Refuse a state-changing form without the session's CSRF token (form field or X-CSRF header)."""
+    if not _is_csrf_token(request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FORM_FIELD)):
         raise CsrfError()
+
+
+def check_csrf_header():
+    """Refuse a state-changing API call without the X-CSRF header carrying the session's token (403)."""
+    if not _is_csrf_token(request.headers.get(CSRF_HEADER)):
+        raise CsrfError("Send the session's CSRF token in the X-CSRF header.", status=403)
+
+
+def _is_csrf_token(given: str | None) -> bool:
+    expected = session.get(CSRF_SESSION_KEY)
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500, not a refusal).
+    return bool(expected and given) and hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
 def set_security_headers(response):

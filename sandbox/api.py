@@ -1,5 +1,6 @@
 """The emulated Navexa API: bearer JWTs for the Navexa audience, per-user data, test knobs."""
 
+import gzip
 import time
 from datetime import date
 
@@ -26,6 +27,8 @@ def gatekeeper():
     state().log_api_request({
         "method": request.method,
         "path": request.path,
+        "raw_path": (request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or "").split("?")[0],
+        "body_length": len(request.get_data(cache=True)) if request.method not in ("GET", "HEAD") else None,
         "query": request.query_string.decode(),
         "headers": {name: ("<redacted>" if name.lower() in SECRET_HEADERS else value) for name, value in request.headers.items()},
     })
@@ -136,6 +139,55 @@ def tax_report(portfolio_id):
         "Content-Length": str(total),
         "Content-Disposition": f'attachment; filename="tax-report-{portfolio_id}.pdf"',
     })
+
+
+# -- odd upstream behaviour, on demand (tests of the portal's proxy) ------------------------
+
+
+@bp.get("/_sandbox/redirect")
+def odd_redirect():
+    return Response(status=302, headers={"Location": "/api/portfolios"})
+
+
+@bp.get("/_sandbox/html")
+def odd_html():
+    return Response("<html><script>alert(document.cookie)</script></html>", mimetype="text/html")
+
+
+@bp.get("/_sandbox/large")
+def odd_large():
+    kb = request.args.get("kb", "16")
+    if not kb.isdigit() or not 0 < int(kb) <= 4096:
+        abort(400, "'kb' must be a whole number from 1 to 4096")
+    rows = int(kb) * 1024 // 64
+    return jsonify([{"row": i, "text": "x" * 40} for i in range(rows)])
+
+
+@bp.get("/_sandbox/cookie")
+def odd_cookie():
+    response = jsonify(ok=True)
+    response.set_cookie("upstream_session", "from-navexa")
+    response.headers["Connection"] = "X-Upstream-Secret"
+    response.headers["X-Upstream-Secret"] = "hop-by-hop"
+    return response
+
+
+@bp.after_app_request
+def gzip_when_asked(response):
+    if (request.path.startswith("/api/") and state().knob("gzip_responses") and not response.direct_passthrough
+            and response.mimetype == "application/json" and "gzip" in request.headers.get("Accept-Encoding", "")):
+        response.set_data(gzip.compress(response.get_data()))
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = "Accept-Encoding"
+    return response
+
+
+@bp.app_errorhandler(405)
+def method_not_allowed(error):
+    """Routing fails before a blueprint is chosen, so a 405 under /api/ is answered as JSON here."""
+    if request.path.startswith("/api/"):
+        return api_error(error)
+    return error
 
 
 @bp.errorhandler(400)

@@ -14,6 +14,7 @@ KNOB_TYPES = {
     "token_error": (dict, type(None)),
     "opaque_access_tokens": (bool,),
     "refuse_refresh_scope": (bool,),
+    "gzip_responses": (bool,),
 }
 FORCEABLE_STATUSES = {"api_error": (401, 403, 404, 429, 500, 502, 503), "token_error": (500, 502, 503)}
 

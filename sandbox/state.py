@@ -20,6 +20,7 @@ DEFAULT_KNOBS = {
     "token_error": None,  # {"status": 500|502|503, "count": n}: token and revocation endpoints fail
     "opaque_access_tokens": False,  # random strings instead of JWTs, as some certified providers issue
     "refuse_refresh_scope": False,  # a refresh grant carrying `scope` gets invalid_scope, as some providers answer
+    "gzip_responses": False,  # gzip JSON answers for clients that accept it, as real APIs behind a CDN do
 }
 
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 import requests
+import urllib3
 from requests.adapters import BaseAdapter
 
 from portal import errors, navexa, provider
@@ -70,12 +71,51 @@ def test_every_transport_failure_of_the_provider_is_translated(failure, kind):
         a_provider(Transport(raises=failure), metadata=False).metadata()
 
 
-@pytest.mark.parametrize("failure, kind", TRANSPORT_FAILURES)
+URLLIB3_FAILURES = [
+    (lambda: urllib3.exceptions.ConnectTimeoutError("connect timed out"), "timeout"),
+    (lambda: urllib3.exceptions.ReadTimeoutError(None, "/", "read timed out"), "timeout"),
+    (lambda: urllib3.exceptions.NewConnectionError(None, "refused"), "unreachable"),
+    (lambda: urllib3.exceptions.NameResolutionError("api.invalid", None, OSError("no such host")), "unreachable"),
+    (lambda: urllib3.exceptions.ProtocolError("connection reset"), "unreachable"),
+    (lambda: urllib3.exceptions.SSLError("bad certificate"), "unreachable"),
+    (lambda: urllib3.exceptions.ProxyError("proxy down", OSError()), "unreachable"),
+    (lambda: urllib3.exceptions.MaxRetryError(None, "/", None), "unreachable"),
+    (lambda: urllib3.exceptions.IncompleteRead(10, 100), "unreachable"),
+    (lambda: urllib3.exceptions.DecodeError("bad gzip"), "unreachable"),
+    (lambda: urllib3.exceptions.LocationParseError("bad url"), "unreachable"),
+    (lambda: urllib3.exceptions.HTTPError("anything else"), "unreachable"),
+]
+
+
+class Pool:
+    """Stands in for urllib3's PoolManager: raises a given failure or answers with a given status and body."""
+
+    def __init__(self, raises=None, status=200, body=b"[]", headers=None):
+        self.raises, self.status, self.body, self.headers = raises, status, body, headers or {}
+        self.urls = []
+
+    def request(self, method, url, **kwargs):
+        self.urls.append(url)
+        if self.raises:
+            raise self.raises()
+        return urllib3.HTTPResponse(body=self.body, status=self.status, preload_content=True,
+                                    headers={"Content-Type": "application/json", **self.headers})
+
+
+@pytest.mark.parametrize("failure, kind", URLLIB3_FAILURES)
 def test_every_transport_failure_of_the_navexa_client_is_translated(failure, kind):
-    client = NavexaClient("http://api.invalid")
-    client.http = session_with(Transport(raises=failure))
+    client = NavexaClient("http://api.invalid", pool=Pool(raises=failure))
     with pytest.raises(navexa.UpstreamTimeout if kind == "timeout" else navexa.UpstreamError):
         client.get_json("/v1/portfolios", "token")
+
+
+@pytest.mark.parametrize("segments", [["portfolios", "101"], ["a b", "c/d", "%2e", "?x", "#y", "@evil", "é", ";p"]])
+def test_segments_are_sent_percent_encoded_below_the_base(segments):
+    url = NavexaClient("http://api.invalid/api/").url(segments)
+    assert url.startswith("http://api.invalid/api/")
+    assert url.split("/api/", 1)[1].count("/") == len(segments) - 1  # nothing added a segment
+    for character in "?#@ ":
+        assert character not in url.split("/api/", 1)[1]
 
 
 @pytest.mark.parametrize("status, body, expected", [
@@ -139,10 +179,10 @@ def test_every_provider_failure_has_an_answer(error_class):
 @pytest.mark.parametrize("status, expected", [
     (401, navexa.Unauthorized), (403, navexa.Forbidden), (404, navexa.NotFound), (429, navexa.RateLimited),
     (500, navexa.UpstreamError), (503, navexa.UpstreamError), (418, navexa.UpstreamError),
+    (302, navexa.UpstreamError), (307, navexa.UpstreamError),
 ])
 def test_navexa_error_statuses_map_to_their_errors(status, expected):
-    client = NavexaClient("http://api.invalid")
-    client.http = session_with(Transport(status=status, headers={"Retry-After": "7"}))
+    client = NavexaClient("http://api.invalid", pool=Pool(status=status, headers={"Retry-After": "7"}))
     with pytest.raises(expected) as caught:
         client.get_json("/v1/portfolios", "token")
     assert caught.value.upstream_status == status and caught.value.retry_after == 7

@@ -1,6 +1,15 @@
-"""/api/<path>: the JSON proxy to Navexa with the session's token."""
+"""/api/<path>: the JSON proxy to Navexa with the session's token, and /api/session."""
+
+import gzip
+import http.client
+import json
 
 import pytest
+
+from portal.proxy import MAX_BODY
+from tests.helpers import DAY
+from tools.clients import Browser
+from tools.services import free_port, portal_env, start_portal
 
 
 def test_proxy_returns_navexa_json_with_the_session_token(signed_in, portal, sandbox):
@@ -32,7 +41,7 @@ def test_signed_out_api_calls_get_401_json(browser, portal):
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_writes_need_the_csrf_header(signed_in, portal, sandbox, method):
     response = signed_in.request(method, portal.url + "/api/portfolios", json={}, timeout=10)
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert response.json()["error"] == "csrf_failed"
     assert sandbox.stats()["api_requests"] == 0
 
@@ -68,5 +77,180 @@ def test_large_downloads_stream_through(signed_in, portal):
 
 def test_dot_dot_paths_are_refused(signed_in, portal, sandbox):
     response = signed_in.get(portal.url + "/api/portfolios/%2E%2E/%2E%2E/_sandbox/stats", timeout=10)
-    assert response.status_code in (400, 404)
+    assert response.status_code == 400 and response.json()["error"] == "bad_path"
     assert sandbox.stats()["api_requests"] == 0
+
+
+# -- paths never leave the API base ----------------------------------------------------------------
+
+
+def raw_request(browser, method, target, headers=None, body=None, chunked=False):
+    """Send exactly this request target (no client-side normalising of dot segments); (status, headers, body)."""
+    host, port = browser.portal.url.split("//")[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies if c.domain in ("127.0.0.1", ""))
+    connection.putrequest(method, target, skip_accept_encoding=True)
+    for name, value in {"Cookie": cookie, **(headers or {})}.items():
+        connection.putheader(name, value)
+    if chunked:
+        connection.putheader("Transfer-Encoding", "chunked")
+        connection.endheaders()
+        for start in range(0, len(body), 64 * 1024):
+            piece = body[start:start + 64 * 1024]
+            connection.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+        connection.send(b"0\r\n\r\n")
+    else:
+        if body is not None:
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+    response = connection.getresponse()
+    answer = (response.status, dict(response.getheaders()), response.read())
+    connection.close()
+    return answer
+
+
+REFUSED_PATHS = [
+    "/api/../userinfo", "/api/./portfolios", "/api/portfolios/../../userinfo", "/api/%2e%2e/userinfo",
+    "/api/%2E%2E/userinfo", "/api/%252e%252e/userinfo", "/api/%25252e%25252e/userinfo", "/api/.%2e/userinfo",
+    "/api/%c0%ae%c0%ae/userinfo", "/api/%e0%80%ae%e0%80%ae/userinfo", "/api/portfolios%2f..%2f..%2fuserinfo",
+    "/api/portfolios%252f..%252f..%252fuserinfo", "/api/portfolios/%5c..%5cuserinfo", "/api/portfolios\\..\\userinfo",
+    "/api/portfolios//101", "/api/portfolios/", "/api/..;/userinfo", "/api/portfolios/..;x=1/..;/userinfo",
+    "/api/portfolios/%00", "/api/portfolios/%0d%0aX-Injected:1",
+]
+
+
+@pytest.mark.parametrize("target", REFUSED_PATHS)
+def test_paths_that_could_leave_the_api_base_are_refused(signed_in, portal, sandbox, target):
+    status, _, body = raw_request(signed_in, "GET", target)
+    assert status in (400, 404), body
+    if status == 400:
+        assert json.loads(body)["error"] == "bad_path"
+    assert sandbox.api_requests() == []  # nothing reached Navexa
+
+
+@pytest.mark.parametrize("target, reached", [
+    ("/api/portfolios/101", "/api/portfolios/101"),
+    ("/api/@evil.example/portfolios", "/api/%40evil.example/portfolios"),
+    ("/api/portfolios;jsessionid=1", "/api/portfolios%3Bjsessionid%3D1"),
+    ("/api/portfolios%3F.json", "/api/portfolios%3F.json"),
+    ("/api/portfolios%23x", "/api/portfolios%23x"),
+    ("/api/a%20b", "/api/a%20b"),
+])
+def test_odd_but_harmless_segments_reach_navexa_encoded_below_the_base(signed_in, portal, sandbox, target, reached):
+    raw_request(signed_in, "GET", target)
+    assert [r["raw_path"] for r in sandbox.api_requests()] == [reached]
+
+
+# -- bytes pass faithfully -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("user, path", [("dave", "/api/portfolios"), ("alice", "/api/_sandbox/large?kb=15"),
+                                        ("alice", "/api/_sandbox/large?kb=2048")])
+def test_compressed_answers_pass_compressed_with_a_true_length(browser, portal, sandbox, user, path):
+    browser.sign_in(user)
+    sandbox.config(gzip_responses=True)
+    status, headers, body = raw_request(browser, "GET", path, headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert int(headers["Content-Length"]) == len(body)
+    plain = json.loads(gzip.decompress(body))
+    status, headers, body = raw_request(browser, "GET", path)  # a client that asks for no compression
+    assert "Content-Encoding" not in headers and int(headers["Content-Length"]) == len(body)
+    assert json.loads(body) == plain
+    assert sandbox.api_requests()[-1]["headers"]["Accept-Encoding"] == "identity"
+
+
+def test_upstream_cookies_and_hop_by_hop_headers_never_pass(signed_in, portal, sandbox):
+    status, headers, _ = raw_request(signed_in, "GET", "/api/_sandbox/cookie")
+    assert status == 200
+    assert "upstream_session" not in str(headers) and "X-Upstream-Secret" not in headers
+    assert headers.get("Connection", "").lower() != "x-upstream-secret"
+
+
+def test_an_upstream_redirect_is_answered_502(signed_in, portal, sandbox):
+    response = signed_in.get(portal.url + "/api/_sandbox/redirect", allow_redirects=False, timeout=10)
+    assert response.status_code == 502 and response.json()["error"] == "upstream_redirect"
+    assert "Location" not in response.headers
+
+
+def test_upstream_html_never_reaches_the_browser(signed_in, portal, sandbox):
+    response = signed_in.get(portal.url + "/api/_sandbox/html", timeout=10)
+    assert response.status_code == 502 and response.json()["error"] == "upstream_content"
+    assert "<script" not in response.text
+
+
+def test_proxied_answers_are_sandboxed(signed_in, portal):
+    response = signed_in.get(portal.url + "/api/portfolios", timeout=10)
+    assert response.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# -- bodies ---------------------------------------------------------------------------------------------
+
+
+def test_a_body_over_the_limit_is_413_with_content_length(signed_in, portal, sandbox):
+    status, _, _ = raw_request(signed_in, "POST", "/api/portfolios", headers={"X-CSRF": signed_in.csrf()},
+                               body=b"x" * (MAX_BODY + 1))
+    assert status == 413
+    assert sandbox.api_requests() == []
+
+
+def test_a_chunked_body_over_the_limit_is_413_never_truncated(signed_in, portal, sandbox):
+    status, _, _ = raw_request(signed_in, "POST", "/api/portfolios", headers={"X-CSRF": signed_in.csrf()},
+                               body=b"x" * (MAX_BODY + 100), chunked=True)
+    assert status == 413
+    assert sandbox.api_requests() == []
+
+
+def test_a_chunked_body_under_the_limit_is_forwarded_whole(signed_in, portal, sandbox):
+    body = b"y" * (MAX_BODY - 10)
+    status, _, _ = raw_request(signed_in, "POST", "/api/portfolios", headers={"X-CSRF": signed_in.csrf()},
+                               body=body, chunked=True)
+    assert status == 405  # the sandbox API is read-only; the whole body reached it
+    assert sandbox.api_requests()[-1]["body_length"] == len(body)
+
+
+# -- /api/session -----------------------------------------------------------------------------------
+
+
+def test_the_session_endpoint_says_who_and_until_when_without_calling_navexa(signed_in, portal, sandbox):
+    portal.clock.advance(DAY)  # even with the token expired, nothing is refreshed
+    response = signed_in.get(portal.url + "/api/session", timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["signed_in"] is True and body["user"] == {"name": "Alice Nguyen", "email": "alice@example.com"}
+    assert body["logout_url"] == "/logout"
+    assert 12 * 3600 - 60 < body["expires_in"] <= 12 * 3600
+    assert sandbox.stats()["api_requests"] == 0 and sandbox.stats()["token_requests"]["refresh_token"] == 0
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_session_endpoint_answers_401_when_signed_out(browser, portal):
+    response = browser.get(portal.url + "/api/session", timeout=10)
+    assert response.status_code == 401 and response.json()["error"] == "session_expired"
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+def test_fifty_megabytes_stream_through_with_flat_memory(sandbox, redis_url):
+    port = free_port()
+    service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}"), port=port,
+                                workers=1, threads=4)
+    try:
+        with open(f"/proc/{service.process.pid}/task/{service.process.pid}/children") as children:
+            worker = int(children.read().split()[0])
+        browser = Browser(url)
+        assert browser.sign_in().status_code == 302
+        path = url + "/api/portfolios/101/reports/tax.pdf"
+        browser.get(path, params={"size_mb": 1}, timeout=30).raise_for_status()  # warm: pools, imports
+        before = rss_kib(worker)
+        response = browser.get(path, params={"size_mb": 50}, stream=True, timeout=60)
+        received = sum(len(chunk) for chunk in response.iter_content(256 * 1024))
+        growth_mib = (rss_kib(worker) - before) / 1024
+        assert received == 50 * 1024 * 1024
+        print(f"worker RSS grew {growth_mib:.1f} MiB streaming 50 MiB")
+        assert growth_mib <= 10, f"worker RSS grew {growth_mib:.1f} MiB"
+    finally:
+        service.stop()
