@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.refresh_stampede
 	$(BIN)/python -m bench.page_fanout
 	$(BIN)/python -m bench.slow_provider
+	$(BIN)/python -m bench.proxy_overhead
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -36,7 +36,7 @@ FORWARD_RESPONSE_HEADERS = ("Content-Type", "Content-Length", "Content-Encoding"
 # Content a browser would render or run on the portal's origin never passes.
 ACTIVE_CONTENT = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
                   "text/javascript", "application/javascript", "application/ecmascript", "text/ecmascript")
-CHUNK = 64 * 1024  # bytes per streamed piece: memory stays flat for large downloads
+CHUNK = 64 * 1024  # bytes per streamed piece: memory stays flat for large downloads; smaller answers go in one piece
 MAX_BODY = 1024 * 1024  # bytes a request body may carry
 MAX_DECODES = 4  # a segment still changing after this many rounds of percent-decoding is refused
 PROXY_CSP = "default-src 'none'; sandbox"  # whatever comes back, nothing in it runs on this origin
@@ -150,6 +150,12 @@ def proxy(path):
     out_headers.setdefault("Content-Type", content_type)
     out_headers.update({"Cache-Control": "no-store", "Vary": "Accept-Encoding", "Content-Security-Policy": PROXY_CSP,
                         "X-Content-Type-Options": "nosniff"})
+
+    length = upstream.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) <= CHUNK:  # the usual JSON answer: one read, no generator to keep alive
+        body = upstream.read(decode_content=False)
+        upstream.release_conn()
+        return Response(body, status=upstream.status, headers=out_headers)
 
     def stream():
         try:
