@@ -30,7 +30,6 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     if settings is None:
         load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory the portal runs in
         settings = Settings.from_env()
-    logs.install()
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -40,6 +39,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
         n = settings.trusted_proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
+    logs.init_app(app)  # first: its before_request runs first and its after_request last
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT,
                                   socket_connect_timeout=REDIS_TIMEOUT, health_check_interval=30)
     session.init_app(app, client, cookie_name=session.session_cookie_name(settings.production),

@@ -1,8 +1,7 @@
-"""The WSGI entry point: `gunicorn wsgi:app`. Reads settings from the environment (and .env)."""
-
-import logging
+"""The WSGI entry point: `gunicorn -c gunicorn.conf.py wsgi:app`. Reads settings from the environment (and .env)."""
 
 from app import create_app
+from portal import logs
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logs.configure()  # JSON lines on stderr (a no-op when gunicorn.conf.py has set them up already)
 app = create_app()

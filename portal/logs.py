@@ -1,21 +1,45 @@
-"""Keep OAuth secrets out of access logs: the callback URL carries the authorization code."""
+"""Logs an operator can parse, and that never carry a secret.
 
+- `configure()` gives the root logger one handler writing one JSON object per line; every logger
+  (the portal's, Authlib, urllib3, gunicorn) goes through it, and through RedactSecrets.
+- Each request gets an id (the caller's X-Request-ID when it is sane, else a new one), echoed back
+  in X-Request-ID and added to every line logged while the request runs; at its end one line says
+  what happened: method, path without its query, status, duration and the signed-in person's `sub`.
+- RedactSecrets rewrites OAuth query values and bearer tokens in any message it sees; it also sits
+  on the servers' access loggers, for whatever handler they end up with.
+"""
+
+import json
 import logging
 import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask, g, has_request_context, request
+
+from .access import safe_current_user
 
 # Query parameters whose values are secrets or one-time credentials.
 SECRET_PARAMS = ("code", "state", "token", "access_token", "refresh_token", "id_token", "code_verifier",
                  "client_secret", "session_state")
 _SECRET_QUERY = re.compile(r"(?<=[?&;])(" + "|".join(SECRET_PARAMS) + r")=[^&;\s\"']*", re.I)
+_BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
+REQUEST_LOGGER = "portal.request"
+QUIET_PATHS = ("/healthz", "/readyz")  # logged at DEBUG when they succeed
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # an X-Request-ID we pass on as it is
+# Attributes every LogRecord has; anything else on a record was passed in `extra` and goes into the JSON.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
 def redact(text: str) -> str:
-    return _SECRET_QUERY.sub(r"\1=[redacted]", text)
+    return _BEARER.sub(r"\1[redacted]", _SECRET_QUERY.sub(r"\1=[redacted]", text))
 
 
 class RedactSecrets(logging.Filter):
-    """Rewrite a record's message with secret query values replaced."""
+    """Rewrite a record's message with secret query values and bearer tokens replaced."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -25,9 +49,72 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class RequestContext(logging.Filter):
+    """Add the current request's id to every record logged while it runs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context() and "request_id" in g and not hasattr(record, "request_id"):
+            record.request_id = g.request_id
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and whatever was passed in `extra`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
+        if record.exc_info:
+            line["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(line, default=str)
+
+
+def configure(level: int = logging.INFO, stream=None):
+    """Send every logger's records, as redacted JSON lines, to stream (default stderr). Idempotent."""
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return  # already configured (by gunicorn.conf.py's logconfig_dict, or an earlier call)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactSecrets())
+    handler.addFilter(RequestContext())
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Authlib logs the PKCE verifier at DEBUG: never let that through, whatever the level.
+    logging.getLogger("authlib").setLevel(max(level, logging.INFO))
+
+
 def install():
-    """Attach the filter to the loggers of the servers that run the portal (idempotent)."""
+    """Redact the servers' access loggers, whatever handlers they write to (idempotent)."""
     for name in ACCESS_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSecrets) for f in logger.filters):
             logger.addFilter(RedactSecrets())
+
+
+def start_request():
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def finish_request(response):
+    """Echo the request id and write the request's one line."""
+    if "request_id" not in g:  # a request that failed before start_request ran
+        start_request()
+    response.headers["X-Request-ID"] = g.request_id
+    user = safe_current_user()
+    quiet = request.path in QUIET_PATHS and response.status_code < 400  # orchestrators poll these all day
+    logging.getLogger(REQUEST_LOGGER).log(
+        logging.DEBUG if quiet else logging.INFO, "%s %s %s", request.method, request.path, response.status_code,
+        extra={"method": request.method, "path": request.path, "status": response.status_code,
+               "duration_ms": round(1000 * (time.perf_counter() - g.request_started), 1),
+               "request_id": g.request_id, "user": user.sub if user else None})
+    return response
+
+
+def init_app(app: Flask):
+    install()
+    app.before_request(start_request)
+    app.after_request(finish_request)

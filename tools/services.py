@@ -115,11 +115,14 @@ def portal_env(sandbox_url: str, redis_url: str, public_url: str | None = None, 
 
 def start_portal(env: dict, port: int | None = None, workers: int = 2, threads: int = 8, log=None,
                  access_log: bool = False, app: str = "wsgi:app") -> tuple[Service, str]:
-    """Start the portal (or another WSGI entry, `app`) under gunicorn with the given environment; return it and its URL."""
+    """Start the portal (or another WSGI entry, `app`) under gunicorn with the given environment; return it and its URL.
+
+    gunicorn reads the project's gunicorn.conf.py, as in production; only bind, workers and threads are set here.
+    """
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    args = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--threads", str(threads)] + (["--access-logfile", "-"] if access_log else []) + [app]
+    args = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--threads", str(threads)] + (["--access-logfile", "-"] if access_log else []) + [app]
     service = Service("portal", args, env={**os.environ, **env}, log=log)
     wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30, what="portal")
     return service, url

@@ -1,0 +1,37 @@
+"""gunicorn settings for Navexa Portal: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Every value can be overridden on the command line; the environment variables below are the
+operator's knobs (see README, "Running it in production").
+"""
+
+import os
+
+bind = os.environ.get("BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # processes: about one per core
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # per process: requests mostly wait on Navexa and Redis
+worker_class = "gthread"
+# A worker silent this long is restarted: longer than the longest legitimate wait (a refresh may take
+# 35 s, then Navexa's read timeout of 15 s), so only a stuck worker is.
+timeout = 60
+graceful_timeout = 30  # on SIGTERM, requests in flight get this long to finish
+keepalive = 5  # s an idle connection from the reverse proxy is kept
+control_socket_disable = True  # gunicorn 27's control socket needs a writable $HOME; the portal's user has none
+# The reverse proxy's X-Forwarded-* headers are honoured by the portal itself (TRUSTED_PROXY_COUNT), not here.
+forwarded_allow_ips = "127.0.0.1"
+accesslog = None  # the portal writes one JSON line per request itself (portal.logs)
+errorlog = "-"
+
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "portal.logs.RedactSecrets"}, "request": {"()": "portal.logs.RequestContext"}},
+    "formatters": {"json": {"()": "portal.logs.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json",
+                            "filters": ["redact", "request"]}},
+    "root": {"level": os.environ.get("LOG_LEVEL", "INFO"), "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+        "authlib": {"level": "INFO"},  # Authlib logs the PKCE verifier at DEBUG
+    },
+}

@@ -1,0 +1,99 @@
+"""What operators see: JSON log lines with request ids and no secrets, and gunicorn as configured by
+gunicorn.conf.py, stopping gracefully with a request in flight."""
+
+import json
+import signal
+import threading
+import time
+
+import pytest
+import redis
+
+from portal.access import key_cookie
+from portal.pending import PENDING_KEY_PREFIX
+from portal.session import SESSION_COOKIE
+from portal.tokens import VALID_MARGIN, TokenStore, decode_key
+from tests.helpers import query_of
+from tools.clients import Browser
+from tools.services import SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
+
+
+@pytest.fixture
+def logged_portal(sandbox, redis_url, tmp_path):
+    """A portal under gunicorn (from gunicorn.conf.py) whose stderr goes to a file; yields (url, read_log)."""
+    path = tmp_path / "portal.log"
+    port = free_port()
+    with open(path, "w") as log:
+        service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}"), port=port,
+                                    workers=1, log=log)
+        yield url, service, lambda: path.read_text()
+        service.stop()
+
+
+def json_lines(text: str) -> list[dict]:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]  # every line must parse
+
+
+def test_a_whole_session_logs_json_lines_without_a_single_secret(logged_portal, sandbox, redis_url):
+    url, _, read_log = logged_portal
+    sandbox.config(access_token_ttl=VALID_MARGIN - 2)  # the first page must refresh
+    person = Browser(url)
+    authorize = person.start_login()
+    state = query_of(authorize)["state"]
+    verifier = json.loads(redis.Redis.from_url(redis_url).hget(PENDING_KEY_PREFIX + state, "data"))["code_verifier"]
+    callback = person.approve(authorize)
+    code = query_of(callback)["code"]
+    assert person.get(callback, allow_redirects=False, timeout=10).status_code == 302
+    sandbox.config(access_token_ttl=86400)
+    assert person.get(url + "/portfolios", timeout=30).status_code == 200  # refreshes
+    assert sandbox.stats()["token_requests"]["refresh_token"] == 1
+    store = TokenStore(redis.Redis.from_url(redis_url), 60, lambda _: {})
+    sealing_key = person.cookies.get(key_cookie.dev_name)
+    record = store.load(person.cookies.get(SESSION_COOKIE), decode_key(sealing_key))
+    csrf = person.get(url + "/logout", timeout=10).text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert person.post(url + "/logout", data={"csrf_token": csrf}, allow_redirects=False, timeout=10).status_code == 302
+
+    text = read_log()
+    lines = json_lines(text)
+    requests_logged = [line for line in lines if line["logger"] == "portal.request"]
+    assert [(r["method"], r["path"], r["status"]) for r in requests_logged] == [
+        ("GET", "/login", 302), ("GET", "/callback", 302), ("GET", "/portfolios", 200), ("GET", "/logout", 200),
+        ("POST", "/logout", 302)]
+    assert all(r["request_id"] and r["duration_ms"] >= 0 for r in requests_logged)
+    assert requests_logged[2]["user"] == "auth0|alice-7f3a91" and requests_logged[0]["user"] is None
+    assert any("refresh ok" in line["message"] for line in lines)
+    for secret in (SANDBOX_CLIENT_SECRET, code, state, verifier, record.access_token, record.refresh_token,
+                   record.id_token, sealing_key):
+        assert secret not in text
+
+
+def test_the_request_id_is_taken_from_the_caller_or_made_and_echoed(logged_portal):
+    url, _, read_log = logged_portal
+    given = Browser(url).get(url + "/", headers={"X-Request-ID": "edge-7f3a-01"}, timeout=10)
+    assert given.headers["X-Request-ID"] == "edge-7f3a-01"
+    made = Browser(url).get(url + "/", timeout=10).headers["X-Request-ID"]
+    hostile = Browser(url).get(url + "/", headers={"X-Request-ID": "x" * 200}, timeout=10).headers["X-Request-ID"]
+    assert len(made) == 32 and len(hostile) == 32 and made != hostile
+    logged = {line["request_id"] for line in json_lines(read_log()) if line["logger"] == "portal.request"}
+    assert {"edge-7f3a-01", made, hostile} <= logged
+
+
+def test_gunicorn_stops_gracefully_with_a_request_in_flight(logged_portal, sandbox):
+    url, service, read_log = logged_portal
+    person = Browser(url)
+    assert person.sign_in().status_code == 302
+    sandbox.config(api_latency_ms=1500)
+    answers = []
+    in_flight = threading.Thread(target=lambda: answers.append(person.get(url + "/portfolios", timeout=30)))
+    in_flight.start()
+    deadline = time.monotonic() + 10
+    while not sandbox.api_requests() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    service.process.send_signal(signal.SIGTERM)
+    in_flight.join()
+    assert answers[0].status_code == 200 and "Retirement" in answers[0].text
+    assert service.process.wait(timeout=30) == 0
+    messages = [line["message"] for line in json_lines(read_log())]
+    assert any("Listening at" in m for m in messages)
+    assert not any("Control server error" in m for m in messages)
