@@ -264,6 +264,9 @@ class TokenStore:
 
     def _refresh(self, sid: str, key: bytes, record: TokenRecord, user: str) -> TokenRecord:
         """Refresh now (the caller holds the lock); a failure that keeps the session is remembered."""
+        # Checked under the lock: a failure is recorded before its lock is released, so a request that
+        # looked just before it was recorded and then took the lock still gets it instead of asking again.
+        self._raise_recent_failure(sid)
         if not record.refresh_token:
             log.info("refresh impossible user=%s outcome=no_refresh_token", user)
             raise SessionEnded("the access token expired and there is no refresh token")

@@ -201,3 +201,17 @@ def test_a_record_of_another_version_ends_the_session_cleanly(client):
     client.set(token_key("future"), nonce + AESGCM(key).encrypt(nonce, plain, aad))
     with pytest.raises(SessionEnded):
         store.load("future", key)
+
+
+def test_a_failure_recorded_while_a_request_waited_for_the_lock_is_not_asked_again(client):
+    """The race: a waiter looks for a remembered failure, then the refresh fails and lets the lock go, then
+    the waiter takes the lock. Under the lock, the refresh looks again and does not ask the provider."""
+    calls = []
+    store = TokenStore(client, lifetime=600, refresher=lambda r: calls.append(r) or unavailable(r), clock=lambda: NOW)
+    key = new_key()
+    store.save("race", key, TokenRecord("old", "r", None, None, expires_at=NOW - 10))
+    with pytest.raises(RefreshUnavailable):
+        store.access_token("race", key)  # the first refresh fails and is remembered
+    with pytest.raises(RefreshUnavailable):
+        store._refresh("race", key, store.load("race", key), "-")  # what the late lock holder does
+    assert len(calls) == 1
