@@ -10,7 +10,21 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings
-from portal import access, auth, errors, formatting, health, logs, provider, proxy, security, services, session, views
+from portal import (
+    access,
+    auth,
+    errors,
+    formatting,
+    health,
+    logs,
+    provider,
+    proxy,
+    ratelimit,
+    security,
+    services,
+    session,
+    views,
+)
 from portal.navexa import NavexaClient
 from portal.pending import PendingLogins
 from portal.tokens import TokenStore
@@ -39,7 +53,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
         n = settings.trusted_proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
-    logs.init_app(app)  # first: its before_request runs first and its after_request last
+    logs.init_app(app, user_of=access.safe_current_user)  # first: its before_request runs first and its after_request last
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT,
                                   socket_connect_timeout=REDIS_TIMEOUT, health_check_interval=30)
     session.init_app(app, client, cookie_name=session.session_cookie_name(settings.production),
@@ -55,6 +69,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
                                              provider=navexa_provider, tokens=token_store, pending=PendingLogins(client),
                                              today=today))
 
+    ratelimit.init_app(app, client)
     errors.init_app(app)
     formatting.init_app(app)
     access.init_app(app)

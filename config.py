@@ -6,10 +6,13 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 log = logging.getLogger(__name__)
 
 ENVIRONMENTS = ("production", "development")
 MIN_SECRET_KEY_LENGTH = 32  # characters: at least 128 bits from `secrets.token_hex(16)`
+DEFAULT_SIGN_IN_RATE_LIMIT = "30 per minute"  # per client address, for each of /login and /callback
 GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_hex(32))'"  # noqa: S105 - not a secret
 
 
@@ -35,6 +38,8 @@ class Settings:
     redis_url: str
     secret_key: str
     trusted_proxy_count: int
+    sign_in_rate_limit: str = DEFAULT_SIGN_IN_RATE_LIMIT
+    metrics_token: str | None = None
 
     @property
     def production(self) -> bool:
@@ -87,6 +92,15 @@ class Settings:
         if "openid" not in scope.split():
             problems.append("NAVEXA_SCOPE must include 'openid': sign-in relies on the ID token.")
 
+        sign_in_rate_limit = get("RATE_LIMIT_SIGN_IN", DEFAULT_SIGN_IN_RATE_LIMIT)
+        try:
+            parse_many(sign_in_rate_limit)
+        except ValueError:
+            problems.append(f"RATE_LIMIT_SIGN_IN is '{sign_in_rate_limit}': write it like '30 per minute' or '10/minute;100/hour'.")
+        metrics_token = get("METRICS_TOKEN") or None
+        if metrics_token and len(metrics_token) < 16:
+            problems.append("METRICS_TOKEN is too short: use 16+ random characters, or leave it unset to turn /metrics off.")
+
         if problems:
             raise ConfigError(problems)
         return cls(
@@ -102,6 +116,8 @@ class Settings:
             redis_url=get("REDIS_URL"),
             secret_key=secret_key,
             trusted_proxy_count=int(proxies),
+            sign_in_rate_limit=sign_in_rate_limit,
+            metrics_token=metrics_token,
         )
 
 

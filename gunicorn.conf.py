@@ -5,6 +5,8 @@ operator's knobs (see README, "Running it in production").
 """
 
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # processes: about one per core
@@ -35,3 +37,19 @@ logconfig_dict = {
         "authlib": {"level": "INFO"},  # Authlib logs the PKCE verifier at DEBUG
     },
 }
+
+# Metrics (only when /metrics is on): each worker writes its counters under this directory and /metrics
+# adds them up (prometheus-client's multiprocess mode). One directory per gunicorn master, made empty.
+# Made here, as the master reads this file: before anything could create a metric.
+if os.environ.get("METRICS_TOKEN"):
+    _metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
+                                         os.path.join(tempfile.gettempdir(), f"navexa-portal-metrics-{os.getpid()}"))
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -23,8 +23,10 @@ from .access import (
     set_current_user,
 )
 from .errors import BadInput, LoginDeclined, LoginFailed, LoginStateError, ProviderError
+from .metrics import SIGN_INS
 from .pending import MAX_NEXT_LENGTH, PENDING_LOGIN_TTL, PendingLogin
 from .provider import ProviderRefused
+from .ratelimit import limiter, sign_in_limit
 from .security import check_csrf, safe_next
 from .services import services, settings
 from .session import EXPIRES_AT
@@ -48,6 +50,7 @@ def chosen_next() -> str | None:
 
 
 @bp.get("/login")
+@limiter.limit(sign_in_limit)
 def login():
     next_url = chosen_next()
     if request.args.get("expired"):
@@ -77,7 +80,19 @@ def single_arg(name: str) -> str | None:
 
 
 @bp.get("/callback")
+@limiter.limit(sign_in_limit)
 def callback():
+    try:
+        outcome, response = complete_callback()
+    except Exception as error:
+        SIGN_INS.labels(getattr(error, "code", "error")).inc()
+        raise
+    SIGN_INS.labels(outcome).inc()
+    return response
+
+
+def complete_callback() -> tuple[str, object]:
+    """The callback's work; returns its outcome for the metrics, and the response."""
     state, code, error = single_arg("state"), single_arg("code"), single_arg("error")
     # Checked before anything else: a response we did not ask for is never exchanged.
     pending = services().pending.take(state, binding_cookie.read()) if state else None
@@ -85,7 +100,7 @@ def callback():
         if current_user() is not None:
             # Back after signing in (the provider replays the used state), or a doubled callback.
             log.info("callback with an unknown or used state from a signed-in browser: to portfolios")
-            return redirect(url_for("views.portfolios"))
+            return "already_signed_in", redirect(url_for("views.portfolios"))
         log.info("callback refused: unknown, expired, replayed or foreign state")
         raise LoginStateError()
     if error:
@@ -99,7 +114,7 @@ def callback():
 
     token, claims = exchange_code(code, pending)
     start_session(token, claims)
-    return redirect(pending.next or url_for("views.portfolios"))
+    return "ok", redirect(pending.next or url_for("views.portfolios"))
 
 
 def exchange_code(code: str, pending: PendingLogin) -> tuple[dict, dict]:

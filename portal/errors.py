@@ -27,6 +27,7 @@ from flask import jsonify, make_response, redirect, render_template, request, ur
 from werkzeug.exceptions import HTTPException
 
 from . import navexa, provider
+from .metrics import REDIS_ERRORS
 from .tokens import RefreshUnavailable
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,7 @@ def handle_server_error(error):
     """Last resort: unexpected exceptions, including those raised opening or saving the session."""
     original = getattr(error, "original_exception", error)
     if isinstance(original, redis.RedisError):
+        REDIS_ERRORS.inc()
         log.error("session store unavailable: %s", type(original).__name__)
         return render_error(StoreUnavailable())
     if isinstance(original, PortalError):

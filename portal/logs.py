@@ -5,6 +5,7 @@
 - Each request gets an id (the caller's X-Request-ID when it is sane, else a new one), echoed back
   in X-Request-ID and added to every line logged while the request runs; at its end one line says
   what happened: method, path without its query, status, duration and the signed-in person's `sub`.
+- This module imports nothing of the portal: gunicorn loads its formatter and filters in the master.
 - RedactSecrets rewrites OAuth query values and bearer tokens in any message it sees; it also sits
   on the servers' access loggers, for whatever handler they end up with.
 """
@@ -18,8 +19,6 @@ import uuid
 from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
-
-from .access import safe_current_user
 
 # Query parameters whose values are secrets or one-time credentials.
 SECRET_PARAMS = ("code", "state", "token", "access_token", "refresh_token", "id_token", "code_verifier",
@@ -99,12 +98,12 @@ def start_request():
     g.request_started = time.perf_counter()
 
 
-def finish_request(response):
+def finish_request(response, user_of=lambda: None):
     """Echo the request id and write the request's one line."""
     if "request_id" not in g:  # a request that failed before start_request ran
         start_request()
     response.headers["X-Request-ID"] = g.request_id
-    user = safe_current_user()
+    user = user_of()
     quiet = request.path in QUIET_PATHS and response.status_code < 400  # orchestrators poll these all day
     logging.getLogger(REQUEST_LOGGER).log(
         logging.DEBUG if quiet else logging.INFO, "%s %s %s", request.method, request.path, response.status_code,
@@ -114,7 +113,8 @@ def finish_request(response):
     return response
 
 
-def init_app(app: Flask):
+def init_app(app: Flask, user_of):
+    """Log each request; user_of() gives the signed-in person (with a `sub`) or None."""
     install()
     app.before_request(start_request)
-    app.after_request(finish_request)
+    app.after_request(lambda response: finish_request(response, user_of))

@@ -19,12 +19,15 @@ What the person is told about each is errors.NAVEXA_ANSWERS.
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import urllib3
+
+from .metrics import NAVEXA_CALLS, NAVEXA_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -99,18 +102,24 @@ class NavexaClient:
         stream=True leaves the body unread and undecoded (compressed bytes stay compressed).
         """
         sent_headers = {"Accept": "application/json", **(headers or {}), "Authorization": f"Bearer {access_token}"}
+        started = time.perf_counter()
         try:
             response = self.pool.request(method, self.url(path, params), headers=sent_headers, body=body,
                                          timeout=urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1]),
                                          redirect=False, retries=False, preload_content=not stream,
                                          decode_content=not stream)
         except urllib3.exceptions.NewConnectionError as error:  # a subclass of ConnectTimeoutError, but refused
+            NAVEXA_CALLS.labels("error").inc()
             raise UpstreamError(f"Navexa could not be reached ({type(error).__name__}).") from error
         except urllib3.exceptions.TimeoutError as error:
+            NAVEXA_CALLS.labels("timeout").inc()
             raise UpstreamTimeout("Navexa did not answer in time.") from error
         except urllib3.exceptions.HTTPError as error:
+            NAVEXA_CALLS.labels("error").inc()
             raise UpstreamError(f"Navexa could not be reached ({type(error).__name__}).") from error
         status = response.status
+        NAVEXA_CALLS.labels(str(status)).inc()
+        NAVEXA_SECONDS.observe(time.perf_counter() - started)
         if status < 300 or status == 304 or (not check and 400 <= status < 500 and status != 401):
             return response
         response.drain_conn()

@@ -27,6 +27,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from .errors import StoreUnavailable
+from .metrics import REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class RedisSessionInterface(SessionInterface):
         try:
             raw = self.client.get(SESSION_KEY_PREFIX + sid)
         except redis.RedisError as error:
+            REDIS_ERRORS.inc()
             log.warning("session store unavailable opening a session: %s", type(error).__name__)
             request.environ[STORE_FAILED] = True
             return None
@@ -121,6 +123,7 @@ class RedisSessionInterface(SessionInterface):
         try:
             self._save(session, response)
         except redis.RedisError as error:
+            REDIS_ERRORS.inc()
             log.warning("session store unavailable saving a session: %s", type(error).__name__)
 
     def _save(self, session: RedisSession, response: Response):

@@ -36,6 +36,8 @@ import redis
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .metrics import REFRESHES
+
 log = logging.getLogger(__name__)
 
 TOKEN_KEY_PREFIX = "portal:tokens:"  # noqa: S105 - not a secret
@@ -277,13 +279,16 @@ class TokenStore:
                 log.warning("refresh failed user=%s outcome=no_access_token_in_answer", user)
                 raise RefreshUnavailable("the token endpoint's answer had no access token")
         except RefreshUnavailable as error:
-            log.info("refresh failed user=%s outcome=%s refused=%s", user,
-                     "timeout" if error.timeout else "unavailable", error.refused or "-")
+            outcome = "timeout" if error.timeout else "refused" if error.refused else "unavailable"
+            REFRESHES.labels(outcome).inc()
+            log.info("refresh failed user=%s outcome=%s refused=%s", user, outcome, error.refused or "-")
             self.redis.set(FAILED_KEY_PREFIX + sid, json.dumps(error.as_dict()), px=int(self.backoff * 1000))
             raise
         except TokenError as error:
+            REFRESHES.labels("session_ended").inc()
             log.info("refresh failed user=%s outcome=%s", user, type(error).__name__)
             raise
+        REFRESHES.labels("ok").inc()
         refreshed = TokenRecord.from_response(answer, self.clock(), previous=record)
         self.save(sid, key, refreshed)
         log.info("refresh ok user=%s in %.0f ms rotated=%s", user, 1000 * (time.monotonic() - started),

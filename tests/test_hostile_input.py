@@ -55,8 +55,9 @@ CALLBACK_NAMES = ["state", "code", "error", "error_description", "next", "iss", 
 
 @pytest.fixture(scope="module")
 def app(sandbox_service, redis_url):
-    application = create_app(Settings.from_env(portal_env(sandbox_service.url, redis_url, PUBLIC_URL)),
-                             today=lambda: PINNED_TODAY)
+    # Thousands of sign-in requests from one address: the rate limit (tested elsewhere) stays out of the way.
+    env = portal_env(sandbox_service.url, redis_url, PUBLIC_URL, RATE_LIMIT_SIGN_IN="1000000 per minute")
+    application = create_app(Settings.from_env(env), today=lambda: PINNED_TODAY)
     application.testing = False  # errors take the same path as in production
     return application
 

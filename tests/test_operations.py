@@ -2,20 +2,22 @@
 gunicorn.conf.py, stopping gracefully with a request in flight."""
 
 import json
+import secrets
 import signal
 import threading
 import time
 
 import pytest
 import redis
+import requests
 
 from portal.access import key_cookie
 from portal.pending import PENDING_KEY_PREFIX
 from portal.session import SESSION_COOKIE
 from portal.tokens import VALID_MARGIN, TokenStore, decode_key
-from tests.helpers import query_of
+from tests.helpers import PortalBrowser, query_of
 from tools.clients import Browser
-from tools.services import SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
+from tools.services import SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal, start_redis
 
 
 @pytest.fixture
@@ -97,3 +99,69 @@ def test_gunicorn_stops_gracefully_with_a_request_in_flight(logged_portal, sandb
     messages = [line["message"] for line in json_lines(read_log())]
     assert any("Listening at" in m for m in messages)
     assert not any("Control server error" in m for m in messages)
+
+
+# -- metrics ------------------------------------------------------------------------------------------
+
+METRICS_TOKEN = "metrics-" + "t" * 24
+
+
+def metric(text: str, name: str, labels: str = "") -> float:
+    for line in text.splitlines():
+        if line.startswith(name + (("{" + labels + "}") if labels else " ")):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_are_off_unless_a_token_is_set(portal):
+    assert Browser(portal.url).get(portal.url + "/metrics", timeout=10).status_code == 404
+
+
+def test_metrics_need_the_token_and_add_up_every_worker(sandbox, redis_url):
+    port = free_port()
+    service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}",
+                                           METRICS_TOKEN=METRICS_TOKEN), port=port, workers=2)
+    try:
+        scraper = Browser(url)
+        assert scraper.get(url + "/metrics", timeout=10).status_code == 401
+        assert scraper.get(url + "/metrics", headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
+        person = Browser(url)
+        assert person.sign_in().status_code == 302
+        assert person.get(url + "/portfolios", timeout=30).status_code == 200
+        for _ in range(4):  # whichever worker answers, the figures are the sum over both
+            text = scraper.get(url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10).text
+            assert metric(text, "portal_sign_ins_total", 'outcome="ok"') == 1
+            assert metric(text, "portal_navexa_requests_total", 'status="200"') >= 3
+            assert metric(text, "portal_navexa_request_seconds_count") >= 3
+    finally:
+        service.stop()
+
+
+# -- rate limits --------------------------------------------------------------------------------------
+
+
+def test_a_burst_of_sign_in_starts_from_one_address_is_limited_others_are_not(make_portal, sandbox):
+    portal = make_portal(RATE_LIMIT_SIGN_IN="5 per minute", TRUSTED_PROXY_COUNT="1")
+    attacker = {"X-Forwarded-For": f"203.0.113.{secrets.randbelow(250) + 1}"}  # fresh each run: counts persist in Redis
+    statuses = [requests.get(portal.url + "/login", headers=attacker, allow_redirects=False, timeout=10)
+                for _ in range(8)]
+    assert [r.status_code for r in statuses] == [302] * 5 + [429] * 3
+    refused = statuses[-1]
+    assert int(refused.headers["Retry-After"]) > 0 and "Too Many Requests" in refused.text
+    as_json = requests.get(portal.url + "/login", headers={**attacker, "X-Requested-With": "XMLHttpRequest"},
+                           allow_redirects=False, timeout=10)
+    assert as_json.status_code == 429 and as_json.json()["error"] == "too_many_requests"
+
+    person = PortalBrowser(portal, sandbox)
+    person.headers["X-Forwarded-For"] = f"198.51.100.{secrets.randbelow(250) + 1}"
+    assert person.sign_in().status_code == 302
+    assert all(person.page("/portfolios").status_code == 200 for _ in range(10))
+
+
+def test_with_redis_down_the_limiter_takes_nothing_down(make_portal, sandbox):
+    service, url = start_redis()
+    portal = make_portal(REDIS_URL=url, RATE_LIMIT_SIGN_IN="5 per minute")
+    service.stop()
+    assert requests.get(portal.url + "/", timeout=10).status_code == 200
+    answers = [requests.get(portal.url + "/login", allow_redirects=False, timeout=10).status_code for _ in range(3)]
+    assert answers == [503] * 3  # the pending-login store's answer, not a limiter's 500

@@ -1,0 +1,34 @@
+"""Prometheus metrics, and `/metrics` for the scraper.
+
+/metrics is off (404) unless METRICS_TOKEN is set, and then answers only a request carrying it as a
+bearer token. Under gunicorn the counters of every worker are added up (prometheus-client's
+multiprocess mode: gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before any worker starts).
+
+The counters are plain module objects, so Flask-free code (the token store, the Navexa client)
+counts without knowing about Flask.
+"""
+
+import os
+
+from flask import Blueprint
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+bp = Blueprint("metrics", __name__)
+
+SIGN_INS = Counter("portal_sign_ins_total", "Completed /callback requests by outcome", ["outcome"])
+REFRESHES = Counter("portal_refreshes_total", "Refresh grants asked of the identity provider, by outcome", ["outcome"])
+NAVEXA_CALLS = Counter("portal_navexa_requests_total", "Calls to the Navexa API by answer (HTTP status, or timeout, error)",
+                       ["status"])
+NAVEXA_SECONDS = Histogram("portal_navexa_request_seconds", "Time to the Navexa API's answer headers",
+                           buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15))
+REDIS_ERRORS = Counter("portal_redis_errors_total", "Requests that failed because Redis could not be used")
+RATE_LIMITED = Counter("portal_rate_limited_total", "Requests refused by a rate limit, by endpoint", ["endpoint"])
+
+
+def exposition() -> bytes:
+    """Every metric in Prometheus's text format, added up over the worker processes when there are several."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()

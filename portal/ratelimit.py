@@ -1,0 +1,39 @@
+"""Rate limits on signing in: /login and /callback, per client address.
+
+The address is the real client's: werkzeug's ProxyFix has already taken it from X-Forwarded-For when
+TRUSTED_PROXY_COUNT proxies are trusted, and ignores that header otherwise. Counters live in the
+portal's own Redis (its connection pool, so Sentinel and Cluster setups apply to them too). If Redis
+can't be used, the limiter counts in memory instead of failing the request: a limiter never takes the
+portal down. A refusal answers 429 with Retry-After, as a page or JSON.
+"""
+
+from flask import Flask, request
+from flask_limiter import Limiter, RequestLimit
+
+from .metrics import RATE_LIMITED
+from .services import settings
+
+KEY_PREFIX = "portal:ratelimit"
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def count_refusal(limit: RequestLimit):
+    RATE_LIMITED.labels(request.endpoint or "-").inc()
+
+
+limiter = Limiter(key_func=client_address, key_prefix=KEY_PREFIX, headers_enabled=True, swallow_errors=True,
+                  in_memory_fallback_enabled=True, retry_after="delta-seconds", on_breach=count_refusal)
+
+
+def sign_in_limit() -> str:
+    """The limit for each of /login and /callback, from settings (RATE_LIMIT_SIGN_IN)."""
+    return settings().sign_in_rate_limit
+
+
+def init_app(app: Flask, redis_client):
+    app.config["RATELIMIT_STORAGE_URI"] = "redis://"
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": redis_client.connection_pool}
+    limiter.init_app(app)
