@@ -28,6 +28,7 @@ from werkzeug.datastructures import CallbackDict
 
 from .errors import StoreUnavailable
 from .metrics import REDIS_ERRORS
+from .tokens import session_scoped
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class RedisSessionInterface(SessionInterface):
         if not _SID.match(sid):
             return RedisSession()
         try:
-            raw = self.client.get(SESSION_KEY_PREFIX + sid)
+            raw = self.client.get(session_scoped(SESSION_KEY_PREFIX, sid))
         except redis.RedisError as error:
             REDIS_ERRORS.inc()
             log.warning("session store unavailable opening a session: %s", type(error).__name__)
@@ -127,22 +128,25 @@ class RedisSessionInterface(SessionInterface):
             log.warning("session store unavailable saving a session: %s", type(error).__name__)
 
     def _save(self, session: RedisSession, response: Response):
-        doomed = [SESSION_KEY_PREFIX + sid for sid in (session.stale_sid,) if sid]
+        doomed = [session_scoped(SESSION_KEY_PREFIX, sid) for sid in (session.stale_sid,) if sid]
         now = self.clock()
         expires_at = session.expires_at or now + ANONYMOUS_TTL
         ttl = int(expires_at - now)
         if not session or ttl <= 0:  # emptied (signed out) or past its end: forget it everywhere
-            doomed += [SESSION_KEY_PREFIX + session.sid] if session.sid else []
+            doomed += [session_scoped(SESSION_KEY_PREFIX, session.sid)] if session.sid else []
             if doomed:
-                self.client.delete(*doomed)
+                with self.client.pipeline(transaction=False) as pipe:
+                    for key in doomed:  # one key a command: the old and new ids live in different cluster slots
+                        pipe.delete(key)
+                    pipe.execute()
                 self.delete_cookie(response)
             return
         if session.sid is None:
             session.sid, session.new_sid = secrets.token_urlsafe(32), True
         with self.client.pipeline(transaction=False) as pipe:
-            pipe.set(SESSION_KEY_PREFIX + session.sid, _encoder.encode(dict(session)), ex=ttl)
-            if doomed:
-                pipe.delete(*doomed)
+            pipe.set(session_scoped(SESSION_KEY_PREFIX, session.sid), _encoder.encode(dict(session)), ex=ttl)
+            for key in doomed:
+                pipe.delete(key)
             pipe.execute()
         if session.new_sid:
             response.set_cookie(self.cookie_name, session.sid, path="/", httponly=True, secure=self.secure,

@@ -43,6 +43,11 @@ log = logging.getLogger(__name__)
 TOKEN_KEY_PREFIX = "portal:tokens:"  # noqa: S105 - not a secret
 LOCK_KEY_PREFIX = "portal:refresh-lock:"
 FAILED_KEY_PREFIX = "portal:refresh-failed:"
+
+
+def session_scoped(prefix: str, sid: str) -> str:
+    """A session's key: its id is the hash tag, so all of a session's keys share one Redis Cluster slot."""
+    return f"{prefix}{{{sid}}}"
 REFRESH_LEEWAY = 60  # s before expiry: refresh early so a token never expires mid-request…
 LEEWAY_SHARE = 0.25  # …but never more than this share of its life (a 60 s token is refreshed at 45 s, not at once)
 VALID_MARGIN = 5  # s: a token with less left than this counts as expired (it could lapse in flight)
@@ -154,12 +159,12 @@ class TokenStore:
         nonce = os.urandom(12)
         plain = json.dumps({"v": RECORD_VERSION, **asdict(record)}).encode()
         sealed = nonce + AESGCM(key).encrypt(nonce, plain, self._aad(sid))
-        ttl = self.redis.ttl(TOKEN_KEY_PREFIX + sid)
-        self.redis.set(TOKEN_KEY_PREFIX + sid, sealed, ex=ttl if ttl and ttl > 0 else self.lifetime)
+        ttl = self.redis.ttl(session_scoped(TOKEN_KEY_PREFIX, sid))
+        self.redis.set(session_scoped(TOKEN_KEY_PREFIX, sid), sealed, ex=ttl if ttl and ttl > 0 else self.lifetime)
 
     def load(self, sid: str, key: bytes) -> TokenRecord:
         """Open the session's record; SessionEnded if there is none or the key does not open it."""
-        sealed = self.redis.get(TOKEN_KEY_PREFIX + sid)
+        sealed = self.redis.get(session_scoped(TOKEN_KEY_PREFIX, sid))
         if sealed is None:
             raise SessionEnded("no token record")
         try:
@@ -174,7 +179,8 @@ class TokenStore:
             raise SessionEnded("token record of an unknown shape") from error
 
     def delete(self, sid: str):
-        self.redis.delete(TOKEN_KEY_PREFIX + sid, LOCK_KEY_PREFIX + sid, FAILED_KEY_PREFIX + sid)
+        # One command for three keys: they share the session's hash slot, so this holds on a Cluster too.
+        self.redis.delete(*(session_scoped(prefix, sid) for prefix in (TOKEN_KEY_PREFIX, LOCK_KEY_PREFIX, FAILED_KEY_PREFIX)))
 
     @staticmethod
     def _aad(sid: str) -> bytes:
@@ -199,9 +205,9 @@ class TokenStore:
 
     def _refresh_ahead(self, sid: str, key: bytes, record: TokenRecord, user: str):
         """Start a background refresh unless one is in flight or recently failed."""
-        if self.redis.exists(FAILED_KEY_PREFIX + sid):
+        if self.redis.exists(session_scoped(FAILED_KEY_PREFIX, sid)):
             return
-        lock = LeasedLock(self.redis, LOCK_KEY_PREFIX + sid, self.lock_lease)
+        lock = LeasedLock(self.redis, session_scoped(LOCK_KEY_PREFIX, sid), self.lock_lease)
         if not lock.acquire():
             return  # another request is refreshing this session
 
@@ -211,7 +217,7 @@ class TokenStore:
                 if current.access_token == record.access_token:  # nobody refreshed since we looked
                     self._refresh(sid, key, current, user)
             except SessionEnded:
-                self.redis.delete(TOKEN_KEY_PREFIX + sid)  # the session can't go on: its next request signs out
+                self.redis.delete(session_scoped(TOKEN_KEY_PREFIX, sid))  # the session can't go on: its next request signs out
             except (TokenError, redis.RedisError) as error:
                 log.info("background refresh did not complete user=%s outcome=%s", user, type(error).__name__)
             finally:
@@ -221,7 +227,7 @@ class TokenStore:
 
     def _wait_for_refresh(self, sid: str, key: bytes, reject: str | None, user: str) -> str:
         with self._waiting(sid) as patience:
-            lock = LeasedLock(self.redis, LOCK_KEY_PREFIX + sid, self.lock_lease)
+            lock = LeasedLock(self.redis, session_scoped(LOCK_KEY_PREFIX, sid), self.lock_lease)
             deadline = time.monotonic() + patience
             while True:
                 self._raise_recent_failure(sid)
@@ -259,7 +265,7 @@ class TokenStore:
                         del self._waiters[sid]
 
     def _raise_recent_failure(self, sid: str):
-        remembered = self.redis.get(FAILED_KEY_PREFIX + sid)
+        remembered = self.redis.get(session_scoped(FAILED_KEY_PREFIX, sid))
         if remembered is not None:
             failure = json.loads(remembered)
             raise RefreshUnavailable(failure["message"], timeout=failure["timeout"], refused=failure["refused"])
@@ -282,7 +288,7 @@ class TokenStore:
             outcome = "timeout" if error.timeout else "refused" if error.refused else "unavailable"
             REFRESHES.labels(outcome).inc()
             log.info("refresh failed user=%s outcome=%s refused=%s", user, outcome, error.refused or "-")
-            self.redis.set(FAILED_KEY_PREFIX + sid, json.dumps(error.as_dict()), px=int(self.backoff * 1000))
+            self.redis.set(session_scoped(FAILED_KEY_PREFIX, sid), json.dumps(error.as_dict()), px=int(self.backoff * 1000))
             raise
         except TokenError as error:
             REFRESHES.labels("session_ended").inc()

@@ -12,7 +12,7 @@ from portal.access import key_cookie
 from portal.pending import PENDING_KEY_PREFIX
 from portal.services import services
 from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
-from portal.tokens import FAILED_KEY_PREFIX, LOCK_KEY_PREFIX, TOKEN_KEY_PREFIX, TokenRecord, decode_key
+from portal.tokens import FAILED_KEY_PREFIX, LOCK_KEY_PREFIX, TOKEN_KEY_PREFIX, TokenRecord, decode_key, session_scoped
 from tools.clients import Browser
 
 DAY = 86400
@@ -22,19 +22,19 @@ SERVER_POLL = 0.02  # s: how often a live server checks for shutdown (werkzeug's
 
 
 def session_key(sid: str) -> str:
-    return SESSION_KEY_PREFIX + sid
+    return session_scoped(SESSION_KEY_PREFIX, sid)
 
 
 def token_key(sid: str) -> str:
-    return TOKEN_KEY_PREFIX + sid
+    return session_scoped(TOKEN_KEY_PREFIX, sid)
 
 
 def lock_key(sid: str) -> str:
-    return LOCK_KEY_PREFIX + sid
+    return session_scoped(LOCK_KEY_PREFIX, sid)
 
 
 def failed_key(sid: str) -> str:
-    return FAILED_KEY_PREFIX + sid
+    return session_scoped(FAILED_KEY_PREFIX, sid)
 
 
 class MovableClock:

@@ -19,9 +19,9 @@ from config import Settings
 from portal.access import key_cookie
 from portal.pending import PENDING_KEY_PREFIX
 from portal.services import services
-from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
+from portal.session import SESSION_COOKIE
 from portal.tokens import decode_key
-from tests.helpers import PINNED_TODAY, query_of
+from tests.helpers import PINNED_TODAY, query_of, session_key
 from tools.clients import Browser
 from tools.services import SANDBOX_CLIENT_SECRET, portal_env
 
@@ -187,7 +187,7 @@ def test_callback_with_anything_signed_in(app, signed_in_cookies, secrets_to_hid
     response = client_with(app, signed_in_cookies).get("/callback", query_string=urlencode(pairs))
     check(response, [v for _, v in pairs], secrets_to_hide)
     assert response.status_code in (302, 400)
-    assert services(app).redis.exists(SESSION_KEY_PREFIX + signed_in_cookies[SESSION_COOKIE])  # still signed in
+    assert services(app).redis.exists(session_key(signed_in_cookies[SESSION_COOKIE]))  # still signed in
 
 
 # Browsers send at most about 4 KB of cookie: longer values never reach a server.
@@ -217,7 +217,7 @@ def test_state_changing_requests_with_any_csrf_value(app, signed_in_cookies, sec
     response = client_with(app, signed_in_cookies).post(path, data=data, headers=headers)
     check(response, [csrf or "", header or ""], secrets_to_hide)
     assert response.status_code in (400, 403)  # never accepted: the values are never the session's token
-    assert services(app).redis.exists(SESSION_KEY_PREFIX + signed_in_cookies[SESSION_COOKIE])
+    assert services(app).redis.exists(session_key(signed_in_cookies[SESSION_COOKIE]))
 
 
 def test_nothing_secret_or_a_traceback_reached_the_logs(logs, secrets_to_hide):
