@@ -4,7 +4,6 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
-import redis
 from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -23,6 +22,7 @@ from portal import (
     security,
     services,
     session,
+    store,
     views,
 )
 from portal.navexa import NavexaClient
@@ -30,7 +30,6 @@ from portal.pending import PendingLogins
 from portal.tokens import TokenStore
 
 SESSION_LIFETIME = timedelta(hours=12)  # absolute: the session is not extended by use
-REDIS_TIMEOUT = 2  # s: a stuck Redis must fail a request, not hang a worker
 MAX_BODY = 1024 * 1024  # bytes a request body may carry
 
 
@@ -54,8 +53,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
     logs.init_app(app, user_of=access.safe_current_user)  # first: its before_request runs first and its after_request last
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT,
-                                  socket_connect_timeout=REDIS_TIMEOUT, health_check_interval=30)
+    client = store.connect(settings)
     session.init_app(app, client, cookie_name=session.session_cookie_name(settings.production),
                      secure=settings.production)
     navexa_client = NavexaClient(settings.api_url, **({"timeout": navexa_timeout} if navexa_timeout else {}))
@@ -69,7 +67,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
                                              provider=navexa_provider, tokens=token_store, pending=PendingLogins(client),
                                              today=today))
 
-    ratelimit.init_app(app, client)
+    ratelimit.init_app(app, *store.limiter_storage(settings, client))
     errors.init_app(app)
     formatting.init_app(app)
     access.init_app(app)

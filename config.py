@@ -40,6 +40,9 @@ class Settings:
     trusted_proxy_count: int
     sign_in_rate_limit: str = DEFAULT_SIGN_IN_RATE_LIMIT
     metrics_token: str | None = None
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str | None = None
+    redis_cluster: bool = False
 
     @property
     def production(self) -> bool:
@@ -59,11 +62,16 @@ class Settings:
             problems.append(f"APP_ENV is '{app_env}': set it to 'production' or 'development'.")
         production = app_env != "development"
 
+        sentinels, sentinel_problems = _sentinels(get("REDIS_SENTINELS"))
+        problems += sentinel_problems
         required = {
             "NAVEXA_CLIENT_ID": "the Client ID Navexa issued for the portal",
             "NAVEXA_CLIENT_SECRET": "the Client Secret Navexa issued for the portal",
-            "REDIS_URL": "the Redis URL, e.g. redis://redis:6379/0",
         }
+        if sentinels:
+            required["REDIS_SENTINEL_MASTER"] = "the name the sentinels monitor the primary under, e.g. mymaster"
+        else:
+            required["REDIS_URL"] = "the Redis URL, e.g. redis://redis:6379/0"
         if production:
             required["SECRET_KEY"] = f"a random secret of {MIN_SECRET_KEY_LENGTH}+ characters ({GENERATE_SECRET})"
             required["PUBLIC_URL"] = "the portal's external https origin, e.g. https://portal.example.com"
@@ -101,6 +109,12 @@ class Settings:
         if metrics_token and len(metrics_token) < 16:
             problems.append("METRICS_TOKEN is too short: use 16+ random characters, or leave it unset to turn /metrics off.")
 
+        redis_cluster = get("REDIS_CLUSTER", "0").lower() in ("1", "true", "yes")
+        if redis_cluster and sentinels:
+            problems.append("REDIS_CLUSTER and REDIS_SENTINELS are both set: choose one Redis topology.")
+        if redis_cluster and get("REDIS_URL") and urlsplit(get("REDIS_URL")).path.strip("/") not in ("", "0"):
+            problems.append("REDIS_URL names a database other than 0: a Redis Cluster has only database 0.")
+
         if problems:
             raise ConfigError(problems)
         return cls(
@@ -118,7 +132,23 @@ class Settings:
             trusted_proxy_count=int(proxies),
             sign_in_rate_limit=sign_in_rate_limit,
             metrics_token=metrics_token,
+            redis_sentinels=sentinels,
+            redis_sentinel_master=get("REDIS_SENTINEL_MASTER") or None,
+            redis_cluster=redis_cluster,
         )
+
+
+def _sentinels(value: str) -> tuple[tuple[tuple[str, int], ...], list[str]]:
+    """REDIS_SENTINELS as (host, port) pairs: 'host:port,host:port'."""
+    if not value:
+        return (), []
+    found = []
+    for item in value.split(","):
+        host, _, port = item.strip().rpartition(":")
+        if not host or not port.isdigit():
+            return (), [f"REDIS_SENTINELS has '{item.strip()}': list sentinels as host:port,host:port."]
+        found.append((host, int(port)))
+    return tuple(found), []
 
 
 def _url_problems(name: str, value: str, https_only: bool) -> list[str]:

@@ -33,7 +33,8 @@ def sign_in_limit() -> str:
     return settings().sign_in_rate_limit
 
 
-def init_app(app: Flask, redis_client):
-    app.config["RATELIMIT_STORAGE_URI"] = "redis://"
-    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": redis_client.connection_pool}
+def init_app(app: Flask, storage_uri: str, storage_options: dict):
+    """Count in the portal's Redis (store.limiter_storage gives the URI and options for its topology)."""
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = storage_options
     limiter.init_app(app)

@@ -77,10 +77,14 @@ class Service:
                 self.process.wait()
 
 
-def start_redis(port: int | None = None, log=None, extra_args: tuple[str, ...] = ()) -> tuple[Service, str]:
-    """Start an in-memory redis-server on loopback (with extra_args, e.g. a memory limit); return it and its URL."""
+def start_redis(port: int | None = None, log=None, extra_args: tuple[str, ...] = (),
+                workdir: str | None = None) -> tuple[Service, str]:
+    """Start a redis-server on loopback (in memory unless extra_args say otherwise); return it and its URL.
+
+    Start it again with the same port and workdir (and persistence in extra_args) to restart it.
+    """
     port = port or free_port()
-    workdir = tempfile.mkdtemp(prefix="navexa-redis-")
+    workdir = workdir or tempfile.mkdtemp(prefix="navexa-redis-")
     service = Service("redis", [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
                                 "--save", "", "--appendonly", "no", "--dir", workdir, *extra_args], log=log)
     wait_until(lambda: port_open(port), what="redis-server")

@@ -1,0 +1,113 @@
+"""The portal on Redis that fails over (Sentinel), scales out (Cluster) and restarts, with real
+redis-server processes on loopback."""
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+
+from portal.session import SESSION_COOKIE
+from portal.tokens import VALID_MARGIN
+from tests.helpers import PortalBrowser, lock_key, session_key, token_key
+from tests.redis_topologies import SENTINEL_MASTER, start_cluster, start_sentinel_setup
+from tools.clients import Browser
+from tools.services import free_port, portal_env, start_portal, start_redis
+
+
+def poll_until_ok(browser, seconds=30.0) -> list[int]:
+    """GET /portfolios every 0.2 s until it answers 200 (bounded); every status seen."""
+    statuses, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        statuses.append(browser.page("/portfolios").status_code)
+        if statuses[-1] == 200:
+            break
+        time.sleep(0.2)
+    return statuses
+
+
+@pytest.fixture
+def sentinel_setup():
+    topology, primary, sentinels = start_sentinel_setup()
+    yield topology, primary, sentinels
+    topology.stop()
+
+
+def test_a_sentinel_failover_keeps_people_signed_in(make_portal, sandbox, sentinel_setup):
+    topology, primary, sentinels = sentinel_setup
+    portal = make_portal(REDIS_URL=None, REDIS_SENTINELS=",".join(f"127.0.0.1:{p}" for p in sentinels),
+                         REDIS_SENTINEL_MASTER=SENTINEL_MASTER)
+    person = PortalBrowser(portal, sandbox)
+    assert person.sign_in().status_code == 302
+    assert person.page().status_code == 200
+    sid = person.session_id()
+    assert redis.Redis(port=primary).execute_command("WAIT", 1, 2000) == 1  # the replica has the session
+
+    topology.services.pop("primary").stop()  # the primary dies while the person is browsing
+    started = time.monotonic()
+    statuses = poll_until_ok(person)
+    print(f"failover: {len(statuses) - 1} answers of 503 over {time.monotonic() - started:.1f} s, then 200")
+    assert statuses[-1] == 200, statuses
+    assert set(statuses[:-1]) <= {503}, statuses  # a short burst of "try again", never a 500
+    assert len(statuses) <= 50  # back within 10 s
+    assert person.session_id() == sid  # the same session: nobody signed in again
+    new_primary = redis.Redis(port=sentinels[0]).execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_MASTER)
+    assert int(new_primary[1]) != primary
+
+
+@pytest.fixture
+def cluster():
+    topology, ports = start_cluster()
+    yield ports
+    topology.stop()
+
+
+def test_on_a_cluster_two_processes_share_sessions_and_refresh_once(sandbox, cluster):
+    env = portal_env(sandbox.url, f"redis://127.0.0.1:{cluster[0]}/0", REDIS_CLUSTER="1")
+    port_a, port_b = free_port(), free_port()
+    env["PUBLIC_URL"] = f"http://127.0.0.1:{port_a}"
+    portal_a, url_a = start_portal(env, port=port_a, workers=1)
+    portal_b, url_b = start_portal(env, port=port_b, workers=1)
+    try:
+        sandbox.config(access_token_ttl=VALID_MARGIN - 2)  # as good as expired: the first use refreshes
+        person = Browser(url_a)
+        assert person.sign_in().status_code == 302
+        sandbox.config(access_token_ttl=86400)
+        with ThreadPoolExecutor(30) as pool:
+            statuses = list(pool.map(lambda i: person.twin().get((url_a, url_b)[i % 2] + "/api/portfolios",
+                                                                 timeout=60).status_code, range(30)))
+        assert statuses == [200] * 30
+        stats = sandbox.stats()
+        assert stats["token_requests"]["refresh_token"] == 1 and stats["refresh_reuse_detected"] == 0
+        assert person.get(url_b + "/portfolios", timeout=30).status_code == 200  # browsing through the other one
+        sid = person.cookies.get(SESSION_COOKIE)
+        client = redis.RedisCluster(host="127.0.0.1", port=cluster[0])
+        slots = {client.keyslot(key) for key in (session_key(sid), token_key(sid), lock_key(sid))}
+        assert len(slots) == 1  # a session's keys share one slot
+        assert client.exists(session_key(sid)) and client.exists(token_key(sid))
+    finally:
+        portal_a.stop()
+        portal_b.stop()
+
+
+def test_redis_restarted_under_traffic_gives_503s_meanwhile_and_recovers_alone(make_portal, sandbox, caplog):
+    persistence = ("--appendonly", "yes", "--appendfsync", "always")
+    service, url = start_redis(extra_args=persistence)
+    port, workdir = int(url.rsplit(":", 1)[1].split("/")[0]), service.process.args[service.process.args.index("--dir") + 1]
+    portal = make_portal(REDIS_URL=url)
+    person = PortalBrowser(portal, sandbox)
+    assert person.sign_in().status_code == 302
+    service.stop()
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    down = [person.page().status_code for _ in range(5)]
+    assert down == [503] * 5
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and not r.name.startswith("urllib3")]
+    assert len(warnings) == 5 and all(r.exc_info is None for r in warnings)
+    service, _ = start_redis(port=port, extra_args=persistence, workdir=workdir)
+    try:
+        statuses = poll_until_ok(person, seconds=15)
+        assert statuses[-1] == 200 and set(statuses[:-1]) <= {503}, statuses
+    finally:
+        service.stop()
