@@ -7,26 +7,42 @@ from tools.clients import Browser, SandboxControl
 from tools.services import free_port, portal_env, start_portal, start_redis, start_sandbox
 
 
+class Stack:
+    """The services a benchmark starts (redis-server, the sandbox, gunicorn apps), stopped in reverse on exit."""
+
+    def __init__(self):
+        self.services = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        for service in reversed(self.services):
+            service.stop()
+
+    def _keep(self, started):
+        self.services.append(started[0])
+        return started[1]
+
+    def redis(self) -> str:
+        return self._keep(start_redis())
+
+    def sandbox(self) -> SandboxControl:
+        return SandboxControl(self._keep(start_sandbox()))
+
+    def gunicorn(self, env: dict, **options) -> str:
+        """Start the portal (or options['app']) under gunicorn; its URL."""
+        return self._keep(start_portal(env, **options))
+
+
 @contextmanager
 def stack(portals: int = 1, threads: int = 16):
     """Start redis-server, the sandbox and `portals` gunicorn processes serving one site."""
-    services = []
-    try:
-        redis_service, redis_url = start_redis()
-        services.append(redis_service)
-        sandbox_service, sandbox_url = start_sandbox()
-        services.append(sandbox_service)
+    with Stack() as started:
+        redis_url, sandbox = started.redis(), started.sandbox()
         ports = [free_port() for _ in range(portals)]
-        env = portal_env(sandbox_url, redis_url, f"http://127.0.0.1:{ports[0]}")
-        urls = []
-        for port in ports:
-            service, url = start_portal(env, port=port, workers=1, threads=threads)
-            services.append(service)
-            urls.append(url)
-        yield SandboxControl(sandbox_url), urls
-    finally:
-        for service in reversed(services):
-            service.stop()
+        env = portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{ports[0]}")
+        yield sandbox, [started.gunicorn(env, port=port, workers=1, threads=threads) for port in ports]
 
 
 def sign_in(portal_url: str, username: str = "alice") -> Browser:

@@ -17,8 +17,8 @@ import sys
 
 import requests
 
-from bench.common import sign_in
-from tools.services import free_port, portal_env, start_portal, start_redis, start_sandbox
+from bench.common import Stack, sign_in
+from tools.services import free_port, portal_env
 
 PATH = "/api/portfolios"
 
@@ -51,22 +51,15 @@ def main():
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
-    services = []
-    try:
-        redis_service, redis_url = start_redis()
-        services.append(redis_service)
-        sandbox_service, sandbox_url = start_sandbox()
-        services.append(sandbox_service)
+    with Stack() as started:
+        redis_url, sandbox = started.redis(), started.sandbox()
         gunicorn = {"workers": args.workers, "threads": args.threads}
-        upstream, upstream_url = start_portal({}, app="bench.fast_upstream:app", **gunicorn)
-        services.append(upstream)
+        upstream_url = started.gunicorn({}, app="bench.fast_upstream:app", **gunicorn)
         port = free_port()
-        env = portal_env(sandbox_url, redis_url, f"http://127.0.0.1:{port}", NAVEXA_API_URL=upstream_url + "/api")
-        portal, portal_url = start_portal(env, port=port, **gunicorn)
-        services.append(portal)
-        naive, naive_url = start_portal({"NAIVE_REDIS_URL": redis_url, "NAIVE_UPSTREAM": upstream_url + "/api"},
-                                        app="bench.naive_proxy:app", **gunicorn)
-        services.append(naive)
+        env = portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}", NAVEXA_API_URL=upstream_url + "/api")
+        portal_url = started.gunicorn(env, port=port, **gunicorn)
+        naive_url = started.gunicorn({"NAIVE_REDIS_URL": redis_url, "NAIVE_UPSTREAM": upstream_url + "/api"},
+                                     app="bench.naive_proxy:app", **gunicorn)
 
         person = sign_in(portal_url)
         assert person.get(portal_url + PATH, timeout=10).status_code == 200
@@ -82,9 +75,6 @@ def main():
             wrk(url, 1, 1, header)  # warm up
             results[name] = {**{k: v for k, v in wrk(url, 1, args.seconds, header).items() if k != "rps"},
                              "rps": wrk(url, 16, args.seconds, header)["rps"]}
-    finally:
-        for service in reversed(services):
-            service.stop()
 
     print(f"gunicorn {args.workers} workers x {args.threads} threads each; wrk {args.seconds} s per figure")
     print(f"{'':20} {'p50 @1':>9} {'p99 @1':>9} {'req/s @16':>10}")

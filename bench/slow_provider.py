@@ -22,10 +22,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.common import percentile, sign_in
+from bench.common import Stack, percentile, sign_in
 from portal.tokens import REFRESH_BACKOFF, VALID_MARGIN
-from tools.clients import SandboxControl
-from tools.services import free_port, portal_env, start_portal, start_redis, start_sandbox
+from tools.services import free_port, portal_env
 
 DAY = 86400
 EXPIRED_TTL = VALID_MARGIN - 2  # s: a token issued for this long already counts as expired
@@ -66,20 +65,12 @@ def main():
     parser.add_argument("--latency", type=float, default=12.0, help="token endpoint latency in seconds (A and C)")
     args = parser.parse_args()
     latency_ms = int(args.latency * 1000)
-    services = []
-    try:
-        redis_service, redis_url = start_redis()
-        services.append(redis_service)
-        sandbox_service, sandbox_url = start_sandbox()
-        services.append(sandbox_service)
-        sandbox = SandboxControl(sandbox_url)
-        port, ahead_port = free_port(), free_port()
-        env = portal_env(sandbox_url, redis_url, f"http://127.0.0.1:{port}")
-        portal, url = start_portal(env, port=port)
-        services.append(portal)
-        ahead, ahead_url = start_portal({**env, "BENCH_CLOCK_OFFSET": str(DAY - 30)}, port=ahead_port,
-                                        app="bench.skewed_wsgi:app")
-        services.append(ahead)
+    with Stack() as started:
+        redis_url, sandbox = started.redis(), started.sandbox()
+        port = free_port()
+        env = portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}")
+        url = started.gunicorn(env, port=port)
+        ahead_url = started.gunicorn({**env, "BENCH_CLOCK_OFFSET": str(DAY - 30)}, app="bench.skewed_wsgi:app")
         api = "/api/portfolios"
         ok = True
 
@@ -146,9 +137,6 @@ def main():
               f"(ratio {during[0] / alone[0]:.2f}); /healthz p50 alone {1000 * alone[1]:.1f} ms, "
               f"during {1000 * during[1]:.1f} ms; slowest during {1000 * during[2]:.0f} ms")
         ok &= during[2] < 2
-    finally:
-        for service in reversed(services):
-            service.stop()
     return 0 if ok else 1
 
 

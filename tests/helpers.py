@@ -1,6 +1,7 @@
 """Test helpers: a live portal on a real socket, a signed-in browser, a movable clock, key names."""
 
 import json
+import logging
 import threading
 import time
 from datetime import date
@@ -14,6 +15,7 @@ from portal.services import services
 from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
 from portal.tokens import FAILED_KEY_PREFIX, LOCK_KEY_PREFIX, TOKEN_KEY_PREFIX, TokenRecord, decode_key, session_scoped
 from tools.clients import Browser
+from tools.services import start_redis
 
 DAY = 86400
 PINNED_TODAY = date(2026, 11, 21)  # the date test portals report up to: amounts don't move with the calendar
@@ -121,6 +123,26 @@ def redis_dump(client) -> bytes:
         elif kind == b"hash":
             parts += [b"%s=%s" % pair for pair in client.hgetall(key).items()]
     return b"\n".join(parts)
+
+
+def signed_in_then_redis_stops(make_portal, sandbox, caplog, extra_args=()):
+    """A person signed in on a portal with a Redis of its own, which then stops; the log captured from there.
+
+    Returns the person, and the stopped redis-server's URL and work directory (to start it again).
+    """
+    service, url = start_redis(extra_args=extra_args)
+    workdir = service.process.args[service.process.args.index("--dir") + 1]
+    person = PortalBrowser(make_portal(REDIS_URL=url), sandbox)
+    assert person.sign_in().status_code == 302
+    service.stop()
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    return person, url, workdir
+
+
+def warning_lines(caplog) -> list:
+    """What the portal logged at WARNING or above (urllib3's lines are the test client's own)."""
+    return [r for r in caplog.records if r.levelno >= logging.WARNING and not r.name.startswith("urllib3")]
 
 
 def query_of(url: str) -> dict:

@@ -1,7 +1,6 @@
 """The portal on Redis that fails over (Sentinel), scales out (Cluster) and restarts, with real
 redis-server processes on loopback."""
 
-import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +9,7 @@ import redis
 
 from portal.session import SESSION_COOKIE
 from portal.tokens import VALID_MARGIN
-from tests.helpers import PortalBrowser, lock_key, session_key, token_key
+from tests.helpers import PortalBrowser, lock_key, session_key, signed_in_then_redis_stops, token_key, warning_lines
 from tests.redis_topologies import SENTINEL_MASTER, start_cluster, start_sentinel_setup
 from tools.clients import Browser
 from tools.services import free_port, portal_env, start_portal, start_redis
@@ -92,19 +91,13 @@ def test_on_a_cluster_two_processes_share_sessions_and_refresh_once(sandbox, clu
 
 
 def test_redis_restarted_under_traffic_gives_503s_meanwhile_and_recovers_alone(make_portal, sandbox, caplog):
-    persistence = ("--appendonly", "yes", "--appendfsync", "always")
-    service, url = start_redis(extra_args=persistence)
-    port, workdir = int(url.rsplit(":", 1)[1].split("/")[0]), service.process.args[service.process.args.index("--dir") + 1]
-    portal = make_portal(REDIS_URL=url)
-    person = PortalBrowser(portal, sandbox)
-    assert person.sign_in().status_code == 302
-    service.stop()
-    caplog.clear()
-    caplog.set_level(logging.INFO)
+    persistence = ("--appendonly", "yes", "--appendfsync", "always")  # the session survives the restart
+    person, url, workdir = signed_in_then_redis_stops(make_portal, sandbox, caplog, extra_args=persistence)
     down = [person.page().status_code for _ in range(5)]
     assert down == [503] * 5
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and not r.name.startswith("urllib3")]
+    warnings = warning_lines(caplog)
     assert len(warnings) == 5 and all(r.exc_info is None for r in warnings)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
     service, _ = start_redis(port=port, extra_args=persistence, workdir=workdir)
     try:
         statuses = poll_until_ok(person, seconds=15)

@@ -3,7 +3,6 @@ anonymous sign-in starts, one absolute lifetime, and Redis going away."""
 
 import http.client
 import json
-import logging
 import re
 import secrets
 import time
@@ -16,7 +15,15 @@ import requests
 
 from portal.pending import PENDING_KEY_PREFIX, PENDING_LOGIN_TTL
 from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
-from tests.helpers import KEY_COOKIE, PortalBrowser, pending_login, query_of, session_key, token_key
+from tests.helpers import (
+    KEY_COOKIE,
+    pending_login,
+    query_of,
+    session_key,
+    signed_in_then_redis_stops,
+    token_key,
+    warning_lines,
+)
 from tools.clients import Browser
 from tools.services import free_port, portal_env, start_portal, start_redis
 
@@ -206,17 +213,11 @@ def test_the_session_and_its_cookies_end_together(browser, portal):
 
 
 def test_with_redis_down_each_request_logs_one_line_and_healthz_stays_up(make_portal, sandbox, caplog):
-    service, url = start_redis()
-    portal = make_portal(REDIS_URL=url)
-    person = PortalBrowser(portal, sandbox)
-    assert person.sign_in().status_code == 302
-    service.stop()
-    caplog.clear()
-    caplog.set_level(logging.INFO)
+    person, _, _ = signed_in_then_redis_stops(make_portal, sandbox, caplog)
     paths = ["/portfolios", "/", "/api/portfolios", "/portfolios/101", "/login", "/logout", "/portfolios", "/"]
     statuses = [person.page(path).status_code for path in paths]
     assert statuses == [503] * len(paths)
-    portal_lines = [r for r in caplog.records if r.levelno >= logging.WARNING and not r.name.startswith("urllib3")]
+    portal_lines = warning_lines(caplog)
     assert len(portal_lines) == len(paths), [r.getMessage() for r in portal_lines]
     assert all(r.exc_info is None for r in caplog.records)
     assert person.page("/healthz").status_code == 200
