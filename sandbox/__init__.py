@@ -22,6 +22,7 @@ def create_app(environ=None) -> Flask:
         SESSION_COOKIE_NAME="navexa_sandbox_session",  # the portal shares 127.0.0.1's cookie jar
         SANDBOX_API_KEY=env.get("SANDBOX_API_KEY"),
         SANDBOX_API_KEY_USER=env.get("SANDBOX_API_KEY_USER", "alice"),
+        SANDBOX_BROWSER_URL=env.get("SANDBOX_BROWSER_URL"),
     )
     client = Client(
         client_id=env.get("SANDBOX_CLIENT_ID", DEFAULT_CLIENT_ID),

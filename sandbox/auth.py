@@ -90,6 +90,13 @@ def issuer() -> str:
     return request.host_url  # ends with "/", as Auth0's issuer does
 
 
+def browser_base() -> str:
+    """Where browsers reach the sandbox: SANDBOX_BROWSER_URL when the portal reaches it by another name
+    (a compose service name), else the issuer."""
+    configured = current_app.config.get("SANDBOX_BROWSER_URL")
+    return configured.rstrip("/") + "/" if configured else issuer()
+
+
 def state():
     return current_app.extensions["sandbox_state"]
 
@@ -336,12 +343,12 @@ def discovery():
     base = issuer()
     return jsonify({
         "issuer": base,
-        "authorization_endpoint": base + "authorize",
+        "authorization_endpoint": browser_base() + "authorize",
         "token_endpoint": base + "oauth/token",
         "userinfo_endpoint": base + "userinfo",
         "jwks_uri": base + ".well-known/jwks.json",
         "revocation_endpoint": base + "oauth/revoke",
-        "end_session_endpoint": base + "oidc/logout",
+        "end_session_endpoint": browser_base() + "oidc/logout",
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": list(SUPPORTED_SCOPES),

@@ -495,3 +495,17 @@ def test_boolean_knobs_take_booleans_only(sandbox):
     assert response.status_code == 400
     response = requests.post(sandbox.url + "/_sandbox/config", json={"api_latency_ms": True}, timeout=5)
     assert response.status_code == 400
+
+
+def test_browser_facing_endpoints_can_name_another_address_than_the_issuer():
+    """For the compose demo: the portal calls the sandbox by its service name, the browser by a published port."""
+    from tools.services import start_sandbox
+
+    service, url = start_sandbox(env={"SANDBOX_BROWSER_URL": "http://127.0.0.1:8400"})
+    try:
+        document = requests.get(url + "/.well-known/openid-configuration", timeout=5).json()
+        assert document["authorization_endpoint"] == "http://127.0.0.1:8400/authorize"
+        assert document["end_session_endpoint"] == "http://127.0.0.1:8400/oidc/logout"
+        assert document["issuer"] == url + "/" and document["token_endpoint"] == url + "/oauth/token"
+    finally:
+        service.stop()

@@ -19,6 +19,7 @@ SRC=""
 WORK=${WORK:-/tmp/navexa-container-check}
 PORTAL_PORT=8000
 REDIS_PORT=${REDIS_PORT:-16379}
+SANDBOX_PORT=8400  # the demo's, as the compose file and .env.sandbox name it
 IMAGE=localhost/navexa-portal:check
 REDIS_IMAGE=docker.io/library/redis:7-alpine  # the compose file's image, made locally
 PROJECT=navexa-check
@@ -112,7 +113,7 @@ podman image exists "$REDIS_IMAGE" || {
     || { tail -30 "$WORK/redis.log"; fail "redis image"; }
 }
 
-for port in "$PORTAL_PORT" "$REDIS_PORT"; do in_use "$port" && fail "port $port is in use on this machine"; done
+for port in "$PORTAL_PORT" "$REDIS_PORT" "$SANDBOX_PORT"; do in_use "$port" && fail "port $port is in use on this machine"; done
 
 check_portal() {  # check_portal CONTAINER WHAT
   answers "http://127.0.0.1:$PORTAL_PORT/healthz" 60 || { podman logs "$1" 2>&1 | tail -30; fail "$2: /healthz"; }
@@ -170,5 +171,38 @@ appendonly=$(podman exec "${PROJECT}_redis_1" redis-cli -p "$REDIS_PORT" config 
 policy=$(podman exec "${PROJECT}_redis_1" redis-cli -p "$REDIS_PORT" config get maxmemory-policy | tail -1)
 echo "compose redis: appendonly $appendonly, maxmemory-policy $policy"
 [ "$appendonly" = yes ] || fail "compose: redis without AOF persistence"
+(cd "$SRC" && "$WORK/venv/bin/podman-compose" -p "$PROJECT" "${COMPOSE_FILES[@]}" down -v >/dev/null 2>&1)
+
+say "the sandbox profile: the credential-free demo, signed in through with curl as a browser would"
+cp "$SRC/.env.sandbox" "$SRC/.env"  # as the README says
+cat > "$WORK/compose.demo.yml" <<EOF
+# Host networking: the portal reaches the sandbox on loopback, as the browser does.
+services:
+  portal:
+    environment:
+      NAVEXA_AUTH_URL: http://127.0.0.1:$SANDBOX_PORT
+      NAVEXA_API_URL: http://127.0.0.1:$SANDBOX_PORT/api
+  sandbox:
+    network_mode: host
+    ports: !reset []
+    command: ["python", "-m", "sandbox", "--host", "127.0.0.1", "--port", "$SANDBOX_PORT"]
+EOF
+COMPOSE_FILES=(-f docker-compose.yml -f "$WORK/compose.host.yml" -f "$WORK/compose.demo.yml")
+(cd "$SRC" && "$WORK/venv/bin/podman-compose" -p "$PROJECT" --profile sandbox \
+  --podman-build-args "--network host --format docker --pull=never" "${COMPOSE_FILES[@]}" up -d) \
+  > "$WORK/compose-demo.log" 2>&1 || { tail -30 "$WORK/compose-demo.log"; fail "podman-compose --profile sandbox up"; }
+answers "http://127.0.0.1:$SANDBOX_PORT/.well-known/openid-configuration" 60 || fail "demo: the sandbox did not answer"
+check_portal "${PROJECT}_portal_1" demo
+jar="$WORK/cookies" && rm -f "$jar"
+browse() { curl -sS -m 10 -c "$jar" -b "$jar" "$@"; }
+authorize=$(browse -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$PORTAL_PORT/login")
+[[ $authorize == "http://127.0.0.1:$SANDBOX_PORT/authorize?"* ]] || fail "demo: /login sent the browser to '$authorize'"
+browse -o /dev/null "$authorize"
+callback=$(browse -o /dev/null -w '%{redirect_url}' --data 'username=alice&decision=allow' "$authorize")
+[[ $callback == "http://127.0.0.1:$PORTAL_PORT/callback?"* ]] || fail "demo: the sandbox sent the browser to '$callback'"
+landed=$(browse -o /dev/null -w '%{http_code} %{redirect_url}' "$callback")
+[ "$landed" = "302 http://127.0.0.1:$PORTAL_PORT/portfolios" ] || fail "demo: /callback answered '$landed'"
+browse "http://127.0.0.1:$PORTAL_PORT/portfolios" | grep -q "Retirement" || fail "demo: alice's portfolios are not shown"
+echo "demo: signed in as alice through the sandbox; her portfolios are shown"
 
 say "PASS: the image and the compose stack serve, as a non-root user, healthy"
