@@ -205,4 +205,4 @@ landed=$(browse -o /dev/null -w '%{http_code} %{redirect_url}' "$callback")
 browse "http://127.0.0.1:$PORTAL_PORT/portfolios" | grep -q "Retirement" || fail "demo: alice's portfolios are not shown"
 echo "demo: signed in as alice through the sandbox; her portfolios are shown"
 
-say "PASS: the image and the compose stack serve, as a non-root user, healthy"
+say "PASS: the image, the compose stack and its sandbox demo serve, as a non-root user, healthy"
