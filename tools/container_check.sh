@@ -35,13 +35,19 @@ answers() {  # answers URL SECONDS: wait until URL answers 2xx
 }
 in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+remove_leftovers() {  # containers of this check, whatever left them (an interrupted run, say)
+  podman ps -aq --filter "label=io.podman.compose.project=$PROJECT" 2>/dev/null | xargs -r podman rm -f -t 3 >/dev/null 2>&1
+  podman rm -f -t 3 navexa-check-portal navexa-check-redis >/dev/null 2>&1
+  return 0
+}
+
 COMPOSE_FILES=()
 cleanup() {
   set +e
-  podman rm -f -t 5 navexa-check-portal navexa-check-redis >/dev/null 2>&1
-  if [ ${#COMPOSE_FILES[@]} -gt 0 ]; then
-    (cd "$SRC" && "$WORK/venv/bin/podman-compose" -p "$PROJECT" "${COMPOSE_FILES[@]}" down -v >/dev/null 2>&1)
+  if [ ${#COMPOSE_FILES[@]} -gt 0 ]; then  # --profile sandbox: down leaves a profile's services up otherwise
+    (cd "$SRC" && "$WORK/venv/bin/podman-compose" -p "$PROJECT" --profile sandbox "${COMPOSE_FILES[@]}" down -v >/dev/null 2>&1)
   fi
+  remove_leftovers
 }
 trap cleanup EXIT
 
@@ -53,6 +59,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${need[@]}" >/dev/null
 fi
 podman --version
+remove_leftovers
 
 say "podman settings for this machine"
 nofile=$(ulimit -Hn); [ "$nofile" != unlimited ] || nofile=1048576
@@ -172,6 +179,7 @@ policy=$(podman exec "${PROJECT}_redis_1" redis-cli -p "$REDIS_PORT" config get 
 echo "compose redis: appendonly $appendonly, maxmemory-policy $policy"
 [ "$appendonly" = yes ] || fail "compose: redis without AOF persistence"
 (cd "$SRC" && "$WORK/venv/bin/podman-compose" -p "$PROJECT" "${COMPOSE_FILES[@]}" down -v >/dev/null 2>&1)
+remove_leftovers
 
 say "the sandbox profile: the credential-free demo, signed in through with curl as a browser would"
 cp "$SRC/.env.sandbox" "$SRC/.env"  # as the README says
