@@ -92,7 +92,10 @@ class Cookie:
 key_cookie = Cookie("navexa_portal_key", r"[A-Za-z0-9_-]{43}")
 # Binds pending logins, and the sign-in they lead to, to the browser that started them.
 binding_cookie = Cookie("navexa_portal_login", r"[A-Za-z0-9_-]{43}")
-COOKIES = (key_cookie, binding_cookie)
+# For a minute after sign-out: the landing page says it worked (the way back runs through Navexa's logout).
+signed_out_cookie = Cookie("navexa_portal_signed_out", r"1")
+SIGNED_OUT_NOTICE_SECONDS = 60
+COOKIES = (key_cookie, binding_cookie, signed_out_cookie)
 
 
 def sealing_key() -> bytes | None:

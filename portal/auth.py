@@ -14,6 +14,7 @@ import time
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from .access import (
+    SIGNED_OUT_NOTICE_SECONDS,
     User,
     binding_cookie,
     current_user,
@@ -21,6 +22,7 @@ from .access import (
     issue_sealing_key,
     sealing_key,
     set_current_user,
+    signed_out_cookie,
 )
 from .errors import BadInput, LoginDeclined, LoginFailed, LoginStateError, ProviderError
 from .metrics import SIGN_INS
@@ -185,4 +187,5 @@ def logout():
     if current_user() is not None and key is not None:
         revoke_refresh_token(session.sid, key)
     end_session()
+    signed_out_cookie.issue("1", SIGNED_OUT_NOTICE_SECONDS)
     return redirect(services().provider.logout_url(settings().public_url + "/"))

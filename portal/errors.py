@@ -190,10 +190,12 @@ def handle_provider_failure(error: provider.ProviderFailure):
 
 
 HTTP_TITLES = {404: "Page not found", 405: "That method isn't allowed here"}
+HTTP_MESSAGES = {404: "There's nothing at this address. The link may be mistyped, or the page may have moved."}
 
 
 def handle_http_exception(error: HTTPException):
-    response = render_error(PortalError(error.description, status=error.code, code=error.name.lower().replace(" ", "_"),
+    response = render_error(PortalError(HTTP_MESSAGES.get(error.code, error.description), status=error.code,
+                                        code=error.name.lower().replace(" ", "_"),
                                         title=HTTP_TITLES.get(error.code, error.name)))
     if error.code == 405 and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)

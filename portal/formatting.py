@@ -3,25 +3,37 @@
 import re
 from datetime import date, datetime
 
-from babel.dates import format_date
-from babel.numbers import UnknownCurrencyError, format_currency, format_decimal, format_percent
+from babel.numbers import UnknownCurrencyError, format_decimal, format_percent, get_currency_precision, get_currency_symbol
 
 LOCALE = "en_AU"
 MISSING = "—"
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+# An Australian reads a bare "$" as Australian dollars: US dollars say so. Others take CLDR's English
+# symbol (NZ$, £, €, CA$, HK$, ¥), or their code and a space where there is none (CHF 1,234.00).
+SYMBOLS = {"AUD": "$", "USD": "US$"}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # one style everywhere
+
+
+def currency_prefix(currency: str) -> str:
+    symbol = SYMBOLS.get(currency) or get_currency_symbol(currency, locale="en")
+    return symbol if symbol != currency else currency + " "
 
 
 def money(value, currency: str | None, signed: bool = False) -> str:
+    """$18,168.50 for AUD, US$29,587.40 for US dollars; signed: +$42.00 / −$9.90; an odd code: the number alone."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return MISSING
-    amount = abs(value) if signed else value
     try:
         if not _CURRENCY_CODE.match(currency or ""):
             raise ValueError(currency)
-        text = format_currency(amount, currency, locale=LOCALE)
+        digits = get_currency_precision(currency)
+        prefix = currency_prefix(currency)
     except (UnknownCurrencyError, ValueError):
-        text = format_decimal(amount, format="#,##0.00", locale=LOCALE)  # an odd code: the number alone
-    return _sign(value, text) if signed else text
+        digits, prefix = 2, ""
+    text = prefix + format_decimal(abs(value), format="#,##0" + ("." + "0" * digits if digits else ""), locale=LOCALE)
+    if signed:
+        return _sign(value, text)
+    return "−" + text if value < 0 else text
 
 
 def percent(value, signed: bool = True) -> str:
@@ -49,7 +61,7 @@ def day(value) -> str:
         value = value.date()
     if not isinstance(value, date):
         return MISSING
-    return format_date(value, "d MMM y", locale=LOCALE)
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
 def trend(value) -> str:

@@ -176,16 +176,15 @@ class PortfolioCard:
     summary: Summary
 
 
-def currency_totals(cards: list[PortfolioCard]) -> list[tuple[str, float, float | None]]:
-    """Per base currency: total value and total return (None if any part is unknown)."""
-    totals: dict[str, list] = {}
+def currency_totals(cards: list[PortfolioCard]) -> list[tuple[str | None, float | None, float | None]]:
+    """Per base currency: total value and total return. No portfolio is left out: one whose currency is
+    unknown goes in a row of its own (None), and a total with an unknown part is unknown (None)."""
+    totals: dict[str | None, list] = {}
     for card in cards:
-        if not card.currency or card.summary.value is None:
-            continue
         entry = totals.setdefault(card.currency, [0.0, 0.0])
-        entry[0] += card.summary.value
+        entry[0] = None if entry[0] is None or card.summary.value is None else entry[0] + card.summary.value
         entry[1] = None if entry[1] is None or card.summary.total_return is None else entry[1] + card.summary.total_return
-    return [(currency, value, ret) for currency, (value, ret) in sorted(totals.items())]
+    return [(currency, value, ret) for currency, (value, ret) in sorted(totals.items(), key=lambda t: (t[0] is None, t[0] or ""))]
 
 
 CSV_COLUMNS = [(column.csv_heading, column.key) for column in COLUMNS] + [("Currency", "currency")]

@@ -3,7 +3,7 @@
 from flask import Blueprint, Response, render_template, request
 
 from . import formatting
-from .access import login_required, with_access_token
+from .access import login_required, signed_out_cookie, with_access_token
 from .charts import bar_chart
 from .errors import BadInput
 from .navexa import NotFound
@@ -19,6 +19,7 @@ from .portfolio import (
     currency_totals,
     holding_rows,
     holdings_csv,
+    number,
     period_params,
     sort_rows,
     summary_of,
@@ -39,7 +40,10 @@ def today():
 
 @bp.get("/")
 def index():
-    return render_template("index.html")
+    signed_out = signed_out_cookie.read() is not None
+    if signed_out:
+        signed_out_cookie.clear()  # said once
+    return render_template("index.html", signed_out=signed_out)
 
 
 @bp.get("/portfolios")
@@ -53,10 +57,9 @@ def portfolios():
 
 
 def chosen_period() -> str:
+    """The period asked for, or the default one for anything unknown (an old link should still work)."""
     period = request.args.get("period", DEFAULT_PERIOD).upper()
-    if period not in PERIODS:
-        raise BadInput(f"Choose a period of {', '.join(label for label, _ in PERIODS.values())}.")
-    return period
+    return period if period in PERIODS else DEFAULT_PERIOD
 
 
 def chosen_sort() -> tuple[str, str]:
@@ -122,9 +125,12 @@ def holding(portfolio_id, holding_id):
     income = newest_first(as_list(data["income"]), "paidDate")
     trades = newest_first(as_list(data["trades"]), "tradeDate")
     franking = [i.get("frankingCredits") for i in income]
+    currency = text(found.get("currencyCode")) or text(as_dict(data["portfolio"]).get("baseCurrencyCode"))
+    # Franking credits are an Australian matter: shown for AUD income, or wherever Navexa reports some.
+    franking_applies = currency == "AUD" or any(number(f) for f in franking)
     return render_template("holding.html", portfolio=as_dict(data["portfolio"]), portfolio_id=portfolio_id,
-                           holding=found, trades=trades, income=income,
-                           currency=text(found.get("currencyCode")) or text(as_dict(data["portfolio"]).get("baseCurrencyCode")),
+                           holding=found, trades=trades, income=income, currency=currency,
+                           franking_applies=franking_applies,
                            totals={"net": _sum(i.get("netAmount") for i in income),
                                    "franking": _sum(franking), "gross": _sum(i.get("grossAmount") for i in income)})
 

@@ -7,7 +7,13 @@ from portal import formatting
 
 @pytest.mark.parametrize("value, currency, signed, expected", [
     (18168.5, "AUD", False, "$18,168.50"),
-    (1234.5, "USD", False, "USD1,234.50"),
+    (1234.5, "USD", False, "US$1,234.50"),
+    (430.65, "USD", True, "+US$430.65"),
+    (-5, "USD", False, "−US$5.00"),
+    (99.5, "NZD", False, "NZ$99.50"),
+    (12.0, "GBP", False, "£12.00"),
+    (1234.0, "CHF", False, "CHF 1,234.00"),
+    (1234.4, "JPY", False, "¥1,234"),
     (-9.9, "AUD", True, "−$9.90"),
     (42.0, "AUD", True, "+$42.00"),
     (0, "AUD", True, "$0.00"),
@@ -30,6 +36,7 @@ def test_percent(value, signed, expected):
 
 @pytest.mark.parametrize("value, expected", [
     ("2026-11-21T00:00:00", "21 Nov 2026"), ("2026-11-21T00:00:00Z", "21 Nov 2026"), ("yesterday", "—"), (None, "—"),
+    ("2026-06-30", "30 Jun 2026"), ("2026-07-01", "1 Jul 2026"), ("2026-09-15", "15 Sep 2026"),
 ])
 def test_day(value, expected):
     assert formatting.day(value) == expected

@@ -87,13 +87,19 @@ def test_sorting_puts_missing_values_last_in_both_directions_and_ignores_case():
     assert [r.symbol for r in sort_rows(rows, "symbol", "asc")] == ["A", "b", "c"]
 
 
-def test_currency_totals_add_per_currency_and_an_unknown_return_stays_unknown():
-    def card(currency, value, gain, dividends):
-        report = {"totalReturn": {"totalValue": value, "capitalGainValue": gain, "dividendReturnValue": dividends}}
-        return PortfolioCard(1, "p", currency, summary_of(report))
+def card(currency, value, gain, dividends):
+    report = {"totalReturn": {"totalValue": value, "capitalGainValue": gain, "dividendReturnValue": dividends}}
+    return PortfolioCard(1, "p", currency, summary_of(report))
 
+
+def test_currency_totals_add_per_currency_and_an_unknown_return_stays_unknown():
     totals = currency_totals([card("AUD", 100, 10, 1), card("AUD", 50, 5, 0), card("USD", 20, None, 0)])
     assert totals == [("AUD", 150.0, 16.0), ("USD", 20.0, None)]
+
+
+def test_no_portfolio_is_left_out_of_the_totals():
+    totals = currency_totals([card(None, 7, 1, 0), card("AUD", 100, 10, 1), card("AUD", None, 5, 0)])
+    assert totals == [("AUD", None, 16.0), (None, 7.0, 1.0)]  # the unknown currency gets its own row, last
 
 
 def test_the_column_table_names_holding_row_fields_and_drives_sorting_and_the_csv():

@@ -71,7 +71,7 @@ def test_overview_shows_alices_portfolios_with_value_and_return(as_user, sandbox
     html = page(as_user("alice"), "/portfolios").text
     assert "Retirement" in html and "US Growth" in html and "Family SMSF" not in html
     assert "$82,361.00" in html  # Retirement's total value (AUD)
-    assert "USD29,587.40" in html  # US Growth's total value (USD)
+    assert "US$29,587.40" in html  # US Growth's total value (USD), marked as US dollars
     assert 'class="gain"' in html and "+$42,254.70" in html and "(+76.13%)" in html
     totals = Tables(html).tables[-1]
     assert [row[0] for row in totals] == ["AUD", "USD"]
@@ -128,7 +128,44 @@ def test_the_page_fetches_its_calls_concurrently_with_one_token(as_user, sandbox
     assert sandbox.stats()["api_requests"] - before == 8  # portfolio, holdings, six periods
 
 
-@pytest.mark.parametrize("query", ["period=5Y", "sort=secret", "sort=value&dir=sideways"])
+def test_an_unknown_period_falls_back_to_the_default(as_user):
+    html = page(as_user("alice"), "/portfolios/101?period=5Y").text
+    assert 'aria-current="true" class="current">1Y<' in html
+
+
+def test_franking_shows_only_where_it_applies(as_user):
+    browser = as_user("alice")
+    assert "Franking credits" in page(browser, "/portfolios/101/holdings/1001").text  # CBA, AUD
+    us_holdings = [r for r in holdings_table(page(browser, "/portfolios/102").text) if r[0] not in ("Cash", "—")]
+    us_income = next(h for h in ("2001", "2002", "2003")
+                     if "No income recorded" not in page(browser, f"/portfolios/102/holdings/{h}").text)
+    html = page(browser, f"/portfolios/102/holdings/{us_income}").text
+    assert us_holdings and "Franking credits" not in html and "US$" in html
+
+
+def test_carols_unknown_currency_portfolio_is_in_the_totals(as_user):
+    html = page(as_user("carol"), "/portfolios").text
+    assert [row[0] for row in Tables(html).tables[-1]][-1] == "Unknown currency"
+
+
+def test_a_missing_page_says_so_in_the_portals_words_and_leads_back(as_user, browser):
+    anonymous = page(browser, "/no-such-page", status=404).text
+    assert "There's nothing at this address" in anonymous.replace("&#39;", "'") and "Go to your portfolios" not in anonymous
+    signed_in = page(as_user("alice"), "/no-such-page", status=404).text
+    assert 'href="/portfolios"' in signed_in and "Go to your portfolios" in signed_in
+
+
+def test_after_signing_out_the_landing_page_says_so_once(as_user):
+    browser = as_user("alice")
+    assert 'href="/portfolios">Cancel<' in page(browser, "/logout").text.replace("\n", "")
+    out = browser.post(browser.portal.url + "/logout", data={"csrf_token": browser.csrf()}, allow_redirects=False,
+                       timeout=10)
+    assert out.status_code == 302
+    assert "You're signed out" in page(browser, "/").text.replace("&#39;", "'")
+    assert "You're signed out" not in page(browser, "/").text.replace("&#39;", "'")  # said once
+
+
+@pytest.mark.parametrize("query", ["sort=secret", "sort=value&dir=sideways"])
 def test_bad_page_options_get_a_400_page(as_user, query):
     response = page(as_user("alice"), f"/portfolios/101?{query}", status=400)
     assert "Navexa Portal" in response.text and "Traceback" not in response.text
