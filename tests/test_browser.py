@@ -109,3 +109,15 @@ def test_in_production_every_cookie_is_gone_after_sign_out(page, production_port
     left = {c["name"] for c in page.context.cookies(portal.url)}
     assert not {"__Host-navexa_portal", "__Host-navexa_portal_key"} & left
     assert page.get_by_role("link", name="Sign in with Navexa").is_visible()
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844), (320, 640)])
+def test_no_page_is_wider_than_the_screen(chromium, portal, sandbox, width, height):
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU")
+    page = context.new_page()
+    sign_in_as(page, portal, "alice")
+    for path in ("/portfolios", "/portfolios/101", "/portfolios/101/holdings/1001", "/portfolios/102/holdings/2001",
+                 "/logout", "/no-such-page"):
+        page.goto(portal.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+    context.close()
