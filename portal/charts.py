@@ -1,15 +1,14 @@
-"""Bar geometry for the server-rendered SVG charts (no script, no CDN: CSP `default-src 'self'`).
+"""Bar geometry for the server-rendered charts (no script, no CDN: CSP `default-src 'self'`).
 
-Every bar carries its label and value as text, so the charts read without colour.
+Each bar is a row of HTML: its label and value are text at the page's own size (so they stay
+readable on a phone), and only the bar itself is a small SVG whose track stretches to the row.
+Positions are in percent of that track. Every bar carries its value as text, so the charts read
+without colour.
 """
 
 from dataclasses import dataclass
 
-BAR_HEIGHT = 26
-GAP = 10
-LABEL_WIDTH = 90  # px for the label column
-VALUE_WIDTH = 80  # px for the value text
-WIDTH = 640
+TRACK = 100.0  # the SVG track's width in its own units: positions below are percentages
 
 
 @dataclass(frozen=True)
@@ -17,19 +16,15 @@ class Bar:
     label: str
     value: float | None
     value_text: str
-    x: float
-    y: float
-    width: float
+    x: float  # where the bar starts, in percent of the track
+    width: float  # its length, in percent of the track
     kind: str  # "gain", "loss", "flat", or "share" for parts of a whole
 
 
 @dataclass(frozen=True)
 class BarChart:
     bars: list[Bar]
-    width: int
-    height: int
-    axis_x: float
-    label_width: int = LABEL_WIDTH
+    axis_x: float  # the zero line, in percent of the track
 
 
 def bar_chart(items: list[tuple[str, float | None, str]], shares: bool = False) -> BarChart:
@@ -40,16 +35,14 @@ def bar_chart(items: list[tuple[str, float | None, str]], shares: bool = False) 
     values = [v for _, v, _ in items if v is not None]
     low, high = min([0.0, *values]), max([0.0, *values])
     span = (high - low) or 1.0
-    plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH
-    axis = LABEL_WIDTH + plot * (-low / span)
+    axis = TRACK * (-low / span)
     bars = []
-    for i, (label, value, value_text) in enumerate(items):
-        y = i * (BAR_HEIGHT + GAP)
+    for label, value, value_text in items:
         if value is None:
-            bars.append(Bar(label, None, value_text, axis, y, 0, "flat"))
+            bars.append(Bar(label, None, value_text, axis, 0, "flat"))
             continue
-        length = plot * abs(value) / span
+        length = TRACK * abs(value) / span
         x = axis if value >= 0 else axis - length
         kind = "share" if shares else "gain" if value > 0 else "loss" if value < 0 else "flat"
-        bars.append(Bar(label, value, value_text, x, y, max(length, 1.0), kind))
-    return BarChart(bars, WIDTH, max(len(items) * (BAR_HEIGHT + GAP) - GAP, BAR_HEIGHT), axis)
+        bars.append(Bar(label, value, value_text, round(x, 2), round(max(length, 0.5), 2), kind))
+    return BarChart(bars, round(axis, 2))

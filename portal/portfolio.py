@@ -100,25 +100,27 @@ class HoldingRow:
 
 @dataclass(frozen=True)
 class Column:
-    """A column of the holdings table: its HoldingRow field (also its sort key), headings, alignment."""
+    """A column of the holdings table: its HoldingRow field (also its sort key), headings, alignment,
+    and whether a phone shows it (the others fold away on narrow screens; the holding page has them)."""
 
     key: str
     heading: str
     csv_heading: str
     numeric: bool
+    on_phones: bool = False
 
 
 COLUMNS = (
-    Column("symbol", "Symbol", "Symbol", False),
+    Column("symbol", "Symbol", "Symbol", False, on_phones=True),
     Column("name", "Name", "Name", False),
     Column("exchange", "Exchange", "Exchange", False),
     Column("units", "Units", "Units", True),
     Column("price", "Price", "Price", True),
-    Column("value", "Value", "Value", True),
-    Column("weight", "Weight", "Weight %", True),
+    Column("value", "Value", "Value", True, on_phones=True),
+    Column("weight", "Weight", "Weight %", True, on_phones=True),
     Column("capital_gain", "Capital gain", "Capital gain", True),
     Column("dividends", "Dividends", "Dividends", True),
-    Column("return_pct", "Return", "Return %", True),
+    Column("return_pct", "Return", "Return %", True, on_phones=True),
 )
 SORT_KEYS = tuple(column.key for column in COLUMNS)
 DEFAULT_SORT = ("value", "desc")

@@ -121,3 +121,33 @@ def test_no_page_is_wider_than_the_screen(chromium, portal, sandbox, width, heig
         page.goto(portal.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
     context.close()
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844), (320, 640)])
+def test_chart_text_is_at_least_eleven_pixels_at_any_width(chromium, portal, sandbox, width, height):
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU")
+    page = context.new_page()
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/portfolios/101")
+    sizes = page.eval_on_selector_all(".barchart .bar-label, .barchart .bar-value",
+                                      "nodes => nodes.map(n => parseFloat(getComputedStyle(n).fontSize))")
+    assert sizes and min(sizes) >= 11
+    boxes = page.eval_on_selector_all(".barchart .bar-value", "nodes => nodes.map(n => n.getBoundingClientRect().right)")
+    assert max(boxes) <= width  # every value is on the screen
+    context.close()
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (320, 640)])
+def test_on_a_phone_the_holdings_show_symbol_value_weight_and_return_without_scrolling(chromium, portal, sandbox,
+                                                                                      width, height):
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", is_mobile=True)
+    page = context.new_page()
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/portfolios/101")
+    headings = page.eval_on_selector_all(
+        "table.holdings thead th", "nodes => nodes.filter(n => n.offsetParent !== null)"
+                                   ".map(n => [n.innerText.trim(), n.getBoundingClientRect().right])")
+    visible = {text.split()[0]: right for text, right in headings}
+    assert {"Symbol", "Value", "Weight", "Return"} <= set(visible), visible
+    assert max(visible.values()) <= width - 8, visible  # all inside the screen: no sideways scrolling to read them
+    context.close()
