@@ -94,7 +94,7 @@ def portfolio(portfolio_id):
         returns.append((label, summary.total_return_pct, formatting.percent(summary.total_return_pct)))
     return render_template("portfolio.html", portfolio=info, portfolio_id=portfolio_id, currency=currency,
                            summary=summary_of(data[f"perf:{period}"]), rows=rows, period=period, periods=PERIODS,
-                           columns=COLUMNS, sort_key=sort_key, direction=direction, allocation=allocation,
+                           columns=COLUMNS, sort_key=sort_key, direction=direction, allocation=allocation, as_of=today(),
                            returns=bar_chart(returns))
 
 

@@ -151,3 +151,31 @@ def test_on_a_phone_the_holdings_show_symbol_value_weight_and_return_without_scr
     assert {"Symbol", "Value", "Weight", "Return"} <= set(visible), visible
     assert max(visible.values()) <= width - 8, visible  # all inside the screen: no sideways scrolling to read them
     context.close()
+
+
+def luminance(rgb: str) -> float:
+    r, g, b = (int(part) for part in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+def test_dark_mode_follows_the_system(chromium, portal, sandbox):
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
+    page = context.new_page()
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/portfolios/101")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    text = page.evaluate("getComputedStyle(document.querySelector('h1')).color")
+    assert luminance(background) < 0.2 and luminance(text) > 0.7
+    context.close()
+
+
+def test_a_portfolio_prints_cleanly_with_its_name_period_and_date(page, portal, sandbox):
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/portfolios/101?period=3M")
+    page.emulate_media(media="print")
+    assert not page.get_by_role("button", name="Sign out").is_visible()
+    assert not page.get_by_role("navigation", name="Period").is_visible()
+    assert not page.get_by_role("link", name="Download CSV").is_visible()
+    assert page.get_by_text("Period: 3M · as of 21 Nov 2026").is_visible()
+    assert page.get_by_role("heading", name="Retirement").is_visible()
+    assert page.locator("table.holdings th", has_text="Capital gain").is_visible()  # every column on paper
