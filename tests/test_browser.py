@@ -179,3 +179,27 @@ def test_a_portfolio_prints_cleanly_with_its_name_period_and_date(page, portal, 
     assert page.get_by_text("Period: 3M · as of 21 Nov 2026").is_visible()
     assert page.get_by_role("heading", name="Retirement").is_visible()
     assert page.locator("table.holdings th", has_text="Capital gain").is_visible()  # every column on paper
+
+
+def test_a_slow_period_click_shows_progress_at_once_and_a_second_click_loads_nothing_more(page, portal, sandbox):
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/portfolios/101")
+    sandbox.config(api_latency_ms=1500)
+    before = sandbox.stats()["api_requests"]
+    # Click, look, click again: all in the page, in the moment after the click (the API answers in 1.5 s).
+    loading, elapsed_ms, busy, loading_after_second = page.evaluate("""() => {
+        const link = [...document.querySelectorAll("nav.periods a")].find(a => a.textContent.trim() === "3M");
+        const started = performance.now();
+        link.click();
+        const loading = document.documentElement.classList.contains("is-loading");
+        const elapsed = performance.now() - started;
+        const busy = link.getAttribute("aria-busy");
+        link.click();  // impatient
+        return [loading, elapsed, busy, document.documentElement.classList.contains("is-loading")];
+    }""")
+    assert loading and elapsed_ms < 100 and busy == "true" and loading_after_second
+    page.wait_for_url("**period=3M**", timeout=15000)
+    page.wait_for_load_state("load")
+    assert page.locator("nav.periods a.current").inner_text() == "3M"
+    assert sandbox.stats()["api_requests"] - before == 8  # one page load's calls, not two
+    assert "is-loading" not in (page.locator("html").get_attribute("class") or "")
