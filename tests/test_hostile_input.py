@@ -34,7 +34,7 @@ HOSTILE = [
     "../../../etc/passwd", "{{7*7}}", "${jndi:ldap://x}", "A" * 5000, "", " ", "%", "%%", "%zz", "&&&", "==",
 ]
 # Markup our pages never contain: if one of these arrives in a value, it must not come back out.
-MARKERS = ("<zz", "<script", "<img")
+MARKERS = ("<zz", "<script>", "<img")  # our one script tag has a src: "<script>" is always injected
 
 
 def doubled(value: str) -> str:
