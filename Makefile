@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.page_fanout
 	$(BIN)/python -m bench.slow_provider
 	$(BIN)/python -m bench.proxy_overhead
+	$(BIN)/python -m bench.navexa_calls
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

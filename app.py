@@ -25,6 +25,7 @@ from portal import (
     store,
     views,
 )
+from portal.cache import AnswerCache
 from portal.navexa import NavexaClient
 from portal.pending import PendingLogins
 from portal.tokens import TokenStore
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
                              refresher=provider.refresher(navexa_provider), clock=clock)
     services.init_app(app, services.Services(settings=settings, redis=client, navexa=navexa_client,
                                              provider=navexa_provider, tokens=token_store, pending=PendingLogins(client),
+                                             cache=AnswerCache(client, ttl=settings.cache_seconds, clock=clock),
                                              today=today))
 
     ratelimit.init_app(app, *store.limiter_storage(settings, client))

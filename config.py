@@ -43,6 +43,7 @@ class Settings:
     redis_sentinels: tuple[tuple[str, int], ...] = ()
     redis_sentinel_master: str | None = None
     redis_cluster: bool = False
+    cache_seconds: int = 60
 
     @property
     def production(self) -> bool:
@@ -109,6 +110,9 @@ class Settings:
         if metrics_token and len(metrics_token) < 16:
             problems.append("METRICS_TOKEN is too short: use 16+ random characters, or leave it unset to turn /metrics off.")
 
+        cache_seconds = get("NAVEXA_CACHE_SECONDS", "60")
+        if not cache_seconds.isdigit():
+            problems.append(f"NAVEXA_CACHE_SECONDS is '{cache_seconds}': set it to whole seconds (0 turns the cache off).")
         redis_cluster = get("REDIS_CLUSTER", "0").lower() in ("1", "true", "yes")
         if redis_cluster and sentinels:
             problems.append("REDIS_CLUSTER and REDIS_SENTINELS are both set: choose one Redis topology.")
@@ -135,6 +139,7 @@ class Settings:
             redis_sentinels=sentinels,
             redis_sentinel_master=get("REDIS_SENTINEL_MASTER") or None,
             redis_cluster=redis_cluster,
+            cache_seconds=int(cache_seconds) if cache_seconds.isdigit() else 60,
         )
 
 

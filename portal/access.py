@@ -139,6 +139,7 @@ def end_session():
     """Forget the person here: token record, server session, the key cookie and the browser's sign-in."""
     if session.sid:
         services().tokens.delete(session.sid)
+        services().cache.delete(session.sid)
     services().pending.forget_browser(binding_cookie.read())
     session.clear()
     key_cookie.clear()

@@ -166,6 +166,7 @@ def drop_session(sid: str, key: bytes | None):
     if key is not None:
         revoke_refresh_token(sid, key)
     services().tokens.delete(sid)
+    services().cache.delete(sid)
 
 
 def revoke_refresh_token(sid: str, key: bytes):

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 
 from config import Settings
 
+from .cache import AnswerCache
 from .navexa import NavexaClient
 from .pending import PendingLogins
 from .provider import Provider
@@ -28,6 +29,7 @@ class Services:
     provider: Provider
     tokens: TokenStore
     pending: PendingLogins
+    cache: AnswerCache
     today: Callable[[], date]  # the date pages report up to (injected so tests can pin it)
 
 

@@ -1,9 +1,9 @@
 """Portfolio pages: overview, one portfolio, one holding, and the holdings CSV."""
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, session
 
 from . import formatting
-from .access import login_required, signed_out_cookie, with_access_token
+from .access import login_required, sealing_key, signed_out_cookie, with_access_token
 from .charts import bar_chart
 from .errors import BadInput
 from .navexa import NotFound
@@ -30,8 +30,17 @@ from .services import services
 bp = Blueprint("views", __name__)
 
 def fetch(calls: dict) -> dict:
-    """All of a page's API calls at once, with the session's token (refreshed and retried once on 401)."""
-    return with_access_token(lambda token: services().navexa.get_many(calls, token))
+    """A page's API calls: those still fresh from the session's sealed cache, the rest from Navexa at once
+    (with the session's token, refreshed and retried once on 401), then kept for the next page."""
+    key = sealing_key()
+    answers = services().cache.get_many(session.sid, key, calls) if key and session.sid else {}
+    missing = {name: call for name, call in calls.items() if name not in answers}
+    if missing:
+        fetched = with_access_token(lambda token: services().navexa.get_many(missing, token))
+        if key and session.sid:
+            services().cache.put_many(session.sid, key, [(*missing[name], data) for name, data in fetched.items()])
+        answers.update(fetched)
+    return answers
 
 
 def today():

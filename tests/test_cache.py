@@ -1,0 +1,70 @@
+"""The session's sealed cache of Navexa answers: what it saves, what it never does."""
+
+import redis
+
+from portal.cache import CACHE_KEY_PREFIX, AnswerCache
+from portal.tokens import new_key, session_scoped
+
+
+def calls_during(browser, *paths) -> int:
+    before = browser.sandbox.stats()["api_requests"]
+    for path in paths:
+        assert browser.page(path).status_code == 200, path
+    return browser.sandbox.stats()["api_requests"] - before
+
+
+def cache_key(sid: str) -> str:
+    return session_scoped(CACHE_KEY_PREFIX, sid)
+
+
+def test_a_period_switch_a_re_sort_and_the_csv_right_after_cost_no_navexa_call(signed_in):
+    assert calls_during(signed_in, "/portfolios/101") == 8
+    assert calls_during(signed_in, "/portfolios/101?period=3M", "/portfolios/101?period=ALL&sort=symbol&dir=asc",
+                        "/portfolios/101/holdings.csv?period=6M&sort=weight&dir=desc", "/portfolios/101") == 0
+
+
+def test_answers_are_fetched_again_once_older_than_the_cache_time(signed_in, portal):
+    assert calls_during(signed_in, "/portfolios/101") == 8
+    portal.clock.advance(61)
+    assert calls_during(signed_in, "/portfolios/101") == 8
+
+
+def test_sign_out_deletes_the_cached_answers(signed_in, portal):
+    signed_in.page("/portfolios/101")
+    sid = signed_in.session_id()
+    assert portal.redis.exists(cache_key(sid))
+    signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()}, allow_redirects=False, timeout=10)
+    assert not portal.redis.exists(cache_key(sid))
+
+
+def test_cached_answers_are_sealed_and_open_only_with_the_sessions_key(signed_in, portal):
+    signed_in.page("/portfolios")
+    sid = signed_in.session_id()
+    raw = b"".join(portal.redis.hgetall(cache_key(sid)).values())
+    assert raw and b"Retirement" not in raw and b"portfolios" not in b"".join(portal.redis.hkeys(cache_key(sid)))
+    calls = {"list": ("/portfolios", None)}
+    cache = portal.services.cache
+    assert cache.get_many(sid, signed_in.key(), calls)["list"]  # the session's own key opens it
+    assert cache.get_many(sid, new_key(), calls) == {}  # any other key does not
+    assert cache.get_many("another-session", signed_in.key(), calls) == {}  # nor does it move to another session
+
+
+def test_a_failed_answer_is_never_cached(signed_in, sandbox):
+    sandbox.config(api_error={"status": 503, "count": 1})
+    assert signed_in.page("/portfolios").status_code == 502
+    assert calls_during(signed_in, "/portfolios") > 0  # asked again, not answered from a cached failure
+
+
+def test_people_never_share_cached_answers(browser, sandbox):
+    browser.sign_in("alice")
+    browser.page("/portfolios/101")
+    bob = type(browser)(browser.portal, sandbox)
+    bob.sign_in("bob")
+    assert bob.page("/portfolios/101").status_code == 404
+
+
+def test_a_cache_time_of_zero_turns_it_off(redis_url):
+    cache = AnswerCache(redis.Redis.from_url(redis_url), ttl=0)
+    key = new_key()
+    cache.put_many("off", key, [("/portfolios", None, [1])])
+    assert cache.get_many("off", key, {"list": ("/portfolios", None)}) == {}
