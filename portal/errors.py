@@ -45,7 +45,8 @@ class PortalError(Exception):
     offers_sign_in = False  # the page offers "Sign in again" rather than "Back to the home page"
 
     def __init__(self, message: str | None = None, *, status: int | None = None, code: str | None = None,
-                 title: str | None = None, offers_sign_in: bool | None = None, retry_link: str | None = None):
+                 title: str | None = None, offers_sign_in: bool | None = None, retry_link: str | None = None,
+                 retry_after: int | None = None):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.status = status or self.status
@@ -53,6 +54,7 @@ class PortalError(Exception):
         self.title = title or self.title
         self.offers_sign_in = self.offers_sign_in if offers_sign_in is None else offers_sign_in
         self.retry_link = retry_link
+        self.retry_after = retry_after  # seconds to wait before trying again (the page counts them down)
 
 
 class LoginStateError(PortalError):
@@ -170,16 +172,16 @@ def render_error(error: PortalError):
     return response
 
 
-def render_answer(answer: Answer, **message_values) -> PortalError:
+def render_answer(answer: Answer, retry_after: int | None = None, **message_values) -> PortalError:
     return PortalError(answer.message.format(**message_values), status=answer.status, code=answer.code,
                        title=answer.title, offers_sign_in=answer.offers_sign_in,
-                       retry_link=retry_link() if answer.retry else None)
+                       retry_link=retry_link() if answer.retry else None, retry_after=retry_after)
 
 
 def handle_navexa_error(error: navexa.NavexaError):
     """Turn a failed Navexa API call into the page or JSON the person should see."""
     wait = f"in {error.retry_after} seconds" if error.retry_after is not None else "in a minute"
-    response = render_error(render_answer(answer_for(error, NAVEXA_ANSWERS), wait=wait))
+    response = render_error(render_answer(answer_for(error, NAVEXA_ANSWERS), retry_after=error.retry_after, wait=wait))
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response

@@ -134,18 +134,23 @@ class NavexaClient:
         except ValueError as error:
             raise UpstreamError(f"Navexa sent something other than JSON for {path}.") from error
 
-    def get_many(self, calls: dict[Any, tuple[str, dict | None]], access_token: str) -> dict[Any, Any]:
-        """Make several GET calls at once; return their JSON by name, or raise the most telling error.
+    def get_many(self, calls: dict[Any, tuple[str, dict | None]], access_token: str,
+                 optional: frozenset = frozenset()) -> dict[Any, Any]:
+        """Make several GET calls at once; return their JSON by name.
 
-        A 401 wins (the caller refreshes and retries everything); otherwise the first failed call's error.
+        A failed call named in `optional` is left out of the answer (the page shows a notice where it
+        would have been); any other failure raises. A 401 always raises (the caller refreshes and retries).
         """
         futures = {name: self.executor.submit(self.get_json, path, access_token, params)
                    for name, (path, params) in calls.items()}
         wait(futures.values())
-        errors = [f.exception() for f in futures.values() if f.exception() is not None]
-        if errors:
-            raise next((e for e in errors if isinstance(e, Unauthorized)), errors[0])
-        return {name: future.result() for name, future in futures.items()}
+        failed = {name: f.exception() for name, f in futures.items() if f.exception() is not None}
+        fatal = [e for name, e in failed.items() if isinstance(e, Unauthorized) or name not in optional]
+        if fatal:
+            raise next((e for e in fatal if isinstance(e, Unauthorized)), fatal[0])
+        for name, error in failed.items():
+            log.warning("optional Navexa call %r failed: %s", name, error)
+        return {name: future.result() for name, future in futures.items() if name not in failed}
 
 
 def _retry_after(response) -> int | None:

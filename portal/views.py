@@ -29,14 +29,16 @@ from .services import services
 
 bp = Blueprint("views", __name__)
 
-def fetch(calls: dict) -> dict:
+def fetch(calls: dict, optional=frozenset()) -> dict:
     """A page's API calls: those still fresh from the session's sealed cache, the rest from Navexa at once
-    (with the session's token, refreshed and retried once on 401), then kept for the next page."""
+    (with the session's token, refreshed and retried once on 401), then kept for the next page.
+
+    A failed call named in `optional` is simply missing from the answer; any other failure fails the page."""
     key = sealing_key()
     answers = services().cache.get_many(session.sid, key, calls) if key and session.sid else {}
     missing = {name: call for name, call in calls.items() if name not in answers}
     if missing:
-        fetched = with_access_token(lambda token: services().navexa.get_many(missing, token))
+        fetched = with_access_token(lambda token: services().navexa.get_many(missing, token, frozenset(optional)))
         if key and session.sid:
             services().cache.put_many(session.sid, key, [(*missing[name], data) for name, data in fetched.items()])
         answers.update(fetched)
@@ -59,10 +61,12 @@ def index():
 @login_required
 def portfolios():
     listing = [p for p in as_list(fetch({"list": ("/portfolios", None)})["list"]) if isinstance(p.get("id"), int)]
-    reports = fetch({p["id"]: (f"/portfolios/{p['id']}/performance", period_params("ALL", today())) for p in listing})
-    cards = [PortfolioCard(p["id"], text(p.get("name")), text(p.get("baseCurrencyCode")), summary_of(reports[p["id"]]))
+    calls = {p["id"]: (f"/portfolios/{p['id']}/performance", period_params("ALL", today())) for p in listing}
+    reports = fetch(calls, optional=calls.keys())  # one portfolio's figures failing costs only its card
+    cards = [PortfolioCard(p["id"], text(p.get("name")), text(p.get("baseCurrencyCode")), summary_of(reports.get(p["id"])))
              for p in listing]
-    return render_template("portfolios.html", cards=cards, totals=currency_totals(cards))
+    return render_template("portfolios.html", cards=cards, totals=currency_totals(cards),
+                           unavailable={p["id"] for p in listing if p["id"] not in reports})
 
 
 def chosen_period() -> str:
@@ -79,11 +83,12 @@ def chosen_sort() -> tuple[str, str]:
     return key, direction
 
 
-def portfolio_data(portfolio_id: int, periods: list[str]) -> dict:
+def portfolio_data(portfolio_id: int, periods: list[str], chosen: str) -> dict:
+    """The portfolio, its holdings and its performance over each period; only the chosen period's is essential."""
     calls = {"portfolio": (f"/portfolios/{portfolio_id}", None),
              "holdings": (f"/portfolios/{portfolio_id}/holdings", None)}
     calls |= {f"perf:{code}": (f"/portfolios/{portfolio_id}/performance", period_params(code, today())) for code in periods}
-    return fetch(calls)
+    return fetch(calls, optional={f"perf:{code}" for code in periods if code != chosen})
 
 
 @bp.get("/portfolios/<int:portfolio_id>")
@@ -91,7 +96,7 @@ def portfolio_data(portfolio_id: int, periods: list[str]) -> dict:
 def portfolio(portfolio_id):
     period = chosen_period()
     sort_key, direction = chosen_sort()
-    data = portfolio_data(portfolio_id, list(PERIODS))  # every period: the return chart shows them all
+    data = portfolio_data(portfolio_id, list(PERIODS), period)  # every period: the return chart shows them all
     info = as_dict(data["portfolio"])
     currency = text(info.get("baseCurrencyCode"))
     rows = sort_rows(holding_rows(data["holdings"], data[f"perf:{period}"], currency), sort_key, direction)
@@ -99,12 +104,13 @@ def portfolio(portfolio_id):
                             for r in sorted(rows, key=lambda r: -(r.weight or 0)) if r.weight], shares=True)
     returns = []
     for code, (label, _) in PERIODS.items():
-        summary = summary_of(data[f"perf:{code}"])
+        summary = summary_of(data.get(f"perf:{code}"))
         returns.append((label, summary.total_return_pct, formatting.percent(summary.total_return_pct)))
+    returns_incomplete = any(f"perf:{code}" not in data for code in PERIODS)
     return render_template("portfolio.html", portfolio=info, portfolio_id=portfolio_id, currency=currency,
                            summary=summary_of(data[f"perf:{period}"]), rows=rows, period=period, periods=PERIODS,
                            columns=COLUMNS, sort_key=sort_key, direction=direction, allocation=allocation, as_of=today(),
-                           returns=bar_chart(returns))
+                           returns=bar_chart(returns), returns_incomplete=returns_incomplete)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/holdings.csv")
@@ -112,7 +118,7 @@ def portfolio(portfolio_id):
 def holdings_download(portfolio_id):
     period = chosen_period()
     sort_key, direction = chosen_sort()
-    data = portfolio_data(portfolio_id, [period])
+    data = portfolio_data(portfolio_id, [period], period)
     currency = text(as_dict(data["portfolio"]).get("baseCurrencyCode"))
     rows = sort_rows(holding_rows(data["holdings"], data[f"perf:{period}"], currency), sort_key, direction)
     return Response(holdings_csv(rows), mimetype="text/csv", headers={
@@ -127,12 +133,12 @@ def holding(portfolio_id, holding_id):
         "holdings": (f"/portfolios/{portfolio_id}/holdings", None),
         "trades": (f"/holdings/{holding_id}/trades", None),
         "income": (f"/holdings/{holding_id}/income", None),
-    })
+    }, optional={"trades", "income"})
     found = next((h for h in as_list(data["holdings"]) if h.get("id") == holding_id), None)
     if found is None:
         raise NotFound("That holding is not in this portfolio.")
-    income = newest_first(as_list(data["income"]), "paidDate")
-    trades = newest_first(as_list(data["trades"]), "tradeDate")
+    income = newest_first(as_list(data.get("income")), "paidDate")
+    trades = newest_first(as_list(data.get("trades")), "tradeDate")
     franking = [i.get("frankingCredits") for i in income]
     currency = text(found.get("currencyCode")) or text(as_dict(data["portfolio"]).get("baseCurrencyCode"))
     # Franking credits are an Australian matter: shown for AUD income, or wherever Navexa reports some.
@@ -140,6 +146,7 @@ def holding(portfolio_id, holding_id):
     return render_template("holding.html", portfolio=as_dict(data["portfolio"]), portfolio_id=portfolio_id,
                            holding=found, trades=trades, income=income, currency=currency,
                            franking_applies=franking_applies,
+                           unavailable={name for name in ("trades", "income") if name not in data},
                            totals={"net": _sum(i.get("netAmount") for i in income),
                                    "franking": _sum(franking), "gross": _sum(i.get("grossAmount") for i in income)})
 

@@ -35,7 +35,7 @@ def gatekeeper():
     delay = state().knob("api_latency_ms")
     if delay:
         time.sleep(delay / 1000)
-    forced = state().take_forced_error("api_error")
+    forced = state().take_forced_error("api_error", request.full_path)
     if forced:
         response = jsonify(error="forced_error", message=f"Sandbox forced HTTP {forced['status']}.")
         response.status_code = forced["status"]

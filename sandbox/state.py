@@ -16,7 +16,7 @@ DEFAULT_KNOBS = {
     "refresh_reuse_interval": 0,  # s, Auth0's "reuse interval" for rotated tokens
     "api_latency_ms": 0,
     "token_latency_ms": 0,
-    "api_error": None,  # {"status": 429|500|503|401, "count": n, "retry_after": s}
+    "api_error": None,  # {"status": 429|500|503|401, "count": n, "retry_after": s, "match": "part of path?query"}
     "token_error": None,  # {"status": 500|502|503, "count": n}: token and revocation endpoints fail
     "opaque_access_tokens": False,  # random strings instead of JWTs, as some certified providers issue
     "refuse_refresh_scope": False,  # a refresh grant carrying `scope` gets invalid_scope, as some providers answer
@@ -126,11 +126,12 @@ class SandboxState:
         with self.lock:
             return copy.deepcopy(self.stats)
 
-    def take_forced_error(self, knob: str) -> dict | None:
-        """Consume one of the errors forced by a knob (api_error, token_error), if any are left."""
+    def take_forced_error(self, knob: str, target: str = "") -> dict | None:
+        """Consume one of the errors forced by a knob (api_error, token_error), if any are left and the
+        request's path and query (target) contain the knob's `match`, when it has one."""
         with self.lock:
             forced = self.knobs.get(knob)
-            if not forced or forced.get("count", 0) <= 0:
+            if not forced or forced.get("count", 0) <= 0 or forced.get("match", "") not in target:
                 return None
             forced["count"] -= 1
             return dict(forced)

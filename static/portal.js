@@ -50,4 +50,19 @@
 
   // Back and forward may show this page again from the browser's cache: as it is, not loading.
   window.addEventListener("pageshow", clear);
+
+  // "Navexa asks us to slow down": count Retry-After down; the page's meta refresh retries at zero, and
+  // "Try again" appears only then (not earlier, when it could only be refused again).
+  document.querySelectorAll("[data-countdown]").forEach(function (timer) {
+    var left = parseInt(timer.getAttribute("data-countdown"), 10);
+    var shown = timer.querySelector(".seconds");
+    var tick = window.setInterval(function () {
+      left -= 1;
+      if (shown) { shown.textContent = String(Math.max(left, 0)); }
+      if (left <= 0) {
+        window.clearInterval(tick);
+        document.querySelectorAll("[data-after-countdown]").forEach(function (link) { link.hidden = false; });
+      }
+    }, 1000);
+  });
 })();

@@ -205,3 +205,13 @@ def test_a_slow_period_click_shows_progress_at_once_and_a_second_click_loads_not
     assert page.locator("nav.periods a.current").inner_text() == "3M"
     assert len([url for url in loads if "period=3M" in url]) == 1  # one page load, not two
     assert "is-loading" not in (page.locator("html").get_attribute("class") or "")
+
+
+def test_after_a_429_the_page_tries_again_by_itself_when_the_wait_is_over(page, portal, sandbox):
+    sign_in_as(page, portal, "alice")
+    portal.clock.advance(61)  # nothing cached: the next page asks Navexa
+    sandbox.config(api_error={"status": 429, "count": 1, "retry_after": 2})
+    page.goto(portal.url + "/portfolios")
+    assert page.get_by_role("heading", name="Navexa asks us to slow down").is_visible()
+    assert not page.get_by_role("link", name="Try again").is_visible()  # not before the wait is over
+    page.get_by_role("heading", name="Your portfolios", exact=True).wait_for(timeout=10000)  # retried by itself

@@ -260,7 +260,8 @@ def test_a_holding_without_income_says_so(as_user):
 ])
 def test_navexa_errors_get_a_clear_page(as_user, sandbox, status, expected, words):
     browser = as_user("alice")
-    sandbox.config(api_error={"status": status, "count": 1, "retry_after": 30})
+    # On a call the page cannot exist without: a failed optional call costs only its section (tested below).
+    sandbox.config(api_error={"status": status, "count": 1, "retry_after": 30, "match": "/portfolios/101/holdings"})
     response = page(browser, "/portfolios/101", status=expected)
     assert words in response.text.replace("&#39;", "'")
     if status == 429:
@@ -277,3 +278,48 @@ def test_a_navexa_timeout_is_504_with_a_retry_link(make_portal, sandbox):
     response = page(browser, "/portfolios", status=504)
     assert "didn't answer in time" in response.text.replace("&#39;", "'")
     assert 'href="/portfolios"' in response.text
+
+
+# -- partial failure -------------------------------------------------------------------------------
+
+
+def test_a_failed_period_costs_one_bar_not_the_page(as_user, sandbox):
+    browser = as_user("alice")
+    three_years_ago = months_before(PINNED_TODAY, 36).isoformat()
+    sandbox.config(api_error={"status": 503, "count": 1, "match": f"from={three_years_ago}"})
+    html = page(browser, "/portfolios/101").text.replace("&#39;", "'")
+    assert "Navexa couldn't give us every period just now" in html
+    assert len(holdings_table(html)) == 5  # the rest of the page is all there
+    assert "3Y: —" in html  # the failed bar, said
+
+
+def test_the_chosen_periods_report_is_essential(as_user, sandbox):
+    browser = as_user("alice")
+    one_year_ago = months_before(PINNED_TODAY, 12).isoformat()
+    sandbox.config(api_error={"status": 503, "count": 1, "match": f"from={one_year_ago}"})
+    page(browser, "/portfolios/101?period=1Y", status=502)
+
+
+def test_a_failed_portfolio_report_costs_only_its_card_on_the_overview(as_user, sandbox):
+    browser = as_user("alice")
+    sandbox.config(api_error={"status": 500, "count": 1, "match": "/portfolios/102/performance"})
+    html = page(browser, "/portfolios").text.replace("&#39;", "'")
+    assert "Retirement" in html and "$82,361.00" in html
+    assert "Navexa couldn't give us this portfolio's figures just now" in html
+
+
+def test_a_holding_page_without_its_income_still_shows_its_trades(as_user, sandbox):
+    browser = as_user("alice")
+    sandbox.config(api_error={"status": 503, "count": 1, "match": "/holdings/1001/income"})
+    html = page(browser, "/portfolios/101/holdings/1001").text.replace("&#39;", "'")
+    assert "Navexa couldn't give us this holding's income just now" in html
+    assert Tables(html).tables[0][-1][0] == "5 Aug 2019"  # the trades are there
+
+
+def test_a_rate_limited_page_counts_down_and_retries_by_itself(as_user, sandbox):
+    browser = as_user("alice")
+    sandbox.config(api_error={"status": 429, "count": 1, "retry_after": 30})
+    html = page(browser, "/portfolios", status=429).text
+    assert '<meta http-equiv="refresh" content="30">' in html
+    assert 'data-countdown="30"' in html
+    assert re.search(r'<a class="button" href="/portfolios" data-after-countdown hidden>Try again</a>', html)
