@@ -137,19 +137,24 @@ def holding_rows(holdings, performance, portfolio_currency: str | None) -> list[
     return rows
 
 
+def is_cash(holding: dict) -> bool:
+    """A cash account rather than a share or ETF."""
+    return holding.get("holdingTypeId") == CASH_HOLDING_TYPE or (text(holding.get("exchange")) or "").upper() in CASH_EXCHANGES
+
+
 def _row(holding: dict, perf: dict, portfolio_currency) -> HoldingRow:
     total = as_dict(perf.get("totalReturn"))
     exchange = text(holding.get("displayExchange")) or text(holding.get("exchange"))
-    is_cash = holding.get("holdingTypeId") == CASH_HOLDING_TYPE or (text(holding.get("exchange")) or "").upper() in CASH_EXCHANGES
+    cash = is_cash(holding)
     return HoldingRow(
         id=holding.get("id") if isinstance(holding.get("id"), int) else perf.get("id") if isinstance(perf.get("id"), int) else None,
-        symbol="Cash" if is_cash else text(holding.get("symbol")) or text(perf.get("symbol")),
+        symbol="Cash" if cash else text(holding.get("symbol")) or text(perf.get("symbol")),
         name=text(holding.get("name")) or text(perf.get("name")),
         exchange=exchange,
         currency=text(holding.get("currencyCode")) or text(perf.get("currencyCode")) or portfolio_currency,
-        is_cash=is_cash,
-        units=None if is_cash else number(perf.get("totalQuantity")),
-        price=None if is_cash else number(perf.get("currentPrice")),
+        is_cash=cash,
+        units=None if cash else number(perf.get("totalQuantity")),
+        price=None if cash else number(perf.get("currentPrice")),
         value=number(total.get("totalValue")),
         weight=number(perf.get("holdingWeight")),
         capital_gain=number(total.get("capitalGainValue")),
@@ -210,4 +215,97 @@ def _csv_cell(row: HoldingRow, attr: str) -> str:
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".") if attr == "units" else f"{value:.2f}"
     value = str(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+# -- income by Australian financial year (1 July – 30 June) ------------------------------------
+
+
+def financial_year(day: date) -> str:
+    """'2025–26' for any day from 1 July 2025 to 30 June 2026."""
+    start = day.year if day.month >= 7 else day.year - 1
+    return f"{start}–{str(start + 1)[-2:]}"
+
+
+@dataclass(frozen=True)
+class IncomeRow:
+    symbol: str | None
+    name: str | None
+    currency: str | None
+    net: float | None
+    franking: float | None
+    gross: float | None
+
+
+@dataclass(frozen=True)
+class FinancialYear:
+    label: str
+    rows: list[IncomeRow]  # one per holding that paid income that year, by symbol
+    totals: list[IncomeRow]  # one per currency (symbol None): amounts in different currencies are never added
+
+
+def _paid_on(item: dict) -> date | None:
+    value = item.get("paidDate")
+    try:
+        return date.fromisoformat(value[:10]) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _total(values) -> float | None:
+    """Sum of numbers, or None if any is missing: a partial total would mislead at tax time."""
+    total = 0.0
+    for value in values:
+        if number(value) is None:
+            return None
+        total += number(value)
+    return total
+
+
+def income_by_financial_year(holdings, income_by_holding: dict) -> list[FinancialYear]:
+    """Each holding's income grouped by the financial year it was paid in, newest year first."""
+    years: dict[str, dict[int, list[dict]]] = {}
+    described = {h.get("id"): h for h in as_list(holdings)}
+    for holding_id, items in income_by_holding.items():
+        for item in as_list(items):
+            paid = _paid_on(item)
+            if paid is not None:
+                years.setdefault(financial_year(paid), {}).setdefault(holding_id, []).append(item)
+    result = []
+    for label in sorted(years, reverse=True):
+        rows = []
+        for holding_id, items in years[label].items():
+            holding = described.get(holding_id, {})
+            rows.append(IncomeRow(text(holding.get("symbol")), text(holding.get("name")), text(holding.get("currencyCode")),
+                                  _total(i.get("netAmount") for i in items), _total(i.get("frankingCredits") for i in items),
+                                  _total(i.get("grossAmount") for i in items)))
+        rows.sort(key=lambda r: (r.symbol or "").lower())
+        totals = []
+        for currency in sorted({r.currency or "" for r in rows}):
+            same = [r for r in rows if (r.currency or "") == currency]
+            totals.append(IncomeRow(None, None, currency or None, _total(r.net for r in same),
+                                    _total(r.franking for r in same), _total(r.gross for r in same)))
+        result.append(FinancialYear(label, rows, totals))
+    return result
+
+
+INCOME_CSV_COLUMNS = ("Financial year", "Symbol", "Name", "Net", "Franking credits", "Gross", "Currency")
+
+
+def income_csv(years: list[FinancialYear]) -> str:
+    """The income by financial year as CSV for tax time: a row per holding and year, formula-safe text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(INCOME_CSV_COLUMNS)
+    for year in years:
+        for row in year.rows:
+            writer.writerow([year.label, _safe_text(row.symbol), _safe_text(row.name),
+                             *(f"{v:.2f}" if v is not None else "" for v in (row.net, row.franking, row.gross)),
+                             row.currency or ""])
+    return out.getvalue()
+
+
+def _safe_text(value: str | None) -> str:
+    if not value:
+        return ""
     return "'" + value if value.startswith(_FORMULA_START) else value

@@ -19,6 +19,9 @@ from .portfolio import (
     currency_totals,
     holding_rows,
     holdings_csv,
+    income_by_financial_year,
+    income_csv,
+    is_cash,
     number,
     period_params,
     sort_rows,
@@ -149,6 +152,31 @@ def holding(portfolio_id, holding_id):
                            unavailable={name for name in ("trades", "income") if name not in data},
                            totals={"net": _sum(i.get("netAmount") for i in income),
                                    "franking": _sum(franking), "gross": _sum(i.get("grossAmount") for i in income)})
+
+
+def income_data(portfolio_id: int):
+    """The portfolio and its holdings' income by financial year. Every holding's income is essential:
+    a year's total missing a holding would mislead at tax time."""
+    base = fetch({"portfolio": (f"/portfolios/{portfolio_id}", None),
+                  "holdings": (f"/portfolios/{portfolio_id}/holdings", None)})
+    ids = [h["id"] for h in as_list(base["holdings"]) if isinstance(h.get("id"), int) and not is_cash(h)]
+    incomes = fetch({holding_id: (f"/holdings/{holding_id}/income", None) for holding_id in ids})
+    return as_dict(base["portfolio"]), income_by_financial_year(base["holdings"], incomes)
+
+
+@bp.get("/portfolios/<int:portfolio_id>/income")
+@login_required
+def income(portfolio_id):
+    info, years = income_data(portfolio_id)
+    return render_template("income.html", portfolio=info, portfolio_id=portfolio_id, years=years)
+
+
+@bp.get("/portfolios/<int:portfolio_id>/income.csv")
+@login_required
+def income_download(portfolio_id):
+    _, years = income_data(portfolio_id)
+    return Response(income_csv(years), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="portfolio-{portfolio_id}-income-by-financial-year.csv"'})
 
 
 def newest_first(items: list[dict], field: str) -> list[dict]:

@@ -14,8 +14,11 @@ from portal.portfolio import (
     HoldingRow,
     PortfolioCard,
     currency_totals,
+    financial_year,
     holding_rows,
     holdings_csv,
+    income_by_financial_year,
+    income_csv,
     months_before,
     number,
     period_params,
@@ -120,3 +123,43 @@ def test_csv_numbers_are_plain_and_missing_values_empty():
     data = list(csv.reader(io.StringIO(holdings_csv([row("CBA", 1234.5)]))))
     assert data[0][0] == "Symbol" and data[0][-1] == "Currency"
     assert data[1][5] == "1234.50" and data[1][3] == "" and data[1][-1] == "AUD"
+
+
+@pytest.mark.parametrize("day, label", [
+    (date(2026, 6, 30), "2025–26"), (date(2026, 7, 1), "2026–27"), (date(2026, 1, 1), "2025–26"),
+    (date(2000, 7, 1), "2000–01"), (date(1999, 6, 30), "1998–99"),
+])
+def test_the_australian_financial_year_runs_from_july_to_june(day, label):
+    assert financial_year(day) == label
+
+
+def test_income_is_grouped_by_financial_year_newest_first_with_totals_per_currency():
+    holdings = [{"id": 1, "symbol": "CBA", "name": "Commonwealth Bank", "currencyCode": "AUD"},
+                {"id": 2, "symbol": "AAPL", "name": "Apple", "currencyCode": "USD"}]
+    income = {
+        1: [{"paidDate": "2026-06-30T00:00:00", "netAmount": 70, "frankingCredits": 30, "grossAmount": 100},
+            {"paidDate": "2026-07-01T00:00:00", "netAmount": 7, "frankingCredits": 3, "grossAmount": 10},
+            {"paidDate": "2025-09-01", "netAmount": 1, "frankingCredits": 0, "grossAmount": 1}],
+        2: [{"paidDate": "2026-03-01", "netAmount": 5, "frankingCredits": 0, "grossAmount": 5},
+            {"paidDate": "not a date", "netAmount": 999}],
+    }
+    years = income_by_financial_year(holdings, income)
+    assert [y.label for y in years] == ["2026–27", "2025–26"]
+    newest, older = years
+    assert [(r.symbol, r.net, r.franking, r.gross) for r in newest.rows] == [("CBA", 7, 3, 10)]
+    assert [(r.symbol, r.net) for r in older.rows] == [("AAPL", 5), ("CBA", 71)]  # 30 June and 1 Sept 2025
+    assert [(t.currency, t.net, t.franking, t.gross) for t in older.totals] == [("AUD", 71, 30, 101), ("USD", 5, 0, 5)]
+
+
+def test_an_unknown_amount_makes_the_total_unknown_not_smaller():
+    years = income_by_financial_year([{"id": 1, "symbol": "X", "currencyCode": "AUD"}],
+                                     {1: [{"paidDate": "2026-01-01", "netAmount": 5}, {"paidDate": "2026-02-01"}]})
+    assert years[0].rows[0].net is None and years[0].totals[0].net is None
+
+
+def test_the_income_csv_has_a_row_per_holding_and_year():
+    years = income_by_financial_year([{"id": 1, "symbol": "=CMD", "name": "Odd", "currencyCode": "AUD"}],
+                                     {1: [{"paidDate": "2026-06-30", "netAmount": 70, "frankingCredits": 30, "grossAmount": 100}]})
+    rows = list(csv.reader(io.StringIO(income_csv(years))))
+    assert rows == [["Financial year", "Symbol", "Name", "Net", "Franking credits", "Gross", "Currency"],
+                    ["2025–26", "'=CMD", "Odd", "70.00", "30.00", "100.00", "AUD"]]

@@ -323,3 +323,41 @@ def test_a_rate_limited_page_counts_down_and_retries_by_itself(as_user, sandbox)
     assert '<meta http-equiv="refresh" content="30">' in html
     assert 'data-countdown="30"' in html
     assert re.search(r'<a class="button" href="/portfolios" data-after-countdown hidden>Try again</a>', html)
+
+
+# -- income by financial year ------------------------------------------------------------------------------
+
+
+def sandbox_income(holding_id, first, last):
+    from sandbox import data
+
+    paid = [i for i in data.income_of(data.HOLDINGS_BY_ID[holding_id]) if first <= i["paidDate"][:10] <= last]
+    return [round(sum(i[field] for i in paid), 2) for field in ("netAmount", "frankingCredits", "grossAmount")]
+
+
+def test_income_by_financial_year_adds_up_each_holdings_dividends(as_user):
+    browser = as_user("alice")
+    assert 'href="/portfolios/101/income"' in page(browser, "/portfolios/101").text
+    html = page(browser, "/portfolios/101/income").text
+    years = re.findall(r'<h2 id="fy-\d+">([^<]+)</h2>', html)
+    assert years == sorted(years, reverse=True) and years[0] == "2026–27"
+    tables = Tables(html).tables
+    fy_2025_26 = tables[years.index("2025–26")]
+    cba = next(row for row in fy_2025_26 if row[0].startswith("CBA"))
+    net, franking, gross = sandbox_income(1001, "2025-07-01", "2026-06-30")
+    assert [digits(cell) for cell in cba[1:]] == [digits(f"{net}"), digits(f"{franking}"), digits(f"{gross}")]
+
+
+def test_the_income_csv_matches_the_page(as_user):
+    browser = as_user("alice")
+    response = page(browser, "/portfolios/101/income.csv")
+    assert 'filename="portfolio-101-income-by-financial-year.csv"' in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0] == ["Financial year", "Symbol", "Name", "Net", "Franking credits", "Gross", "Currency"]
+    cba = next(r for r in rows[1:] if r[0] == "2025–26" and r[1] == "CBA")
+    assert [float(v) for v in cba[3:6]] == sandbox_income(1001, "2025-07-01", "2026-06-30")
+
+
+def test_someone_elses_income_is_404(as_user):
+    page(as_user("bob"), "/portfolios/101/income", status=404)
+    page(as_user("bob"), "/portfolios/101/income.csv", status=404)
