@@ -309,3 +309,51 @@ def _safe_text(value: str | None) -> str:
     if not value:
         return ""
     return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+# -- a holding's summary, from its trades (average cost) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldingSummary:
+    units: float | None
+    average_cost: float | None
+    cost_base: float | None  # what the units held cost, brokerage included (average-cost method)
+    market_value: float | None
+    unrealised_gain: float | None
+    unrealised_pct: float | None
+    realised_gain: float | None  # from sales, after brokerage
+    income: float | None  # net income received
+    total_return: float | None  # unrealised + realised + income
+
+
+def holding_summary(trades, income, current_price) -> HoldingSummary:
+    """Units, cost base and gains from the trades in date order; None where a trade can't be read."""
+    units = cost = realised = 0.0
+    readable = True
+    for trade in sorted(as_list(trades), key=lambda t: str(t.get("tradeDate") or "")):
+        kind = (text(trade.get("tradeType")) or "").lower()
+        quantity, price = number(trade.get("quantity")), number(trade.get("price"))
+        brokerage = number(trade.get("brokerage")) or 0.0
+        if kind not in ("buy", "sell") or quantity is None or price is None or quantity <= 0:
+            readable = False
+            continue
+        if kind == "buy":
+            cost += quantity * price + brokerage
+            units += quantity
+        elif units > 0:
+            share = cost * min(quantity, units) / units
+            realised += quantity * price - brokerage - share
+            cost -= share
+            units -= min(quantity, units)
+    received = _total(i.get("netAmount") for i in as_list(income))
+    price = number(current_price)
+    if not readable:
+        return HoldingSummary(None, None, None, None, None, None, None, received, None)
+    value = units * price if price is not None else None
+    gain = value - cost if value is not None else None
+    return HoldingSummary(
+        units=units, average_cost=cost / units if units else None, cost_base=cost, market_value=value,
+        unrealised_gain=gain, unrealised_pct=100 * gain / cost if gain is not None and cost else None,
+        realised_gain=realised, income=received,
+        total_return=gain + realised + received if gain is not None and received is not None else None)

@@ -18,6 +18,7 @@ from .portfolio import (
     as_list,
     currency_totals,
     holding_rows,
+    holding_summary,
     holdings_csv,
     income_by_financial_year,
     income_csv,
@@ -136,7 +137,8 @@ def holding(portfolio_id, holding_id):
         "holdings": (f"/portfolios/{portfolio_id}/holdings", None),
         "trades": (f"/holdings/{holding_id}/trades", None),
         "income": (f"/holdings/{holding_id}/income", None),
-    }, optional={"trades", "income"})
+        "performance": (f"/portfolios/{portfolio_id}/performance", period_params("ALL", today())),
+    }, optional={"trades", "income", "performance"})
     found = next((h for h in as_list(data["holdings"]) if h.get("id") == holding_id), None)
     if found is None:
         raise NotFound("That holding is not in this portfolio.")
@@ -144,12 +146,15 @@ def holding(portfolio_id, holding_id):
     trades = newest_first(as_list(data.get("trades")), "tradeDate")
     franking = [i.get("frankingCredits") for i in income]
     currency = text(found.get("currencyCode")) or text(as_dict(data["portfolio"]).get("baseCurrencyCode"))
+    measured = next((h for h in as_list(as_dict(data.get("performance")).get("holdings")) if h.get("id") == holding_id), {})
+    summary = (holding_summary(data["trades"], data["income"], measured.get("currentPrice"))
+               if "trades" in data and "income" in data and not is_cash(found) else None)
     # Franking credits are an Australian matter: shown for AUD income, or wherever Navexa reports some.
     franking_applies = currency == "AUD" or any(number(f) for f in franking)
     return render_template("holding.html", portfolio=as_dict(data["portfolio"]), portfolio_id=portfolio_id,
                            holding=found, trades=trades, income=income, currency=currency,
                            franking_applies=franking_applies,
-                           unavailable={name for name in ("trades", "income") if name not in data},
+                           unavailable={name for name in ("trades", "income") if name not in data}, summary=summary,
                            totals={"net": _sum(i.get("netAmount") for i in income),
                                    "franking": _sum(franking), "gross": _sum(i.get("grossAmount") for i in income)})
 

@@ -16,6 +16,7 @@ from portal.portfolio import (
     currency_totals,
     financial_year,
     holding_rows,
+    holding_summary,
     holdings_csv,
     income_by_financial_year,
     income_csv,
@@ -163,3 +164,27 @@ def test_the_income_csv_has_a_row_per_holding_and_year():
     rows = list(csv.reader(io.StringIO(income_csv(years))))
     assert rows == [["Financial year", "Symbol", "Name", "Net", "Franking credits", "Gross", "Currency"],
                     ["2025–26", "'=CMD", "Odd", "70.00", "30.00", "100.00", "AUD"]]
+
+
+AAPL_TRADES = [
+    {"tradeDate": "2022-04-20T00:00:00", "tradeType": "Buy", "quantity": 22, "price": 105.92, "brokerage": 9.95},
+    {"tradeDate": "2021-03-16T00:00:00", "tradeType": "Buy", "quantity": 27, "price": 88.76, "brokerage": 9.95},
+    {"tradeDate": "2023-02-14T00:00:00", "tradeType": "Sell", "quantity": 4, "price": 120.89, "brokerage": 9.95},
+]
+
+
+def test_the_holding_summary_by_hand():
+    """Buys of 27 @ 88.76 and 22 @ 105.92 (9.95 brokerage each) cost 4,746.66 for 49 units; selling 4 takes
+    4/49 of that (387.48) and brings 473.61, a realised gain of 86.13; 45 units at 228.52 are worth 10,283.40."""
+    s = holding_summary(AAPL_TRADES, [{"netAmount": 123.75}, {"netAmount": 123.75}], 228.52)
+    assert s.units == 45
+    assert round(s.cost_base, 2) == 4359.18 and round(s.average_cost, 2) == 96.87
+    assert round(s.market_value, 2) == 10283.40
+    assert round(s.unrealised_gain, 2) == 5924.22 and round(s.unrealised_pct, 2) == 135.90
+    assert round(s.realised_gain, 2) == 86.13 and s.income == 247.50
+    assert round(s.total_return, 2) == 6257.85
+
+
+def test_an_unreadable_trade_leaves_the_summary_unknown_rather_than_wrong():
+    s = holding_summary(AAPL_TRADES + [{"tradeDate": "2024-01-01", "tradeType": "Buy", "quantity": "?"}], [], 228.52)
+    assert s.units is None and s.cost_base is None and s.total_return is None and s.income == 0.0

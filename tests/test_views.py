@@ -361,3 +361,10 @@ def test_the_income_csv_matches_the_page(as_user):
 def test_someone_elses_income_is_404(as_user):
     page(as_user("bob"), "/portfolios/101/income", status=404)
     page(as_user("bob"), "/portfolios/101/income.csv", status=404)
+
+
+def test_the_holding_summary_shows_the_hand_computed_figures(as_user):
+    html = page(as_user("alice"), "/portfolios/102/holdings/2001").text  # AAPL: see test_portfolio
+    for figure in ("US$96.87", "US$4,359.18", "US$10,283.40", "+US$5,924.22", "+135.90%", "US$247.50", "+US$6,257.85",
+                   "+US$86.13"):
+        assert figure in html, figure
