@@ -69,6 +69,24 @@ def test_screenshots_of_the_three_pages(page, portal, sandbox):
     assert page.get_by_role("heading", name="Income").is_visible()
     page.screenshot(path=SCREENSHOTS / "holding.png", full_page=True)
 
+    page.goto(portal.url + "/portfolios/101/income")
+    assert page.get_by_role("heading", name="Income by financial year").is_visible()
+    page.screenshot(path=SCREENSHOTS / "income.png", full_page=True)
+
+
+def test_screenshots_on_a_phone(chromium, portal, sandbox):
+    """The same pages at 390 px, for the README."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="en-AU", is_mobile=True)
+    page = context.new_page()
+    sign_in_as(page, portal, "alice")
+    for name, path, heading in (("portfolios", "/portfolios", "Your portfolios"), ("portfolio", "/portfolios/101", "Retirement"),
+                                ("holding", "/portfolios/102/holdings/2001", "AAPL"),
+                                ("income", "/portfolios/101/income", "Income by financial year")):
+        page.goto(portal.url + path)
+        assert page.get_by_role("heading", name=heading).first.is_visible()
+        page.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=True)
+    context.close()
+
 
 def test_pages_raise_no_csp_violations_and_work_on_a_phone(chromium, portal, sandbox):
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="en-AU", is_mobile=True)
