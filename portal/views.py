@@ -1,4 +1,4 @@
-"""Portfolio pages: overview, one portfolio, one holding, and the holdings CSV."""
+"""Portfolio pages: the overview, a portfolio (and its holdings CSV), a holding, and income by financial year."""
 
 from flask import Blueprint, Response, render_template, request, session
 
@@ -32,6 +32,7 @@ from .portfolio import (
 from .services import services
 
 bp = Blueprint("views", __name__)
+
 
 def fetch(calls: dict, optional=frozenset()) -> dict:
     """A page's API calls: those still fresh from the session's sealed cache, the rest from Navexa at once
