@@ -233,3 +233,61 @@ def test_after_a_429_the_page_tries_again_by_itself_when_the_wait_is_over(page, 
     assert page.get_by_role("heading", name="Navexa asks us to slow down").is_visible()
     assert not page.get_by_role("link", name="Try again").is_visible()  # not before the wait is over
     page.get_by_role("heading", name="Your portfolios", exact=True).wait_for(timeout=10000)  # retried by itself
+
+
+A11Y_PAGES = ["/", "/portfolios", "/portfolios/101", "/portfolios/102/holdings/2001", "/portfolios/101/holdings/1001",
+              "/portfolios/101/income", "/logout", "/no-such-page"]
+
+
+@pytest.mark.parametrize("width, height, scheme", [(1280, 800, "light"), (390, 844, "light"), (1280, 800, "dark")])
+def test_no_accessibility_violations_of_any_impact(chromium, portal, sandbox, width, height, scheme):
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", color_scheme=scheme)
+    page = context.new_page()
+    sign_in_as(page, portal, "alice")
+    axe, found = Axe(), {}
+    for path in A11Y_PAGES:
+        page.goto(portal.url + path)
+        results = axe.run(page)
+        if results.violations_count:
+            found[path] = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
+    assert found == {}
+    context.close()
+
+
+def tab_to(page, name: str, limit: int = 60):
+    """Press Tab until the focused element's text (or its name attribute) is `name`; fail if it never is."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("[document.activeElement.innerText, document.activeElement.value,"
+                                " document.activeElement.getAttribute('aria-label'), document.activeElement.name]"
+                                ".map(v => (v || '').trim())")
+        if name in focused:
+            return
+    raise AssertionError(f"'{name}' cannot be reached with Tab")
+
+
+def test_a_whole_visit_by_keyboard_alone(page, portal, sandbox):
+    page.goto(portal.url + "/")
+    tab_to(page, "Sign in with Navexa")
+    page.keyboard.press("Enter")
+    page.wait_for_url(sandbox.url + "/authorize*")
+    tab_to(page, "username")  # the sandbox's username field
+    page.keyboard.type("alice")
+    tab_to(page, "Allow")
+    page.keyboard.press("Enter")
+    page.wait_for_url(portal.url + "/portfolios")
+    tab_to(page, "Retirement")
+    page.keyboard.press("Enter")
+    page.wait_for_url(portal.url + "/portfolios/101")
+    tab_to(page, "3M")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**period=3M**")
+    tab_to(page, "CBA")
+    page.keyboard.press("Enter")
+    page.wait_for_url(portal.url + "/portfolios/101/holdings/1001")
+    tab_to(page, "Sign out")
+    page.keyboard.press("Enter")
+    page.wait_for_url(portal.url + "/")
+    assert page.get_by_text("You're signed out").is_visible()
