@@ -96,6 +96,7 @@ class HoldingRow:
     capital_gain: float | None
     dividends: float | None
     return_pct: float | None
+    sector: str | None = None  # Navexa's classification.sector, when it sends one
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def _row(holding: dict, perf: dict, portfolio_currency) -> HoldingRow:
         capital_gain=number(total.get("capitalGainValue")),
         dividends=number(total.get("dividendReturnValue")),
         return_pct=number(total.get("totalReturnPercent")),
+        sector=text(as_dict(holding.get("classification")).get("sector")),
     )
 
 
@@ -357,3 +359,25 @@ def holding_summary(trades, income, current_price) -> HoldingSummary:
         unrealised_gain=gain, unrealised_pct=100 * gain / cost if gain is not None and cost else None,
         realised_gain=realised, income=received,
         total_return=gain + realised + received if gain is not None and received is not None else None)
+
+
+# -- diversification --------------------------------------------------------------------------------
+
+
+def diversification(rows: list[HoldingRow]) -> dict[str, list[tuple[str, float]]]:
+    """Shares of the portfolio (holding weights, in percent) by sector, market, currency, and cash vs
+    shares; largest first. A holding without a weight is left out (its share is unknown)."""
+    groups = {
+        "sector": lambda r: "Cash" if r.is_cash else r.sector or "Not classified",
+        "market": lambda r: "Cash" if r.is_cash else r.exchange or "Unknown market",
+        "currency": lambda r: r.currency or "Unknown currency",
+        "kind": lambda r: "Cash" if r.is_cash else "Shares",  # ETFs included
+    }
+    result = {}
+    for name, group_of in groups.items():
+        shares: dict[str, float] = {}
+        for row in rows:
+            if row.weight is not None:
+                shares[group_of(row)] = shares.get(group_of(row), 0.0) + row.weight
+        result[name] = sorted(shares.items(), key=lambda item: (-item[1], item[0]))
+    return result

@@ -17,6 +17,7 @@ from .portfolio import (
     as_dict,
     as_list,
     currency_totals,
+    diversification,
     holding_rows,
     holding_summary,
     holdings_csv,
@@ -112,10 +113,12 @@ def portfolio(portfolio_id):
         summary = summary_of(data.get(f"perf:{code}"))
         returns.append((label, summary.total_return_pct, formatting.percent(summary.total_return_pct)))
     returns_incomplete = any(f"perf:{code}" not in data for code in PERIODS)
+    spread = {name: bar_chart([(label, share, formatting.percent(share, signed=False)) for label, share in groups], shares=True)
+              for name, groups in diversification(rows).items()}
     return render_template("portfolio.html", portfolio=info, portfolio_id=portfolio_id, currency=currency,
                            summary=summary_of(data[f"perf:{period}"]), rows=rows, period=period, periods=PERIODS,
                            columns=COLUMNS, sort_key=sort_key, direction=direction, allocation=allocation, as_of=today(),
-                           returns=bar_chart(returns), returns_incomplete=returns_incomplete)
+                           returns=bar_chart(returns), returns_incomplete=returns_incomplete, spread=spread)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/holdings.csv")

@@ -103,7 +103,14 @@ def holdings_of(portfolio_id: int) -> list[Holding]:
     return [h for h in HOLDINGS if h.portfolio_id == portfolio_id]
 
 
+# Navexa's classification (GICS-style); ETFs and cash accounts have none.
+SECTORS = {"CBA": "Financials", "NAB": "Financials", "BHP": "Materials", "CSL": "Health Care",
+           "AAPL": "Information Technology", "MSFT": "Information Technology", "WES": "Consumer Discretionary",
+           "TLS": "Communication Services"}
+
+
 def holding_json(h: Holding) -> dict:
+    sector = SECTORS.get(h.symbol) if h.type_id != CASH else None
     return {
         "id": h.id,
         "symbol": h.symbol,
@@ -113,6 +120,7 @@ def holding_json(h: Holding) -> dict:
         "currencyCode": h.currency,
         "holdingTypeId": h.type_id,
         "portfolioId": h.portfolio_id,
+        "classification": {"sector": sector, "industryGroup": None, "industry": None, "subIndustry": None},
     }
 
 

@@ -14,6 +14,7 @@ from portal.portfolio import (
     HoldingRow,
     PortfolioCard,
     currency_totals,
+    diversification,
     financial_year,
     holding_rows,
     holding_summary,
@@ -188,3 +189,18 @@ def test_the_holding_summary_by_hand():
 def test_an_unreadable_trade_leaves_the_summary_unknown_rather_than_wrong():
     s = holding_summary(AAPL_TRADES + [{"tradeDate": "2024-01-01", "tradeType": "Buy", "quantity": "?"}], [], 228.52)
     assert s.units is None and s.cost_base is None and s.total_return is None and s.income == 0.0
+
+
+def weighted(symbol, weight, sector=None, exchange="ASX", currency="AUD", cash=False):
+    return HoldingRow(None, symbol, None, exchange, currency, cash, None, None, None, weight, None, None, None, sector)
+
+
+def test_diversification_adds_up_weights_by_sector_market_currency_and_kind():
+    rows = [weighted("CBA", 22.0, "Financials"), weighted("NAB", 8.0, "Financials"), weighted("VAS", 30.0),
+            weighted("AAPL", 25.0, "Information Technology", "NASDAQ", "USD"), weighted("Cash", 15.0, cash=True),
+            weighted("GHOST", None, "Materials")]
+    d = diversification(rows)
+    assert d["sector"] == [("Financials", 30.0), ("Not classified", 30.0), ("Information Technology", 25.0), ("Cash", 15.0)]
+    assert d["market"] == [("ASX", 60.0), ("NASDAQ", 25.0), ("Cash", 15.0)]
+    assert d["currency"] == [("AUD", 75.0), ("USD", 25.0)]
+    assert d["kind"] == [("Shares", 85.0), ("Cash", 15.0)]

@@ -368,3 +368,12 @@ def test_the_holding_summary_shows_the_hand_computed_figures(as_user):
     for figure in ("US$96.87", "US$4,359.18", "US$10,283.40", "+US$5,924.22", "+135.90%", "US$247.50", "+US$6,257.85",
                    "+US$86.13"):
         assert figure in html, figure
+
+
+def test_the_portfolio_shows_its_diversification(as_user):
+    html = page(as_user("alice"), "/portfolios/101").text
+    assert "Diversification" in html
+    for described in ("By sector", "Financials: 22.06%.", "Materials: 21.73%.", "Health Care: 10.28%.",
+                      "Not classified: 30.75%.", "By market", "ASX: 84.82%.", "Cash: 15.18%.", "AUD: 100.00%.",
+                      "Shares: 84.82%."):
+        assert described in html, described
