@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     errors.init_app(app)
     formatting.init_app(app)
     access.init_app(app)
-    security.init_app(app)
+    security.init_app(app, settings)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)

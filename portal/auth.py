@@ -152,11 +152,10 @@ def start_session(token: dict, claims: dict):
     current_app.session_interface.rotate(session, new_sid)
     session.clear()
     set_current_user(user)
-    lifetime = services().tokens.lifetime
-    session[EXPIRES_AT] = int(time.time()) + lifetime  # one absolute end for every record and cookie
-    key = new_key()
-    issue_sealing_key(key, lifetime)
     store = services().tokens
+    session[EXPIRES_AT] = int(time.time()) + store.lifetime  # one absolute end for every record and cookie
+    key = new_key()
+    issue_sealing_key(key, store.lifetime)
     store.save(session.sid, key, TokenRecord.from_response(token, store.clock()))
     log.info("sign-in ok sub=%s", user.label)
 

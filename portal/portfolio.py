@@ -254,13 +254,14 @@ def _paid_on(item: dict) -> date | None:
         return None
 
 
-def _total(values) -> float | None:
-    """Sum of numbers, or None if any is missing: a partial total would mislead at tax time."""
+def total_of(values) -> float | None:
+    """Sum of numbers, or None if any is missing or not a number (shown as "—" beside it): a partial
+    total would mislead, at tax time above all."""
     total = 0.0
     for value in values:
-        if number(value) is None:
+        if not isinstance(value, int | float) or isinstance(value, bool):
             return None
-        total += number(value)
+        total += value
     return total
 
 
@@ -279,14 +280,14 @@ def income_by_financial_year(holdings, income_by_holding: dict) -> list[Financia
         for holding_id, items in years[label].items():
             holding = described.get(holding_id, {})
             rows.append(IncomeRow(text(holding.get("symbol")), text(holding.get("name")), text(holding.get("currencyCode")),
-                                  _total(i.get("netAmount") for i in items), _total(i.get("frankingCredits") for i in items),
-                                  _total(i.get("grossAmount") for i in items)))
+                                  total_of(i.get("netAmount") for i in items), total_of(i.get("frankingCredits") for i in items),
+                                  total_of(i.get("grossAmount") for i in items)))
         rows.sort(key=lambda r: (r.symbol or "").lower())
         totals = []
         for currency in sorted({r.currency or "" for r in rows}):
             same = [r for r in rows if (r.currency or "") == currency]
-            totals.append(IncomeRow(None, None, currency or None, _total(r.net for r in same),
-                                    _total(r.franking for r in same), _total(r.gross for r in same)))
+            totals.append(IncomeRow(None, None, currency or None, total_of(r.net for r in same),
+                                    total_of(r.franking for r in same), total_of(r.gross for r in same)))
         result.append(FinancialYear(label, rows, totals))
     return result
 
@@ -348,7 +349,7 @@ def holding_summary(trades, income, current_price) -> HoldingSummary:
             realised += quantity * price - brokerage - share
             cost -= share
             units -= min(quantity, units)
-    received = _total(i.get("netAmount") for i in as_list(income))
+    received = total_of(i.get("netAmount") for i in as_list(income))
     price = number(current_price)
     if not readable:
         return HoldingSummary(None, None, None, None, None, None, None, received, None)

@@ -9,7 +9,6 @@ from flask import Flask, request, session
 
 from .access import safe_current_user
 from .errors import CsrfError
-from .services import settings
 
 CSRF_SESSION_KEY = "csrf"
 CSRF_HEADER = "X-CSRF"
@@ -54,19 +53,24 @@ def _is_csrf_token(given: str | None) -> bool:
     return bool(expected and given) and hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
-def set_security_headers(response):
-    auth_origin = origin_of(settings().auth_url)
-    # form-action covers the redirect to the provider's logout after the sign-out form.
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        f"frame-ancestors 'none'; form-action 'self' {auth_origin}",
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if settings().production:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+def security_headers(settings) -> dict[str, str]:
+    """The headers every answer carries (unless it set its own), made once from the settings."""
+    headers = {
+        # form-action covers the redirect to the provider's logout after the sign-out form.
+        "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                                   f"frame-ancestors 'none'; form-action 'self' {origin_of(settings.auth_url)}",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+    }
+    if settings.production:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return headers
+
+
+def set_security_headers(response, headers: dict[str, str]):
+    for name, value in headers.items():
+        response.headers.setdefault(name, value)
     if safe_current_user() is not None or response.status_code >= 300:
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -77,6 +81,7 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def init_app(app: Flask):
-    app.after_request(set_security_headers)
+def init_app(app: Flask, settings):
+    headers = security_headers(settings)
+    app.after_request(lambda response: set_security_headers(response, headers))
     app.context_processor(lambda: {"csrf_token": csrf_token})

@@ -29,6 +29,7 @@ from .portfolio import (
     sort_rows,
     summary_of,
     text,
+    total_of,
 )
 from .services import services
 
@@ -159,8 +160,8 @@ def holding(portfolio_id, holding_id):
                            holding=found, trades=trades, income=income, currency=currency,
                            franking_applies=franking_applies,
                            unavailable={name for name in ("trades", "income") if name not in data}, summary=summary,
-                           totals={"net": _sum(i.get("netAmount") for i in income),
-                                   "franking": _sum(franking), "gross": _sum(i.get("grossAmount") for i in income)})
+                           totals={"net": total_of(i.get("netAmount") for i in income),
+                                   "franking": total_of(franking), "gross": total_of(i.get("grossAmount") for i in income)})
 
 
 def income_data(portfolio_id: int):
@@ -192,13 +193,3 @@ def newest_first(items: list[dict], field: str) -> list[dict]:
     """Most recent first; ISO dates sort as text, and undated items go last."""
     dated = [i for i in items if isinstance(i.get(field), str)]
     return sorted(dated, key=lambda i: i[field], reverse=True) + [i for i in items if not isinstance(i.get(field), str)]
-
-
-def _sum(values):
-    """Sum of numbers, or None if any is missing: a partial total would mislead."""
-    total = 0.0
-    for value in values:
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            return None
-        total += value
-    return total

@@ -268,26 +268,21 @@ def tab_to(page, name: str, limit: int = 60):
     raise AssertionError(f"'{name}' cannot be reached with Tab")
 
 
+def press(page, name: str, lands_on: str):
+    """Tab to the control named `name`, press Enter, and wait for the page it leads to."""
+    tab_to(page, name)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lands_on)
+
+
 def test_a_whole_visit_by_keyboard_alone(page, portal, sandbox):
     page.goto(portal.url + "/")
-    tab_to(page, "Sign in with Navexa")
-    page.keyboard.press("Enter")
-    page.wait_for_url(sandbox.url + "/authorize*")
+    press(page, "Sign in with Navexa", sandbox.url + "/authorize*")
     tab_to(page, "username")  # the sandbox's username field
     page.keyboard.type("alice")
-    tab_to(page, "Allow")
-    page.keyboard.press("Enter")
-    page.wait_for_url(portal.url + "/portfolios")
-    tab_to(page, "Retirement")
-    page.keyboard.press("Enter")
-    page.wait_for_url(portal.url + "/portfolios/101")
-    tab_to(page, "3M")
-    page.keyboard.press("Enter")
-    page.wait_for_url("**period=3M**")
-    tab_to(page, "CBA")
-    page.keyboard.press("Enter")
-    page.wait_for_url(portal.url + "/portfolios/101/holdings/1001")
-    tab_to(page, "Sign out")
-    page.keyboard.press("Enter")
-    page.wait_for_url(portal.url + "/")
+    press(page, "Allow", portal.url + "/portfolios")
+    press(page, "Retirement", portal.url + "/portfolios/101")
+    press(page, "3M", "**period=3M**")
+    press(page, "CBA", portal.url + "/portfolios/101/holdings/1001")
+    press(page, "Sign out", portal.url + "/")
     assert page.get_by_text("You're signed out").is_visible()
