@@ -20,7 +20,7 @@ import requests
 from bench.common import Stack, sign_in
 from tools.services import free_port, portal_env
 
-PATH = "/api/portfolios"
+PATH = "/api/v1/portfolios"
 
 
 def wrk(url: str, connections: int, seconds: int, header: str) -> dict:

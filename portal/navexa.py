@@ -35,6 +35,13 @@ CONNECT_TIMEOUT = 3.05  # s: a little over a TCP retransmit window
 READ_TIMEOUT = 15  # s: Navexa's performance reports can be slow on large portfolios
 POOL_SIZE = 32  # connections kept per worker; pages fetch several resources at once
 FANOUT_THREADS = 16  # concurrent API calls per worker process, shared by all its requests
+API_VERSION = "v1"  # public Navexa API clients call /v1/... under the API base
+
+
+def resource(*segments: str | int) -> str:
+    """The path of a Navexa resource, relative to NAVEXA_API_URL, as the pages call it:
+    resource("portfolios", 101, "holdings") is "/v1/portfolios/101/holdings"."""
+    return "/" + "/".join([API_VERSION, *map(str, segments)])
 
 
 class NavexaError(Exception):

@@ -52,10 +52,12 @@ def months_before(day: date, months: int) -> date:
 
 
 def period_params(code: str, today: date) -> dict:
-    """Query parameters for Navexa's performance call over a period ending today."""
+    """Query parameters for Navexa's performance call over a period ending today: per holding, for
+    this one portfolio, in its base currency (as public Navexa API clients ask)."""
     months = PERIODS[code][1]
     start = {"from": months_before(today, months).isoformat()} if months is not None else {}
-    return {**start, "to": today.isoformat(), "groupBy": "holding"}
+    return {**start, "to": today.isoformat(), "groupBy": "holding", "isPortfolioGroup": "false",
+            "showLocalCurrency": "false"}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from . import formatting
 from .access import login_required, sealing_key, signed_out_cookie, with_access_token
 from .charts import bar_chart
 from .errors import BadInput
-from .navexa import NotFound
+from .navexa import NotFound, resource
 from .portfolio import (
     COLUMNS,
     DEFAULT_PERIOD,
@@ -67,8 +67,8 @@ def index():
 @bp.get("/portfolios")
 @login_required
 def portfolios():
-    listing = [p for p in as_list(fetch({"list": ("/portfolios", None)})["list"]) if isinstance(p.get("id"), int)]
-    calls = {p["id"]: (f"/portfolios/{p['id']}/performance", period_params("ALL", today())) for p in listing}
+    listing = [p for p in as_list(fetch({"list": (resource("portfolios"), None)})["list"]) if isinstance(p.get("id"), int)]
+    calls = {p["id"]: (resource("portfolios", p["id"], "performance"), period_params("ALL", today())) for p in listing}
     reports = fetch(calls, optional=calls.keys())  # one portfolio's figures failing costs only its card
     cards = [PortfolioCard(p["id"], text(p.get("name")), text(p.get("baseCurrencyCode")), summary_of(reports.get(p["id"])))
              for p in listing]
@@ -92,9 +92,9 @@ def chosen_sort() -> tuple[str, str]:
 
 def portfolio_data(portfolio_id: int, periods: list[str], chosen: str) -> dict:
     """The portfolio, its holdings and its performance over each period; only the chosen period's is essential."""
-    calls = {"portfolio": (f"/portfolios/{portfolio_id}", None),
-             "holdings": (f"/portfolios/{portfolio_id}/holdings", None)}
-    calls |= {f"perf:{code}": (f"/portfolios/{portfolio_id}/performance", period_params(code, today())) for code in periods}
+    calls = {"portfolio": (resource("portfolios", portfolio_id), None),
+             "holdings": (resource("portfolios", portfolio_id, "holdings"), None)}
+    calls |= {f"perf:{code}": (resource("portfolios", portfolio_id, "performance"), period_params(code, today())) for code in periods}
     return fetch(calls, optional={f"perf:{code}" for code in periods if code != chosen})
 
 
@@ -138,11 +138,11 @@ def holdings_download(portfolio_id):
 @login_required
 def holding(portfolio_id, holding_id):
     data = fetch({
-        "portfolio": (f"/portfolios/{portfolio_id}", None),
-        "holdings": (f"/portfolios/{portfolio_id}/holdings", None),
-        "trades": (f"/holdings/{holding_id}/trades", None),
-        "income": (f"/holdings/{holding_id}/income", None),
-        "performance": (f"/portfolios/{portfolio_id}/performance", period_params("ALL", today())),
+        "portfolio": (resource("portfolios", portfolio_id), None),
+        "holdings": (resource("portfolios", portfolio_id, "holdings"), None),
+        "trades": (resource("holdings", holding_id, "trades"), None),
+        "income": (resource("holdings", holding_id, "income"), None),
+        "performance": (resource("portfolios", portfolio_id, "performance"), period_params("ALL", today())),
     }, optional={"trades", "income", "performance"})
     found = next((h for h in as_list(data["holdings"]) if h.get("id") == holding_id), None)
     if found is None:
@@ -167,10 +167,10 @@ def holding(portfolio_id, holding_id):
 def income_data(portfolio_id: int):
     """The portfolio and its holdings' income by financial year. Every holding's income is essential:
     a year's total missing a holding would mislead at tax time."""
-    base = fetch({"portfolio": (f"/portfolios/{portfolio_id}", None),
-                  "holdings": (f"/portfolios/{portfolio_id}/holdings", None)})
+    base = fetch({"portfolio": (resource("portfolios", portfolio_id), None),
+                  "holdings": (resource("portfolios", portfolio_id, "holdings"), None)})
     ids = [h["id"] for h in as_list(base["holdings"]) if isinstance(h.get("id"), int) and not is_cash(h)]
-    incomes = fetch({holding_id: (f"/holdings/{holding_id}/income", None) for holding_id in ids})
+    incomes = fetch({holding_id: (resource("holdings", holding_id, "income"), None) for holding_id in ids})
     return as_dict(base["portfolio"]), income_by_financial_year(base["holdings"], incomes)
 
 

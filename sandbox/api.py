@@ -45,7 +45,7 @@ def gatekeeper():
     g.user = authenticate()
     if g.user is None:
         return jsonify(error="unauthorized", message="A valid access token for the Navexa API is required."), 401
-    raw = data.RAW.get(request.path.removeprefix("/api"))
+    raw = data.RAW.get(request.path.removeprefix("/api").removeprefix("/v1"))
     if raw is not None and g.user == "carol":
         return jsonify(raw)
     return None
@@ -88,33 +88,50 @@ def day_arg(name: str) -> date | None:
         abort(400, f"'{name}' must be a date like 2026-11-21")
 
 
-@bp.get("/portfolios")
+def resource(rule: str):
+    """Serve a Navexa resource at /v1<rule>, the path public Navexa API clients call, and at <rule>
+    as the sandbox always has (the JSON proxy's tests and older callers use it)."""
+    def register(view):
+        bp.add_url_rule("/v1" + rule, view_func=view, methods=["GET"])
+        bp.add_url_rule(rule, view_func=view, methods=["GET"])
+        return view
+    return register
+
+
+def flag_arg(name: str) -> None:
+    if request.args.get(name, "false") not in ("true", "false"):
+        abort(400, f"'{name}' must be true or false")
+
+
+@resource("/portfolios")
 def portfolios():
     return jsonify([data.portfolio_json(pid) for pid, p in data.PORTFOLIOS.items() if p["owner"] == g.user])
 
 
-@bp.get("/portfolios/<int:portfolio_id>")
+@resource("/portfolios/<int:portfolio_id>")
 def portfolio(portfolio_id):
     return jsonify(data.portfolio_json(own_portfolio(portfolio_id)))
 
 
-@bp.get("/portfolios/<int:portfolio_id>/holdings")
+@resource("/portfolios/<int:portfolio_id>/holdings")
 def holdings(portfolio_id):
     return jsonify([data.holding_json(h) for h in data.holdings_of(own_portfolio(portfolio_id))])
 
 
-@bp.get("/portfolios/<int:portfolio_id>/performance")
+@resource("/portfolios/<int:portfolio_id>/performance")
 def performance(portfolio_id):
     own_portfolio(portfolio_id)
+    flag_arg("isPortfolioGroup")
+    flag_arg("showLocalCurrency")
     return jsonify(data.performance(portfolio_id, day_arg("from"), day_arg("to")))
 
 
-@bp.get("/holdings/<int:holding_id>/trades")
+@resource("/holdings/<int:holding_id>/trades")
 def trades(holding_id):
     return jsonify(data.trades_of(own_holding(holding_id)))
 
 
-@bp.get("/holdings/<int:holding_id>/income")
+@resource("/holdings/<int:holding_id>/income")
 def income(holding_id):
     return jsonify(data.income_of(own_holding(holding_id)))
 

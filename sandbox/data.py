@@ -16,7 +16,8 @@ USERS = {
     "dave": {"sub": "auth0|dave-90b1c3", "name": "Dave New", "email": "dave@example.com"},
 }
 
-SHARE, ETF, CASH = 1, 2, 3  # holdingTypeId values used by the sandbox
+SHARE, ETF, CASH = 1, 1, 3  # Navexa's holdingTypeId: 1 = share or ETF, 3 = cash
+BUY, SELL, DEPOSIT = 1, 2, 5  # the sandbox's tradeTypeId values (the portal reads tradeType's text)
 
 PORTFOLIOS = {
     101: {"owner": "alice", "name": "Retirement", "baseCurrencyCode": "AUD", "dateCreated": "2019-07-01T00:00:00"},
@@ -120,6 +121,7 @@ def holding_json(h: Holding) -> dict:
         "currencyCode": h.currency,
         "holdingTypeId": h.type_id,
         "portfolioId": h.portfolio_id,
+        "dateCreated": h.first_bought.isoformat() + "T00:00:00",
         "classification": {"sector": sector, "industryGroup": None, "industry": None, "subIndustry": None},
     }
 
@@ -154,13 +156,17 @@ def trades_of(h: Holding) -> list[dict]:
 def _trade(h, n, day, kind, quantity, price, brokerage):
     return {
         "id": h.id * 10 + n,
+        "holdingId": h.id,
         "tradeDate": day.isoformat() + "T00:00:00",
         "tradeType": kind,
+        "tradeTypeId": {"Buy": BUY, "Sell": SELL, "Deposit": DEPOSIT}[kind],
         "quantity": quantity,
         "price": price,
         "brokerage": brokerage,
         "value": round(quantity * price, 2),
         "currencyCode": h.currency,
+        "exchangeRate": 1.0,  # every holding here trades in its portfolio's currency
+        "notes": None,
     }
 
 
@@ -182,6 +188,12 @@ def income_of(h: Holding, start: date | None = None, end: date | None = None) ->
                 "netAmount": net,
                 "grossAmount": round(net + franking, 2),
                 "frankingCredits": franking,
+                "total": net,
+                "isReinvested": False,  # no holding here is in a reinvestment plan
+                "dividendCurrency": h.currency,
+                "exchangeRate": 1.0,
+                "symbol": h.symbol,
+                "companyName": h.name,
             })
         day, n = day + timedelta(days=step), n + 1
     return payments

@@ -3,6 +3,7 @@
 import redis
 
 from portal.cache import CACHE_KEY_PREFIX, AnswerCache
+from portal.navexa import resource
 from portal.tokens import new_key, session_scoped
 
 
@@ -42,7 +43,7 @@ def test_cached_answers_are_sealed_and_open_only_with_the_sessions_key(signed_in
     sid = signed_in.session_id()
     raw = b"".join(portal.redis.hgetall(cache_key(sid)).values())
     assert raw and b"Retirement" not in raw and b"portfolios" not in b"".join(portal.redis.hkeys(cache_key(sid)))
-    calls = {"list": ("/portfolios", None)}
+    calls = {"list": (resource("portfolios"), None)}
     cache = portal.services.cache
     assert cache.get_many(sid, signed_in.key(), calls)["list"]  # the session's own key opens it
     assert cache.get_many(sid, new_key(), calls) == {}  # any other key does not

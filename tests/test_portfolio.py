@@ -45,8 +45,9 @@ def test_months_before_keeps_the_day_or_takes_the_months_last(day, months, expec
 
 def test_period_params_span_the_period_and_all_has_no_start():
     today = date(2026, 11, 21)
-    assert period_params("3M", today) == {"from": "2026-08-21", "to": "2026-11-21", "groupBy": "holding"}
-    assert period_params("ALL", today) == {"to": "2026-11-21", "groupBy": "holding"}
+    per_holding = {"groupBy": "holding", "isPortfolioGroup": "false", "showLocalCurrency": "false"}
+    assert period_params("3M", today) == {"from": "2026-08-21", "to": "2026-11-21", **per_holding}
+    assert period_params("ALL", today) == {"to": "2026-11-21", **per_holding}
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -111,13 +111,25 @@ def test_bob_cannot_open_alices_portfolio(as_user, sandbox):
     page(browser, "/portfolios/101/holdings.csv", status=404)
 
 
+def test_every_page_calls_navexas_v1_paths_under_the_api_base(as_user, sandbox):
+    browser = as_user("alice")
+    for path in ["/portfolios", "/portfolios/101", "/portfolios/101/holdings.csv", "/portfolios/101/holdings/1001",
+                 "/portfolios/101/income", "/portfolios/101/income.csv"]:
+        page(browser, path)
+    called = {r["path"] for r in sandbox.api_requests()}
+    assert {"/api/v1/portfolios", "/api/v1/portfolios/101", "/api/v1/portfolios/101/holdings",
+            "/api/v1/portfolios/101/performance", "/api/v1/holdings/1001/trades", "/api/v1/holdings/1001/income"} <= called
+    assert all(path.startswith("/api/v1/") for path in called), called
+
+
 def test_the_period_selector_sets_from_and_to(as_user, sandbox):
     browser = as_user("alice")
     html = page(browser, "/portfolios/101?period=3M").text
     today = PINNED_TODAY
     queries = [r["query"] for r in sandbox.api_requests() if r["path"].endswith("/performance")]
-    assert f"from={months_before(today, 3).isoformat()}&to={today.isoformat()}&groupBy=holding" in queries
-    assert any(q == f"to={today.isoformat()}&groupBy=holding" for q in queries)  # "All" has no from
+    per_holding = "groupBy=holding&isPortfolioGroup=false&showLocalCurrency=false"
+    assert f"from={months_before(today, 3).isoformat()}&to={today.isoformat()}&{per_holding}" in queries
+    assert any(q == f"to={today.isoformat()}&{per_holding}" for q in queries)  # "All" has no from
     assert 'aria-current="true" class="current">3M<' in html
 
 
