@@ -249,7 +249,11 @@ class FinancialYear:
 
 
 def _paid_on(item: dict) -> date | None:
-    value = item.get("paidDate")
+    return _day_of(item.get("paidDate"))
+
+
+def _day_of(value) -> date | None:
+    """The day of Navexa's '2026-06-30T00:00:00' (or '2026-06-30'); None for anything else."""
     try:
         return date.fromisoformat(value[:10]) if isinstance(value, str) else None
     except ValueError:
@@ -332,29 +336,46 @@ class HoldingSummary:
     total_return: float | None  # unrealised + realised + income
 
 
+@dataclass(frozen=True)
+class Trade:
+    day: date
+    kind: str  # "buy" or "sell"
+    quantity: float  # units, always positive
+    price: float
+    brokerage: float
+
+
+def readable_trades(trades) -> list[Trade] | None:
+    """A holding's buys and sells in the order they were made, or None if any trade can't be read
+    (an unknown kind, date, quantity or price): no figure drawn from the rest would be right."""
+    read = []
+    for trade in as_list(trades):
+        kind = (text(trade.get("tradeType")) or "").lower()
+        day, quantity, price = _day_of(trade.get("tradeDate")), number(trade.get("quantity")), number(trade.get("price"))
+        if kind not in ("buy", "sell") or day is None or quantity is None or price is None or quantity <= 0:
+            return None
+        read.append((trade["tradeDate"], Trade(day, kind, quantity, price, number(trade.get("brokerage")) or 0.0)))
+    return [t for _, t in sorted(read, key=lambda pair: pair[0])]  # ISO text sorts by time within a day too
+
+
 def holding_summary(trades, income, current_price) -> HoldingSummary:
     """Units, cost base and gains from the trades in date order; None where a trade can't be read."""
-    units = cost = realised = 0.0
-    readable = True
-    for trade in sorted(as_list(trades), key=lambda t: str(t.get("tradeDate") or "")):
-        kind = (text(trade.get("tradeType")) or "").lower()
-        quantity, price = number(trade.get("quantity")), number(trade.get("price"))
-        brokerage = number(trade.get("brokerage")) or 0.0
-        if kind not in ("buy", "sell") or quantity is None or price is None or quantity <= 0:
-            readable = False
-            continue
-        if kind == "buy":
-            cost += quantity * price + brokerage
-            units += quantity
-        elif units > 0:
-            share = cost * min(quantity, units) / units
-            realised += quantity * price - brokerage - share
-            cost -= share
-            units -= min(quantity, units)
     received = total_of(i.get("netAmount") for i in as_list(income))
-    price = number(current_price)
-    if not readable:
+    read = readable_trades(trades)
+    if read is None:
         return HoldingSummary(None, None, None, None, None, None, None, received, None)
+    units = cost = realised = 0.0
+    for trade in read:
+        if trade.kind == "buy":
+            cost += trade.quantity * trade.price + trade.brokerage
+            units += trade.quantity
+        elif units > 0:
+            sold = min(trade.quantity, units)
+            share = cost * sold / units
+            realised += trade.quantity * trade.price - trade.brokerage - share
+            cost -= share
+            units -= sold
+    price = number(current_price)
     value = units * price if price is not None else None
     gain = value - cost if value is not None else None
     return HoldingSummary(
@@ -362,6 +383,27 @@ def holding_summary(trades, income, current_price) -> HoldingSummary:
         unrealised_gain=gain, unrealised_pct=100 * gain / cost if gain is not None and cost else None,
         realised_gain=realised, income=received,
         total_return=gain + realised + received if gain is not None and received is not None else None)
+
+
+@dataclass(frozen=True)
+class PositionStep:
+    day: date
+    kind: str  # "buy" or "sell"
+    quantity: float  # units bought or sold
+    units: float  # units held after the trade
+
+
+def position_history(trades) -> list[PositionStep] | None:
+    """Units held after each trade, oldest first (a sale never takes the position below nothing);
+    None if any trade can't be read."""
+    read = readable_trades(trades)
+    if read is None:
+        return None
+    units, steps = 0.0, []
+    for trade in read:
+        units = units + trade.quantity if trade.kind == "buy" else max(units - trade.quantity, 0.0)
+        steps.append(PositionStep(trade.day, trade.kind, trade.quantity, units))
+    return steps
 
 
 # -- diversification --------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from flask import Blueprint, Response, render_template, request, session
 
 from . import formatting
 from .access import login_required, sealing_key, signed_out_cookie, with_access_token
-from .charts import bar_chart
+from .charts import bar_chart, position_chart
 from .errors import BadInput
 from .navexa import NotFound, resource
 from .portfolio import (
@@ -26,6 +26,7 @@ from .portfolio import (
     is_cash,
     number,
     period_params,
+    position_history,
     sort_rows,
     summary_of,
     text,
@@ -154,12 +155,14 @@ def holding(portfolio_id, holding_id):
     measured = next((h for h in as_list(as_dict(data.get("performance")).get("holdings")) if h.get("id") == holding_id), {})
     summary = (holding_summary(data["trades"], data["income"], measured.get("currentPrice"))
                if "trades" in data and "income" in data and not is_cash(found) else None)
+    steps = position_history(data["trades"]) if "trades" in data and not is_cash(found) else None
     # Franking credits are an Australian matter: shown for AUD income, or wherever Navexa reports some.
     franking_applies = currency == "AUD" or any(number(f) for f in franking)
     return render_template("holding.html", portfolio=as_dict(data["portfolio"]), portfolio_id=portfolio_id,
                            holding=found, trades=trades, income=income, currency=currency,
                            franking_applies=franking_applies,
                            unavailable={name for name in ("trades", "income") if name not in data}, summary=summary,
+                           chart=position_chart(steps, today()) if steps else None,
                            totals={"net": total_of(i.get("netAmount") for i in income),
                                    "franking": total_of(franking), "gross": total_of(i.get("grossAmount") for i in income)})
 

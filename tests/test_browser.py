@@ -135,7 +135,7 @@ def test_no_page_is_wider_than_the_screen(chromium, portal, sandbox, width, heig
     page = context.new_page()
     sign_in_as(page, portal, "alice")
     for path in ("/portfolios", "/portfolios/101", "/portfolios/101/holdings/1001", "/portfolios/102/holdings/2001",
-                 "/logout", "/no-such-page"):
+                 "/portfolios/101/income", "/logout", "/no-such-page"):
         page.goto(portal.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
     context.close()
@@ -152,6 +152,46 @@ def test_chart_text_is_at_least_eleven_pixels_at_any_width(chromium, portal, san
     assert sizes and min(sizes) >= 11
     boxes = page.eval_on_selector_all(".barchart .bar-value", "nodes => nodes.map(n => n.getBoundingClientRect().right)")
     assert max(boxes) <= width  # every value is on the screen
+    page.goto(portal.url + "/portfolios/102/holdings/2001")
+    texts = page.eval_on_selector_all(".position-chart :is(.position-peak, .position-axis span, .position-legend span)",
+                                      "nodes => nodes.map(n => [n.innerText, parseFloat(getComputedStyle(n).fontSize),"
+                                      " n.getBoundingClientRect().right])")
+    assert {"49 units", "16 Mar 2021", "21 Nov 2026", "Buy", "Sell"} <= {t.strip() for t, _, _ in texts}
+    assert min(size for _, size, _ in texts) >= 11 and max(right for _, _, right in texts) <= width
+    context.close()
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844), (320, 640)])
+def test_the_position_chart_marks_each_buy_and_sale_where_it_happened(chromium, portal, sandbox, width, height):
+    """AAPL: bought 27 on 16 Mar 2021 and 22 on 20 Apr 2022, sold 4 on 14 Feb 2023: two round buy markers
+    rising left to right, then a square sale marker a little lower, all inside the plot at every width."""
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU")
+    page = context.new_page()
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/portfolios/102/holdings/2001")
+    plot = page.locator(".position-track").bounding_box()
+    marks = page.eval_on_selector_all(".position-track :is(circle, rect.sell)", "nodes => nodes.map(n => {"
+                                      " const b = n.getBoundingClientRect(); return [n.getAttribute('class'),"
+                                      " b.x + b.width / 2, b.y + b.height / 2, b.width, b.height]; })")
+    assert [kind for kind, *_ in marks] == ["buy", "buy", "sell"]
+    (_, x1, y1, w1, h1), (_, x2, y2, _, _), (_, x3, y3, w3, h3) = marks
+    assert x1 < x2 < x3 and y2 < y1 and y2 < y3 < y1  # 27, then 49, then 45 units
+    assert round(w1) == round(h1) == 10 and round(w3) == round(h3) == 10  # round and square at any width
+    assert plot["x"] - 6 <= x1 and x3 <= plot["x"] + plot["width"]
+    description = page.locator("#position-chart-title-desc").text_content()
+    assert "16 Mar 2021: bought 27, holding 27." in description and "14 Feb 2023: sold 4, holding 45." in description
+    context.close()
+
+
+def test_on_a_phone_the_holding_and_income_tables_fit_without_sideways_scrolling(chromium, portal, sandbox):
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="en-AU", is_mobile=True)
+    page = context.new_page()
+    sign_in_as(page, portal, "alice")
+    for path in ("/portfolios/101/holdings/1001", "/portfolios/102/holdings/2001", "/portfolios/101/income"):
+        page.goto(portal.url + path)
+        scrolling = page.eval_on_selector_all(".table-wrap", "nodes => nodes.filter(n => n.scrollWidth > n.clientWidth)"
+                                                             ".map(n => n.getAttribute('aria-label'))")
+        assert scrolling == [], (path, scrolling)
     context.close()
 
 
@@ -161,7 +201,8 @@ def test_on_a_phone_the_holdings_show_symbol_value_weight_and_return_without_scr
     context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", is_mobile=True)
     page = context.new_page()
     sign_in_as(page, portal, "alice")
-    page.goto(portal.url + "/portfolios/101")
+    response = page.goto(portal.url + "/portfolios/101")
+    assert response.status == 200, response.status
     headings = page.eval_on_selector_all(
         "table.holdings thead th", "nodes => nodes.filter(n => n.offsetParent !== null)"
                                    ".map(n => [n.innerText.trim(), n.getBoundingClientRect().right])")

@@ -24,6 +24,7 @@ from portal.portfolio import (
     months_before,
     number,
     period_params,
+    position_history,
     sort_rows,
     summary_of,
 )
@@ -190,6 +191,24 @@ def test_the_holding_summary_by_hand():
 def test_an_unreadable_trade_leaves_the_summary_unknown_rather_than_wrong():
     s = holding_summary(AAPL_TRADES + [{"tradeDate": "2024-01-01", "tradeType": "Buy", "quantity": "?"}], [], 228.52)
     assert s.units is None and s.cost_base is None and s.total_return is None and s.income == 0.0
+
+
+def test_the_position_over_time_follows_the_trades_in_date_order():
+    steps = position_history(AAPL_TRADES)
+    assert [(s.day, s.kind, s.quantity, s.units) for s in steps] == [
+        (date(2021, 3, 16), "buy", 27, 27), (date(2022, 4, 20), "buy", 22, 49), (date(2023, 2, 14), "sell", 4, 45)]
+
+
+def test_the_position_is_unknown_when_a_trade_cannot_be_read():
+    assert position_history(AAPL_TRADES + [{"tradeDate": "someday", "tradeType": "Buy", "quantity": 1, "price": 1}]) is None
+    assert position_history([{"tradeDate": "2024-01-01", "tradeType": "Split", "quantity": 2, "price": 0}]) is None
+    assert position_history([]) == []
+
+
+def test_a_sale_of_more_than_is_held_leaves_nothing_rather_than_a_negative_position():
+    steps = position_history([{"tradeDate": "2024-01-01", "tradeType": "Buy", "quantity": 5, "price": 1},
+                              {"tradeDate": "2024-02-01", "tradeType": "Sell", "quantity": 8, "price": 1}])
+    assert [s.units for s in steps] == [5, 0]
 
 
 def weighted(symbol, weight, sector=None, exchange="ASX", currency="AUD", cash=False):

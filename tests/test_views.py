@@ -238,6 +238,7 @@ def test_odd_and_missing_fields_show_a_dash_not_an_error(as_user):
     assert any(r[0] == "—" for r in rows)
     holding = page(browser, "/portfolios/301/holdings/9001").text
     assert "—" in holding and "$10.00" in holding
+    assert "Units held over time" not in holding  # a trade it can't read: no chart rather than a wrong one
 
 
 # -- one holding -------------------------------------------------------------------------
@@ -380,6 +381,17 @@ def test_the_holding_summary_shows_the_hand_computed_figures(as_user):
     for figure in ("US$96.87", "US$4,359.18", "US$10,283.40", "+US$5,924.22", "+135.90%", "US$247.50", "+US$6,257.85",
                    "+US$86.13"):
         assert figure in html, figure
+
+
+def test_the_holding_page_charts_the_units_held_after_each_trade(as_user):
+    browser = as_user("alice")
+    html = page(browser, "/portfolios/102/holdings/2001").text
+    assert "Units held over time" in html
+    description = re.search(r'id="position-chart-title-desc"[^>]*>([^<]*)<', html).group(1)
+    assert description == ("16 Mar 2021: bought 27, holding 27. 20 Apr 2022: bought 22, holding 49. "
+                           "14 Feb 2023: sold 4, holding 45.")
+    assert "49 units" in html and "21 Nov 2026" in html  # the scale's top, and today at the axis' end
+    assert "Units held over time" not in page(browser, "/portfolios/101/holdings/1005").text  # a cash account
 
 
 def test_the_portfolio_shows_its_diversification(as_user):
