@@ -49,10 +49,6 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
-    if settings.trusted_proxy_count:
-        n = settings.trusted_proxy_count
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
-
     logs.init_app(app, user_of=access.safe_current_user)  # first: its before_request runs first and its after_request last
     client = store.connect(settings)
     session.init_app(app, client, cookie_name=session.session_cookie_name(settings.production),
@@ -78,4 +74,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(proxy.bp)
+    app.wsgi_app = proxy.LeanHop(app.wsgi_app, redis_client=client, sessions=app.session_interface, tokens=token_store,
+                                 navexa_client=navexa_client, production=settings.production,
+                                 security_headers=security.security_headers(settings))
+    if settings.trusted_proxy_count:  # outermost: everything inside sees the client's address
+        n = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     return app

@@ -61,7 +61,10 @@ class Cookie:
         self.pattern = re.compile(pattern)
 
     def name(self) -> str:
-        return self.secure_name if settings().production else self.dev_name
+        return self.name_for(settings().production)
+
+    def name_for(self, production: bool) -> str:
+        return self.secure_name if production else self.dev_name
 
     def read(self) -> str | None:
         """This browser's value, if it is there and well-formed."""

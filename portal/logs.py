@@ -92,9 +92,13 @@ def install():
             logger.addFilter(RedactSecrets())
 
 
+def request_id_for(given: str) -> str:
+    """The caller's X-Request-ID when it is sane, else a new one."""
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
 def start_request():
-    given = request.headers.get("X-Request-ID", "")
-    g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    g.request_id = request_id_for(request.headers.get("X-Request-ID", ""))
     g.request_started = time.perf_counter()
 
 
@@ -104,13 +108,19 @@ def finish_request(response, user_of=lambda: None):
         start_request()
     response.headers["X-Request-ID"] = g.request_id
     user = user_of()
-    quiet = request.path in QUIET_PATHS and response.status_code < 400  # orchestrators poll these all day
-    logging.getLogger(REQUEST_LOGGER).log(
-        logging.DEBUG if quiet else logging.INFO, "%s %s %s", request.method, request.path, response.status_code,
-        extra={"method": request.method, "path": request.path, "status": response.status_code,
-               "duration_ms": round(1000 * (time.perf_counter() - g.request_started), 1),
-               "request_id": g.request_id, "user": user.sub if user else None})
+    log_request(request.method, request.path, response.status_code, g.request_started, g.request_id,
+                user.sub if user else None)
     return response
+
+
+def log_request(method: str, path: str, status: int, started: float, request_id: str, user: str | None):
+    """The request's one line (see the module docstring); the lean /api/ path writes it too."""
+    quiet = path in QUIET_PATHS and status < 400  # orchestrators poll these all day
+    logging.getLogger(REQUEST_LOGGER).log(
+        logging.DEBUG if quiet else logging.INFO, "%s %s %s", method, path, status,
+        extra={"method": method, "path": path, "status": status,
+               "duration_ms": round(1000 * (time.perf_counter() - started), 1), "request_id": request_id,
+               "user": user})
 
 
 def init_app(app: Flask, user_of):

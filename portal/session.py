@@ -39,7 +39,7 @@ EXPIRES_AT = "exp"  # the session's absolute end (epoch seconds), set at sign-in
 ANONYMOUS_TTL = 600  # s: what a signed-out visitor's session may cost at most (the pending-login lifetime)
 NO_SESSION_PATHS = ("/healthz", "/readyz", "/static/")  # answered without opening a session
 STORE_FAILED = "navexa_portal.session_store_failed"  # request environ flag set when Redis failed
-_SID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(dict)
@@ -83,7 +83,7 @@ class RedisSessionInterface(SessionInterface):
         if request.path.startswith(NO_SESSION_PATHS):
             return None  # Flask's null session: readable, empty, never saved
         sid = request.cookies.get(self.cookie_name, "")
-        if not _SID.match(sid):
+        if not SESSION_ID.match(sid):
             return RedisSession()
         try:
             raw = self.client.get(session_scoped(SESSION_KEY_PREFIX, sid))
@@ -92,17 +92,22 @@ class RedisSessionInterface(SessionInterface):
             log.warning("session store unavailable opening a session: %s", type(error).__name__)
             request.environ[STORE_FAILED] = True
             return None
+        data = self.record_of(raw)
+        return RedisSession(data, sid=sid) if data is not None else RedisSession()
+
+    def record_of(self, raw: bytes | None) -> dict | None:
+        """A stored session's contents, or None if there is none, it isn't JSON, or it is past its end."""
         if raw is None:
-            return RedisSession()
+            return None
         try:
             data = _decoder.decode(raw)
         except msgspec.DecodeError:
             log.warning("ignored a session record that is not JSON")
-            return RedisSession()
-        session = RedisSession(data, sid=sid)
-        if session.expires_at is not None and session.expires_at <= self.clock():
-            return RedisSession()  # past its absolute end (Redis's TTL will drop it too)
-        return session
+            return None
+        expires_at = data.get(EXPIRES_AT)
+        if isinstance(expires_at, int | float) and not isinstance(expires_at, bool) and expires_at <= self.clock():
+            return None  # past its absolute end (Redis's TTL will drop it too)
+        return data
 
     # -- changing ---------------------------------------------------------------------
 

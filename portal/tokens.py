@@ -164,7 +164,10 @@ class TokenStore:
 
     def load(self, sid: str, key: bytes) -> TokenRecord:
         """Open the session's record; SessionEnded if there is none or the key does not open it."""
-        sealed = self.redis.get(session_scoped(TOKEN_KEY_PREFIX, sid))
+        return self.unseal(sid, key, self.redis.get(session_scoped(TOKEN_KEY_PREFIX, sid)))
+
+    def unseal(self, sid: str, key: bytes, sealed: bytes | None) -> TokenRecord:
+        """Open a sealed record read from Redis; SessionEnded if there is none or the key does not open it."""
         if sealed is None:
             raise SessionEnded("no token record")
         try:

@@ -184,7 +184,9 @@ def odd_large():
 def odd_cookie():
     response = jsonify(ok=True)
     response.set_cookie("upstream_session", "from-navexa")
-    response.headers["Connection"] = "X-Upstream-Secret"
+    # A hop-by-hop header named in Connection. "close" leads, because the development server closes every
+    # connection with a second Connection header of its own, and http.client reads only the first.
+    response.headers["Connection"] = "close, X-Upstream-Secret"
     response.headers["X-Upstream-Secret"] = "hop-by-hop"
     return response
 

@@ -254,3 +254,81 @@ def test_fifty_megabytes_stream_through_with_flat_memory(sandbox, redis_url):
         assert growth_mib <= 10, f"worker RSS grew {growth_mib:.1f} MiB"
     finally:
         service.stop()
+
+
+# -- the lean path: the usual GET answered without Flask's machinery, exactly as the Flask view would ------
+
+
+def lean_and_full(portal, browser):
+    """Two in-process clients with this browser's cookies: one through the lean path (the app as it is
+    served), one straight to the Flask app it wraps."""
+    from werkzeug.test import Client
+
+    from portal.proxy import LeanHop
+    from tests.helpers import KEY_COOKIE, SESSION_COOKIE
+
+    hop = portal.app.wsgi_app
+    assert isinstance(hop, LeanHop)
+    clients = Client(hop), Client(hop.wsgi_app)
+    for client in clients:
+        for name in (SESSION_COOKIE, KEY_COOKIE):
+            client.set_cookie(name, browser.cookies.get(name), domain="localhost")
+    return clients
+
+
+def answered(response) -> tuple:
+    headers = sorted((name, value) for name, value in response.headers.items())
+    return response.status, headers, response.get_data()
+
+
+@pytest.mark.parametrize("path, knobs", [
+    ("/api/v1/portfolios/101/holdings", {}),
+    ("/api/v1/portfolios/101/performance?from=2026-01-01&groupBy=holding&x=a+b&x=%C3%A9", {}),
+    ("/api/v1/portfolios/101/holdings", {"gzip_responses": True}),
+    ("/api/_sandbox/large?kb=300", {}),
+    ("/api/_sandbox/large?kb=300", {"gzip_responses": True}),
+    ("/api/v1/portfolios/201", {}),  # another person's: Navexa's 404 passes through
+    ("/api/_sandbox/cookie", {}),
+    ("/api/_sandbox/redirect", {}),  # 502 upstream_redirect
+    ("/api/_sandbox/html", {}),  # 502 upstream_content
+    ("/api/v1/portfolios", {"api_error": {"status": 503, "count": 1}}),  # 502
+    ("/api/v1/portfolios", {"api_error": {"status": 429, "count": 1, "retry_after": 7}}),
+    ("/api/v1/portfolios", {"api_error": {"status": 401, "count": 1}}),  # refreshed once and retried
+    ("/api/%252e%252e/userinfo", {}),  # 400 bad_path, nothing sent
+])
+def test_the_lean_path_answers_exactly_as_the_flask_view_with_as_many_navexa_calls(signed_in, portal, sandbox,
+                                                                                   path, knobs):
+    lean, full = lean_and_full(portal, signed_in)
+    answers, calls = [], []
+    for client in (full, lean):
+        sandbox.config(**knobs)
+        before = sandbox.stats()["api_requests"]
+        headers = {"X-Request-ID": "same-for-both", "Accept-Encoding": "gzip" if knobs.get("gzip_responses") else ""}
+        answers.append(answered(client.get(path, headers=headers)))
+        calls.append(sandbox.stats()["api_requests"] - before)
+    assert answers[0] == answers[1]
+    assert calls[0] == calls[1]
+
+
+def test_the_lean_path_answers_the_usual_call_itself_and_leaves_the_rest_to_flask(signed_in, portal, sandbox):
+    from werkzeug.test import EnvironBuilder
+
+    from tests.helpers import KEY_COOKIE, SESSION_COOKIE
+
+    hop = portal.app.wsgi_app
+    cookie = "; ".join(f"{n}={signed_in.cookies.get(n)}" for n in (SESSION_COOKIE, KEY_COOKIE))
+
+    def lean_answers(path="/api/v1/portfolios", method="GET", cookies=cookie):
+        environ = EnvironBuilder(path=path, method=method, headers={"Cookie": cookies}).get_environ()
+        return hop.answer(environ, 0.0) is not None if method == "GET" else None
+
+    assert lean_answers()
+    assert not lean_answers(cookies=cookie.split(";")[0])  # no key cookie
+    assert not lean_answers(path="/api/%2e%2e/userinfo")
+    to_leeway = signed_in.record().expires_at - portal.clock() - 30
+    portal.clock.advance(to_leeway)  # the token is inside its refresh leeway: refreshing is Flask's
+    assert not lean_answers()
+    portal.clock.advance(-to_leeway)
+    assert lean_answers()
+    portal.redis.delete(*portal.redis.keys("portal:session:*"))  # the session is gone, the token record not yet
+    assert not lean_answers()
