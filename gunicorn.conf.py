@@ -8,6 +8,8 @@ import os
 import shutil
 import tempfile
 
+from gunicorn import glogging
+
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # processes: about one per core
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # per process: requests mostly wait on Navexa and Redis
@@ -22,6 +24,18 @@ control_socket_disable = True  # gunicorn 27's control socket needs a writable $
 forwarded_allow_ips = "127.0.0.1"
 accesslog = None  # the portal writes one JSON line per request itself (portal.logs)
 errorlog = "-"
+
+
+class Logger(glogging.Logger):
+    """gunicorn's logger, whose access line is written only when an operator asks for it (--access-logfile):
+    with a logconfig_dict, gunicorn would otherwise write it for every request, beside the portal's own."""
+
+    def access(self, resp, req, environ, request_time):
+        if self.cfg.accesslog:
+            super().access(resp, req, environ, request_time)
+
+
+logger_class = Logger
 
 logconfig_dict = {
     "version": 1,

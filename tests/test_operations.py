@@ -63,6 +63,7 @@ def test_a_whole_session_logs_json_lines_without_a_single_secret(logged_portal, 
         ("GET", "/login", 302), ("GET", "/callback", 302), ("GET", "/portfolios", 200), ("GET", "/logout", 200),
         ("POST", "/logout", 302)]
     assert all(r["request_id"] and r["duration_ms"] >= 0 for r in requests_logged)
+    assert not [line for line in lines if line["logger"] == "gunicorn.access"]  # one line a request, not two
     assert requests_logged[2]["user"] == "auth0|alice-7f3a91" and requests_logged[0]["user"] is None
     assert any("refresh ok" in line["message"] for line in lines)
     for secret in (SANDBOX_CLIENT_SECRET, code, state, verifier, record.access_token, record.refresh_token,
