@@ -1,5 +1,6 @@
 """Shared by the benchmarks: a local stack (redis-server, sandbox, portals) and a scripted sign-in."""
 
+import os
 import statistics
 from contextlib import contextmanager
 
@@ -12,6 +13,7 @@ class Stack:
 
     def __init__(self):
         self.services = []
+        self.masters = {}  # URL -> pid of the gunicorn master serving it
 
     def __enter__(self):
         return self
@@ -32,7 +34,35 @@ class Stack:
 
     def gunicorn(self, env: dict, **options) -> str:
         """Start the portal (or options['app']) under gunicorn; its URL."""
-        return self._keep(start_portal(env, **options))
+        service, url = start_portal(env, **options)
+        self.masters[url] = service.process.pid
+        return self._keep((service, url))
+
+    def worker_cpu(self, url: str) -> float:
+        """CPU seconds (user and system) the gunicorn workers serving url have used so far (Linux /proc)."""
+        return sum(cpu_seconds(pid) for pid in children_of(self.masters[url]))
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.isdigit() and int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager

@@ -28,6 +28,7 @@ _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 REQUEST_LOGGER = "portal.request"
 QUIET_PATHS = ("/healthz", "/readyz")  # logged at DEBUG when they succeed
+_request_log = logging.getLogger(REQUEST_LOGGER)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # an X-Request-ID we pass on as it is
 # Attributes every LogRecord has; anything else on a record was passed in `extra` and goes into the JSON.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
@@ -116,7 +117,7 @@ def finish_request(response, user_of=lambda: None):
 def log_request(method: str, path: str, status: int, started: float, request_id: str, user: str | None):
     """The request's one line (see the module docstring); the lean /api/ path writes it too."""
     quiet = path in QUIET_PATHS and status < 400  # orchestrators poll these all day
-    logging.getLogger(REQUEST_LOGGER).log(
+    _request_log.log(
         logging.DEBUG if quiet else logging.INFO, "%s %s %s", method, path, status,
         extra={"method": method, "path": path, "status": status,
                "duration_ms": round(1000 * (time.perf_counter() - started), 1), "request_id": request_id,

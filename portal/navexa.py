@@ -83,7 +83,7 @@ _BY_STATUS = {401: Unauthorized, 403: Forbidden, 404: NotFound, 429: RateLimited
 class NavexaClient:
     """Calls the Navexa API with a caller-supplied access token; safe to share between threads.
 
-    `pool` is anything with urllib3.PoolManager's `request` (tests hand in one that fails on demand).
+    `pool` is anything with urllib3's HTTPConnectionPool.urlopen (tests hand in one that fails on demand).
     """
 
     def __init__(self, base_url: str, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), pool_size: int = POOL_SIZE,
@@ -92,14 +92,21 @@ class NavexaClient:
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.base_path = parts.path.rstrip("/")
         self.timeout = timeout
+        self.timeouts = urllib3.Timeout(connect=timeout[0], read=timeout[1])
         self.executor = ThreadPoolExecutor(fanout_threads, thread_name_prefix="navexa")
-        self.pool = pool or urllib3.PoolManager(num_pools=4, maxsize=pool_size, block=False, retries=False)
+        # One origin, so one connection pool (not a PoolManager, which parses and routes every URL again).
+        self.pool = pool or urllib3.connection_from_url(self.origin, maxsize=pool_size, block=False, retries=False)
 
     def url(self, path: str | Sequence[str], params=None) -> str:
-        """The upstream URL: the API base, then each segment percent-encoded (a str path is split on '/')."""
+        """The upstream URL: the origin, then target()."""
+        return self.origin + self.target(path, params)
+
+    def target(self, path: str | Sequence[str], params=None) -> str:
+        """The request target: the API base's path, then each segment percent-encoded (a str path is split
+        on '/'), then the query."""
         segments = [s for s in path.split("/") if s] if isinstance(path, str) else path
         query = "?" + urlencode(params, doseq=True) if params else ""
-        return self.origin + self.base_path + "/" + "/".join(quote(s, safe="") for s in segments) + query
+        return self.base_path + "/" + "/".join(quote(s, safe="") for s in segments) + query
 
     def request(self, method: str, path: str | Sequence[str], access_token: str, *, params=None, headers=None,
                 body=None, stream=False, check=True) -> urllib3.BaseHTTPResponse:
@@ -111,10 +118,9 @@ class NavexaClient:
         sent_headers = {"Accept": "application/json", **(headers or {}), "Authorization": f"Bearer {access_token}"}
         started = time.perf_counter()
         try:
-            response = self.pool.request(method, self.url(path, params), headers=sent_headers, body=body,
-                                         timeout=urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1]),
-                                         redirect=False, retries=False, preload_content=not stream,
-                                         decode_content=not stream)
+            response = self.pool.urlopen(method, self.target(path, params), headers=sent_headers, body=body,
+                                         timeout=self.timeouts, redirect=False, retries=False,
+                                         preload_content=not stream, decode_content=not stream)
         except urllib3.exceptions.NewConnectionError as error:  # a subclass of ConnectTimeoutError, but refused
             NAVEXA_CALLS.labels("error").inc()
             raise UpstreamError(f"Navexa could not be reached ({type(error).__name__}).") from error

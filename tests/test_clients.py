@@ -88,13 +88,13 @@ URLLIB3_FAILURES = [
 
 
 class Pool:
-    """Stands in for urllib3's PoolManager: raises a given failure or answers with a given status and body."""
+    """Stands in for urllib3's connection pool: raises a given failure or answers with a given status and body."""
 
     def __init__(self, raises=None, status=200, body=b"[]", headers=None):
         self.raises, self.status, self.body, self.headers = raises, status, body, headers or {}
         self.urls = []
 
-    def request(self, method, url, **kwargs):
+    def urlopen(self, method, url, **kwargs):
         self.urls.append(url)
         if self.raises:
             raise self.raises()
