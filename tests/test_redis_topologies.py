@@ -6,7 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
+from werkzeug.test import EnvironBuilder
 
+from app import create_app
+from config import Settings
+from portal.access import key_cookie
 from portal.session import SESSION_COOKIE
 from portal.tokens import VALID_MARGIN
 from tests.helpers import PortalBrowser, lock_key, session_key, signed_in_then_redis_stops, token_key, warning_lines
@@ -85,6 +89,10 @@ def test_on_a_cluster_two_processes_share_sessions_and_refresh_once(sandbox, clu
         slots = {client.keyslot(key) for key in (session_key(sid), token_key(sid), lock_key(sid))}
         assert len(slots) == 1  # a session's keys share one slot
         assert client.exists(session_key(sid)) and client.exists(token_key(sid))
+        hop = create_app(Settings.from_env(env)).wsgi_app
+        cookie = "; ".join(f"{name}={person.cookies.get(name)}" for name in (SESSION_COOKIE, key_cookie.dev_name))
+        environ = EnvironBuilder(path="/api/v1/portfolios", headers={"Cookie": cookie}).get_environ()
+        assert hop.answer(environ, 0.0) is not None  # the proxy's lean path reads both keys in one MGET: one slot
     finally:
         portal_a.stop()
         portal_b.stop()
