@@ -65,7 +65,6 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
                                              cache=AnswerCache(client, ttl=settings.cache_seconds, clock=clock),
                                              today=today))
 
-    ratelimit.init_app(app, *store.limiter_storage(settings, client))
     errors.init_app(app)
     formatting.init_app(app)
     access.init_app(app)
@@ -74,6 +73,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(proxy.bp)
+    ratelimit.init_app(app, *store.limiter_storage(settings, client))
     app.wsgi_app = proxy.LeanHop(app.wsgi_app, redis_client=client, sessions=app.session_interface, tokens=token_store,
                                  navexa_client=navexa_client, production=settings.production,
                                  security_headers=security.security_headers(settings))

@@ -28,7 +28,6 @@ from .errors import BadInput, LoginDeclined, LoginFailed, LoginStateError, Provi
 from .metrics import SIGN_INS
 from .pending import MAX_NEXT_LENGTH, PENDING_LOGIN_TTL, PendingLogin
 from .provider import ProviderRefused
-from .ratelimit import limiter, sign_in_limit
 from .security import check_csrf, safe_next
 from .services import services, settings
 from .session import EXPIRES_AT
@@ -52,7 +51,6 @@ def chosen_next() -> str | None:
 
 
 @bp.get("/login")
-@limiter.limit(sign_in_limit)
 def login():
     next_url = chosen_next()
     if request.args.get("expired"):
@@ -82,7 +80,6 @@ def single_arg(name: str) -> str | None:
 
 
 @bp.get("/callback")
-@limiter.limit(sign_in_limit)
 def callback():
     try:
         outcome, response = complete_callback()

@@ -24,8 +24,7 @@ def count_refusal(limit: RequestLimit):
     RATE_LIMITED.labels(request.endpoint or "-").inc()
 
 
-limiter = Limiter(key_func=client_address, key_prefix=KEY_PREFIX, headers_enabled=True, swallow_errors=True,
-                  in_memory_fallback_enabled=True, retry_after="delta-seconds", on_breach=count_refusal)
+SIGN_IN_ENDPOINTS = ("auth.login", "auth.callback")
 
 
 def sign_in_limit() -> str:
@@ -33,8 +32,16 @@ def sign_in_limit() -> str:
     return settings().sign_in_rate_limit
 
 
-def init_app(app: Flask, storage_uri: str, storage_options: dict):
-    """Count in the portal's Redis (store.limiter_storage gives the URI and options for its topology)."""
-    app.config["RATELIMIT_STORAGE_URI"] = storage_uri
-    app.config["RATELIMIT_STORAGE_OPTIONS"] = storage_options
+def init_app(app: Flask, storage_uri: str, storage_options: dict) -> Limiter:
+    """Limit the sign-in endpoints (register the blueprints first), counting in the portal's Redis
+    (store.limiter_storage gives the URI and options for its topology).
+
+    One Limiter per app: Flask-Limiter adds each init_app's storage options to those of earlier ones,
+    so a shared instance would carry one app's Redis connection pool into the next."""
+    limiter = Limiter(key_func=client_address, key_prefix=KEY_PREFIX, headers_enabled=True, swallow_errors=True,
+                      in_memory_fallback_enabled=True, retry_after="delta-seconds", on_breach=count_refusal,
+                      storage_uri=storage_uri, storage_options=storage_options)
     limiter.init_app(app)
+    for endpoint in SIGN_IN_ENDPOINTS:
+        app.view_functions[endpoint] = limiter.limit(sign_in_limit)(app.view_functions[endpoint])
+    return limiter
