@@ -91,5 +91,5 @@ def position_chart(steps: list[PositionStep], today: date) -> PositionChart:
     before = [100.0] + [p.y for p in points[:-1]]
     return PositionChart(
         start=start, end=end, peak=peak, top=PEAK_TOP, points=points,
-        segments=[(p.x, to, p.y) for p, to in zip(points, ends)],
-        risers=[(p.x, was, p.y) for p, was in zip(points, before)])
+        segments=[(p.x, to, p.y) for p, to in zip(points, ends, strict=True)],
+        risers=[(p.x, was, p.y) for p, was in zip(points, before, strict=True)])
