@@ -39,7 +39,7 @@ from .errors import PortalError, SessionExpired
 from .logs import log_request, request_id_for
 from .security import SAFE_METHODS, check_csrf_header
 from .services import services
-from .session import EXPIRES_AT, SESSION_ID, SESSION_KEY_PREFIX, RedisSessionInterface
+from .session import SESSION_ID, SESSION_KEY_PREFIX, RedisSessionInterface
 from .tokens import TOKEN_KEY_PREFIX, SessionEnded, TokenStore, decode_key, session_scoped
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ def session_info():
     user = current_user()
     if user is None:
         raise SessionExpired("Sign in to use the API.")
-    expires_at = session.get(EXPIRES_AT)
-    expires_in = max(0, int(expires_at - time.time())) if isinstance(expires_at, int | float) else None
+    expires_at = session.expires_at
+    expires_in = max(0, int(expires_at - time.time())) if expires_at is not None else None
     return jsonify(signed_in=True, user={"name": user.name, "email": user.email}, expires_in=expires_in,
                    logout_url="/logout")
 
@@ -158,10 +158,24 @@ def answer_headers(upstream) -> dict[str, str]:
     return headers
 
 
-def fits_one_read(upstream) -> bool:
-    """The usual JSON answer: small enough to read at once, with no generator to keep alive."""
+def passable(upstream) -> bool:
+    """False for content a browser would run (the answer is then read out and the connection freed)."""
+    if not is_active_content(upstream):
+        return True
+    upstream.drain_conn()
+    upstream.release_conn()
+    return False
+
+
+def body_of(upstream) -> "bytes | UpstreamBody":
+    """The usual JSON answer, small enough to read at once (no generator to keep alive), as bytes with
+    the connection back in the pool; anything larger or of unknown length as a stream."""
     length = upstream.headers.get("Content-Length", "")
-    return length.isdigit() and int(length) <= CHUNK
+    if length.isdigit() and int(length) <= CHUNK:
+        body = upstream.read(decode_content=False)
+        upstream.release_conn()
+        return body
+    return UpstreamBody(upstream)
 
 
 class UpstreamBody:
@@ -203,15 +217,11 @@ def proxy(path):
         if error.upstream_status is not None and 300 <= error.upstream_status < 400:
             raise UpstreamRedirect() from error
         raise
-    if is_active_content(upstream):
-        upstream.drain_conn()
-        upstream.release_conn()
+    if not passable(upstream):
         raise UpstreamContent()
-    if fits_one_read(upstream):
-        body = upstream.read(decode_content=False)
-        upstream.release_conn()
+    body = body_of(upstream)
+    if isinstance(body, bytes):
         return Response(body, status=upstream.status, headers=answer_headers(upstream))
-    body = UpstreamBody(upstream)
     response = Response(stream_with_context(iter(body)), status=upstream.status, headers=answer_headers(upstream),
                         direct_passthrough=True)
     response.call_on_close(body.close)
@@ -288,17 +298,13 @@ class LeanHop:
         except navexa.NavexaError as error:
             environ[FIRST_ANSWER] = error
             return None
-        if is_active_content(upstream):
-            upstream.drain_conn()
-            upstream.release_conn()
+        if not passable(upstream):
             environ[FIRST_ANSWER] = UpstreamContent()
             return None
         headers = answer_headers(upstream)
-        if fits_one_read(upstream):
-            body = [upstream.read(decode_content=False)]
-            upstream.release_conn()
-        else:
-            body = UpstreamBody(upstream)
+        body = body_of(upstream)
+        if isinstance(body, bytes):
+            body = [body]
         for name, value in self.security_headers.items():
             headers.setdefault(name, value)
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))

@@ -64,8 +64,13 @@ class RedisSession(CallbackDict, SessionMixin):
 
     @property
     def expires_at(self) -> float | None:
-        value = self.get(EXPIRES_AT)
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return expiry_of(self)
+
+
+def expiry_of(data: dict) -> float | None:
+    """A session's absolute end, if it has a readable one."""
+    value = data.get(EXPIRES_AT)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 class RedisSessionInterface(SessionInterface):
@@ -104,8 +109,8 @@ class RedisSessionInterface(SessionInterface):
         except msgspec.DecodeError:
             log.warning("ignored a session record that is not JSON")
             return None
-        expires_at = data.get(EXPIRES_AT)
-        if isinstance(expires_at, int | float) and not isinstance(expires_at, bool) and expires_at <= self.clock():
+        expires_at = expiry_of(data)
+        if expires_at is not None and expires_at <= self.clock():
             return None  # past its absolute end (Redis's TTL will drop it too)
         return data
 
