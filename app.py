@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     errors.init_app(app)
     formatting.init_app(app)
     access.init_app(app)
-    security.init_app(app, settings)
+    headers = security.init_app(app, settings)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     ratelimit.init_app(app, *store.limiter_storage(settings, client))
     app.wsgi_app = proxy.LeanHop(app.wsgi_app, redis_client=client, sessions=app.session_interface, tokens=token_store,
                                  navexa_client=navexa_client, production=settings.production,
-                                 security_headers=security.security_headers(settings))
+                                 security_headers=headers)
     if settings.trusted_proxy_count:  # outermost: everything inside sees the client's address
         n = settings.trusted_proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)

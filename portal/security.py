@@ -81,7 +81,9 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def init_app(app: Flask, settings):
+def init_app(app: Flask, settings) -> dict[str, str]:
+    """Put the security headers on every answer; return them (the proxy's lean path sends them too)."""
     headers = security_headers(settings)
     app.after_request(lambda response: set_security_headers(response, headers))
     app.context_processor(lambda: {"csrf_token": csrf_token})
+    return headers
