@@ -22,7 +22,7 @@ keepalive = 5  # s an idle connection from the reverse proxy is kept
 control_socket_disable = True  # gunicorn 27's control socket needs a writable $HOME; the portal's user has none
 # The reverse proxy's X-Forwarded-* headers are honoured by the portal itself (TRUSTED_PROXY_COUNT), not here.
 forwarded_allow_ips = "127.0.0.1"
-accesslog = None  # the portal writes one JSON line per request itself (portal.logs)
+accesslog = None  # the portal writes one JSON line per request itself (portal.web.requestlog)
 errorlog = "-"
 
 
@@ -40,15 +40,15 @@ logger_class = Logger
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "portal.logs.RedactSecrets"}, "request": {"()": "portal.logs.RequestContext"}},
-    "formatters": {"json": {"()": "portal.logs.JsonFormatter"}},
+    "filters": {"redact": {"()": "portal.core.logformat.RedactSecrets"},
+                "request": {"()": "portal.core.logformat.RequestContext"}},
+    "formatters": {"json": {"()": "portal.core.logformat.JsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json",
                             "filters": ["redact", "request"]}},
     "root": {"level": os.environ.get("LOG_LEVEL", "INFO"), "handlers": ["stderr"]},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
         "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
-        "authlib": {"level": "INFO"},  # Authlib logs the PKCE verifier at DEBUG
     },
 }
 

@@ -5,7 +5,7 @@ import statistics
 from contextlib import contextmanager
 
 from tools.clients import Browser, SandboxControl
-from tools.services import free_port, portal_env, start_portal, start_redis, start_sandbox
+from tools.stack import free_port, portal_env, start_portal, start_redis, start_sandbox
 
 
 class Stack:

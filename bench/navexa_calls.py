@@ -8,7 +8,7 @@ Target: at most 15 calls with the cache.
 """
 
 from bench.common import Stack, sign_in
-from tools.services import free_port, portal_env
+from tools.stack import free_port, portal_env
 
 VISIT = ["/portfolios", "/portfolios/101", "/portfolios/101?period=3M", "/portfolios/101?period=6M",
          "/portfolios/101?period=ALL", "/portfolios/101?period=ALL&sort=symbol&dir=asc",

@@ -20,16 +20,16 @@ from datetime import date
 import requests
 from werkzeug.serving import make_server
 
-from app import create_app
 from bench.common import median, sign_in
-from config import Settings
-from portal.access import key_cookie
-from portal.portfolio import PERIODS, period_params
-from portal.services import services
-from portal.session import SESSION_COOKIE
-from portal.tokens import decode_key
+from portal.app import create_app
+from portal.core.sealing import decode_key
+from portal.pages.portfolio import PERIODS, period_params
+from portal.settings import Settings
+from portal.web.cookies import key_cookie
+from portal.web.services import services
+from portal.web.session_store import SESSION_COOKIE
 from tools.clients import SandboxControl
-from tools.services import free_port, portal_env, start_redis, start_sandbox
+from tools.stack import free_port, portal_env, start_redis, start_sandbox
 
 PORTFOLIO = 101
 

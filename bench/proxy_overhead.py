@@ -18,7 +18,7 @@ import sys
 import requests
 
 from bench.common import Stack, sign_in
-from tools.services import free_port, portal_env
+from tools.stack import free_port, portal_env
 
 PATH = "/api/v1/portfolios"
 

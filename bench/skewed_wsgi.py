@@ -7,7 +7,7 @@ token as that much older: a way to put a token inside the refresh leeway without
 import os
 import time
 
-from app import create_app
+from portal.app import create_app
 
 OFFSET = float(os.environ.get("BENCH_CLOCK_OFFSET", "0"))
 app = create_app(clock=lambda: time.time() + OFFSET)

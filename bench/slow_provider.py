@@ -23,8 +23,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.common import Stack, percentile, sign_in
-from portal.tokens import REFRESH_BACKOFF, VALID_MARGIN
-from tools.services import free_port, portal_env
+from portal.core.tokens import REFRESH_BACKOFF, VALID_MARGIN
+from tools.stack import free_port, portal_env
 
 DAY = 86400
 EXPIRED_TTL = VALID_MARGIN - 2  # s: a token issued for this long already counts as expired

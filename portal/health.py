@@ -6,8 +6,8 @@ import redis
 from flask import Blueprint, Response, abort, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from .metrics import exposition
-from .services import services, settings
+from .core.metrics import exposition
+from .web.services import services, settings
 
 bp = Blueprint("health", __name__)
 

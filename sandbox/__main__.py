@@ -15,6 +15,7 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8400")))
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     args = parser.parse_args(argv)
+    logging.getLogger("authlib").setLevel(logging.INFO)  # Authlib logs the PKCE verifier at DEBUG
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"Navexa sandbox on http://{args.host}:{args.port}/", flush=True)

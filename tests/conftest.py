@@ -4,11 +4,11 @@ import os
 
 import pytest
 
-from app import create_app
-from config import Settings
+from portal.app import create_app
+from portal.settings import Settings
 from tests.helpers import PINNED_TODAY, LivePortal, MovableClock, PortalBrowser
 from tools.clients import SandboxControl
-from tools.services import free_port, portal_env, start_redis, start_sandbox
+from tools.stack import free_port, portal_env, start_redis, start_sandbox
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.serving import make_server
 
-from portal.access import key_cookie
-from portal.pending import PENDING_KEY_PREFIX
-from portal.services import services
-from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
-from portal.tokens import FAILED_KEY_PREFIX, LOCK_KEY_PREFIX, TOKEN_KEY_PREFIX, TokenRecord, decode_key, session_scoped
+from portal.core.keyspace import PENDING, REFRESH_FAILED, REFRESH_LOCK, SESSION, TOKENS, session_scoped
+from portal.core.sealing import decode_key
+from portal.core.tokens import TokenRecord
+from portal.web.cookies import key_cookie
+from portal.web.services import services
+from portal.web.session_store import SESSION_COOKIE
 from tools.clients import Browser
-from tools.services import start_redis
+from tools.stack import start_redis
 
 DAY = 86400
 PINNED_TODAY = date(2026, 11, 21)  # the date test portals report up to: amounts don't move with the calendar
@@ -24,19 +25,19 @@ SERVER_POLL = 0.02  # s: how often a live server checks for shutdown (werkzeug's
 
 
 def session_key(sid: str) -> str:
-    return session_scoped(SESSION_KEY_PREFIX, sid)
+    return session_scoped(SESSION, sid)
 
 
 def token_key(sid: str) -> str:
-    return session_scoped(TOKEN_KEY_PREFIX, sid)
+    return session_scoped(TOKENS, sid)
 
 
 def lock_key(sid: str) -> str:
-    return session_scoped(LOCK_KEY_PREFIX, sid)
+    return session_scoped(REFRESH_LOCK, sid)
 
 
 def failed_key(sid: str) -> str:
-    return session_scoped(FAILED_KEY_PREFIX, sid)
+    return session_scoped(REFRESH_FAILED, sid)
 
 
 class MovableClock:
@@ -109,7 +110,7 @@ class PortalBrowser(Browser):
 
 def pending_login(portal, state: str) -> dict | None:
     """The pending login Redis holds for state (its verifier, nonce, next…), or None."""
-    raw = portal.redis.hget(PENDING_KEY_PREFIX + state, "data")
+    raw = portal.redis.hget(PENDING + state, "data")
     return json.loads(raw) if raw else None
 
 

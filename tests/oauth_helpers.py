@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from tools.services import SANDBOX_CLIENT_ID as CLIENT_ID
-from tools.services import SANDBOX_CLIENT_SECRET as CLIENT_SECRET
+from tools.stack import SANDBOX_CLIENT_ID as CLIENT_ID
+from tools.stack import SANDBOX_CLIENT_SECRET as CLIENT_SECRET
 
 REDIRECT_URI = "http://127.0.0.1:5999/callback"
 API_AUDIENCE = "https://api.navexa.io/api"

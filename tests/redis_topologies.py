@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis
 
-from tools.services import Service, free_port, port_open, redis_server_binary, wait_until
+from tools.stack import Service, free_port, port_open, redis_server_binary, wait_until
 
 SENTINEL_MASTER = "navexa"
 

@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from portal.pending import PENDING_KEY_PREFIX
-from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
+from portal.core.keyspace import PENDING, SESSION
+from portal.web.session_store import SESSION_COOKIE
 from tests.helpers import KEY_COOKIE, PortalBrowser, pending_login, query_of, session_key, token_key
 from tests.oauth_helpers import refresh as sandbox_refresh
-from tools.services import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
+from tools.stack import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
 
 VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 
@@ -324,7 +324,7 @@ def test_an_id_token_whose_nonce_does_not_match_is_refused(browser, portal):
     state = query_of(callback)["state"]
     pending = pending_login(portal, state)
     pending["nonce"] = "someone-elses-nonce"
-    portal.redis.hset(PENDING_KEY_PREFIX + state, "data", json.dumps(pending))
+    portal.redis.hset(PENDING + state, "data", json.dumps(pending))
     response = browser.get(callback, allow_redirects=False, timeout=10)
     assert response.status_code == 502
     assert "ID token did not pass validation" in response.text
@@ -385,7 +385,7 @@ def test_signing_in_again_revokes_and_drops_the_replaced_session(signed_in, port
 def test_two_tabs_finishing_sign_in_at_once_leave_no_orphaned_session(browser, portal, sandbox):
     browser.start_login()  # the browser has been here before
     callbacks = [browser.approve(browser.start_login()) for _ in range(2)]
-    sessions_before = set(portal.redis.scan_iter(SESSION_KEY_PREFIX + "*"))
+    sessions_before = set(portal.redis.scan_iter(SESSION + "*"))
     tabs = [browser.twin(), browser.twin()]
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(lambda pair: pair[0].get(pair[1], allow_redirects=False, timeout=10),
@@ -393,7 +393,7 @@ def test_two_tabs_finishing_sign_in_at_once_leave_no_orphaned_session(browser, p
     assert [a.status_code for a in answers] == [302, 302]
     setting_a_session = [a for a in answers if SESSION_COOKIE in a.headers.get("Set-Cookie", "")]
     assert len(setting_a_session) == 1  # whatever order they arrive in, the browser keeps one session
-    new_sessions = set(portal.redis.scan_iter(SESSION_KEY_PREFIX + "*")) - sessions_before
+    new_sessions = set(portal.redis.scan_iter(SESSION + "*")) - sessions_before
     assert len(new_sessions) == 1
     assert sandbox.stats()["revocations"] == 1  # the other tab's tokens were revoked, not left behind
     winner = tabs[answers.index(setting_a_session[0])]

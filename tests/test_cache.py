@@ -2,9 +2,10 @@
 
 import redis
 
-from portal.cache import CACHE_KEY_PREFIX, AnswerCache
-from portal.navexa import resource
-from portal.tokens import new_key, session_scoped
+from portal.core.cache import AnswerCache
+from portal.core.keyspace import CACHE, session_scoped
+from portal.core.navexa import resource
+from portal.core.sealing import new_key
 
 
 def calls_during(browser, *paths) -> int:
@@ -15,7 +16,7 @@ def calls_during(browser, *paths) -> int:
 
 
 def cache_key(sid: str) -> str:
-    return session_scoped(CACHE_KEY_PREFIX, sid)
+    return session_scoped(CACHE, sid)
 
 
 def test_a_period_switch_a_re_sort_and_the_csv_right_after_cost_no_navexa_call(signed_in):

@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from portal.charts import TRACK, bar_chart, position_chart
-from portal.portfolio import PositionStep
+from portal.pages.charts import TRACK, bar_chart, position_chart
+from portal.pages.positions import PositionStep
 
 
 def test_positive_bars_grow_right_from_an_axis_at_the_left():

@@ -8,9 +8,9 @@ import requests
 import urllib3
 from requests.adapters import BaseAdapter
 
-from portal import errors, navexa, provider
-from portal.navexa import NavexaClient
-from portal.provider import Provider
+from portal.core import errors, navexa, provider, tokens
+from portal.core.navexa import NavexaClient
+from portal.core.provider import Provider
 
 TRANSPORT_FAILURES = [
     (requests.ConnectTimeout, "timeout"),
@@ -141,8 +141,8 @@ def test_a_token_endpoint_answer_that_is_not_json_is_a_bad_answer():
 @pytest.mark.parametrize("error, expected", [
     (provider.ProviderRefused("invalid_grant", 400), "SessionEnded"),
     (provider.ProviderRefused("invalid_client", 401), "SessionEnded"),
-    (provider.ProviderRefused("invalid_scope", 400), "RefreshUnavailable"),
-    (provider.ProviderTimeout("slow"), "RefreshUnavailable"),
+    (provider.ProviderRefused("invalid_scope", 400), "RefreshRefused"),
+    (provider.ProviderTimeout("slow"), "RefreshTimedOut"),
     (provider.ProviderUnreachable("down"), "RefreshUnavailable"),
     (provider.ProviderBadAnswer("odd"), "RefreshUnavailable"),
 ])
@@ -154,6 +154,8 @@ def test_the_refresh_policy_ends_sessions_only_on_invalid_grant_and_invalid_clie
     with pytest.raises(Exception) as caught:
         provider.refresher(Failing())("r")
     assert type(caught.value).__name__ == expected
+    # Whatever the kind, only two families come out: one ends the session, the other keeps it.
+    assert isinstance(caught.value, tokens.SessionEnded if expected == "SessionEnded" else tokens.RefreshUnavailable)
 
 
 def subclasses(cls):
@@ -174,6 +176,23 @@ def test_every_provider_failure_has_an_answer(error_class):
     error = error_class("invalid_grant", 400) if error_class is provider.ProviderRefused else error_class("x")
     answer = errors.answer_for(error, errors.PROVIDER_ANSWERS)
     assert 500 <= answer.status < 600 and answer.code and answer.title and answer.message
+
+
+@pytest.mark.parametrize("error_class", subclasses(tokens.RefreshUnavailable), ids=lambda c: c.__name__)
+def test_every_refresh_failure_that_keeps_the_session_has_its_own_answer(error_class):
+    error = error_class("invalid_scope") if error_class is tokens.RefreshRefused else error_class("x")
+    answer = errors.answer_for(error, errors.REFRESH_ANSWERS)
+    assert answer is errors.REFRESH_ANSWERS[error_class]  # answered by its own class, not an ancestor's
+    assert 500 <= answer.status < 600 and answer.code and answer.title and answer.message
+
+
+@pytest.mark.parametrize("error_class", subclasses(tokens.RefreshUnavailable), ids=lambda c: c.__name__)
+def test_a_remembered_refresh_failure_comes_back_as_the_same_kind(error_class):
+    error = error_class("invalid_scope") if error_class is tokens.RefreshRefused else error_class("slow")
+    recalled = tokens.RefreshUnavailable.recalled(error.remembered().encode())
+    expected = tokens.RefreshUnavailable if error_class is tokens.RefreshBusy else error_class  # busy is never remembered
+    assert type(recalled) is expected and str(recalled) == str(error)
+    assert getattr(recalled, "error", None) == getattr(error, "error", None)
 
 
 @pytest.mark.parametrize("status, expected", [

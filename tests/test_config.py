@@ -2,7 +2,7 @@
 
 import pytest
 
-from config import ConfigError, Settings
+from portal.settings import ConfigError, Settings
 
 GOOD_PRODUCTION = {
     "NAVEXA_CLIENT_ID": "client",
@@ -70,7 +70,7 @@ def test_development_still_needs_redis_and_client_credentials():
 
 
 def test_the_app_refuses_to_start_in_production_without_settings(monkeypatch):
-    from app import create_app
+    from portal.app import create_app
 
     for name in list(GOOD_PRODUCTION) + ["APP_ENV"]:
         monkeypatch.delenv(name, raising=False)

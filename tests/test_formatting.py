@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal import formatting
+from portal.pages import formatting
 
 
 @pytest.mark.parametrize("value, currency, signed, expected", [

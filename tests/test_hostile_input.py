@@ -14,16 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import create_app
-from config import Settings
-from portal.access import key_cookie
-from portal.pending import PENDING_KEY_PREFIX
-from portal.services import services
-from portal.session import SESSION_COOKIE
-from portal.tokens import decode_key
+from portal.app import create_app
+from portal.core.keyspace import PENDING
+from portal.core.sealing import decode_key
+from portal.settings import Settings
+from portal.web.cookies import key_cookie
+from portal.web.services import services
+from portal.web.session_store import SESSION_COOKIE
 from tests.helpers import PINNED_TODAY, query_of, session_key
 from tools.clients import Browser
-from tools.services import SANDBOX_CLIENT_SECRET, portal_env
+from tools.stack import SANDBOX_CLIENT_SECRET, portal_env
 
 EXAMPLES = {"login": 2500, "callback": 2500, "callback_signed_in": 2000, "cookies": 2000, "forms": 1000}
 PUBLIC_URL = "http://127.0.0.1:5999"  # a loopback redirect URI the sandbox accepts; nothing listens there
@@ -161,7 +161,7 @@ def test_login_with_any_next(app, secrets_to_hide, logs, nexts, extra):
     check(response, nexts + [v for _, v in extra], secrets_to_hide)
     if response.status_code == 302 and not response.headers["Location"].startswith("/"):
         state = query_of(response.headers["Location"])["state"]
-        stored = services(app).redis.hget(PENDING_KEY_PREFIX + state, "data")
+        stored = services(app).redis.hget(PENDING + state, "data")
         kept = json.loads(stored)["next"] if stored else None
         assert kept is None or (kept.startswith("/") and not kept.startswith(("//", "/\\")) and len(kept) <= 1024)
 

@@ -11,13 +11,14 @@ import pytest
 import redis
 import requests
 
-from portal.access import key_cookie
-from portal.pending import PENDING_KEY_PREFIX
-from portal.session import SESSION_COOKIE
-from portal.tokens import VALID_MARGIN, TokenStore, decode_key
+from portal.core.keyspace import PENDING
+from portal.core.sealing import decode_key
+from portal.core.tokens import VALID_MARGIN, TokenStore
+from portal.web.cookies import key_cookie
+from portal.web.session_store import SESSION_COOKIE
 from tests.helpers import PortalBrowser, query_of
 from tools.clients import Browser
-from tools.services import SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal, start_redis
+from tools.stack import SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal, start_redis
 
 
 @pytest.fixture
@@ -43,14 +44,14 @@ def test_a_whole_session_logs_json_lines_without_a_single_secret(logged_portal, 
     person = Browser(url)
     authorize = person.start_login()
     state = query_of(authorize)["state"]
-    verifier = json.loads(redis.Redis.from_url(redis_url).hget(PENDING_KEY_PREFIX + state, "data"))["code_verifier"]
+    verifier = json.loads(redis.Redis.from_url(redis_url).hget(PENDING + state, "data"))["code_verifier"]
     callback = person.approve(authorize)
     code = query_of(callback)["code"]
     assert person.get(callback, allow_redirects=False, timeout=10).status_code == 302
     sandbox.config(access_token_ttl=86400)
     assert person.get(url + "/portfolios", timeout=30).status_code == 200  # refreshes
     assert sandbox.stats()["token_requests"]["refresh_token"] == 1
-    store = TokenStore(redis.Redis.from_url(redis_url), 60, lambda _: {})
+    store = TokenStore(redis.Redis.from_url(redis_url), lambda _: {})
     sealing_key = person.cookies.get(key_cookie.dev_name)
     record = store.load(person.cookies.get(SESSION_COOKIE), decode_key(sealing_key))
     csrf = person.get(url + "/logout", timeout=10).text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from portal.portfolio import (
+from portal.pages.income import financial_year, income_by_financial_year, income_csv
+from portal.pages.portfolio import (
     COLUMNS,
     CSV_COLUMNS,
     SORT_KEYS,
@@ -15,19 +16,15 @@ from portal.portfolio import (
     PortfolioCard,
     currency_totals,
     diversification,
-    financial_year,
     holding_rows,
-    holding_summary,
     holdings_csv,
-    income_by_financial_year,
-    income_csv,
     months_before,
-    number,
     period_params,
-    position_history,
     sort_rows,
     summary_of,
 )
+from portal.pages.positions import holding_summary, position_history
+from portal.pages.reading import number
 
 
 @pytest.mark.parametrize("day, months, expected", [

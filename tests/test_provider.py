@@ -7,10 +7,10 @@ import time
 import pytest
 from joserfc.jwk import KeySet
 
-from portal.provider import InvalidIdToken, Provider, ProviderRefused, s256
+from portal.core.provider import InvalidIdToken, Provider, ProviderRefused, s256
 from tests.helpers import DAY, query_of
 from tests.oauth_helpers import API_AUDIENCE, FULL_SCOPE, REDIRECT_URI, get_code, make_verifier
-from tools.services import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from tools.stack import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
 
 def provider_for(sandbox, **overrides) -> Provider:

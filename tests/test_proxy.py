@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from portal.proxy import MAX_BODY
-from tests.helpers import DAY
+from portal.settings import MAX_BODY
+from tests.helpers import PortalBrowser, session_key, token_key
 from tools.clients import Browser
-from tools.services import free_port, portal_env, start_portal
+from tools.stack import free_port, portal_env, start_portal
 
 
 def test_proxy_returns_navexa_json_with_the_session_token(signed_in, portal, sandbox):
@@ -212,14 +212,17 @@ def test_a_chunked_body_under_the_limit_is_forwarded_whole(signed_in, portal, sa
 # -- /api/session -----------------------------------------------------------------------------------
 
 
-def test_the_session_endpoint_says_who_and_until_when_without_calling_navexa(signed_in, portal, sandbox):
-    portal.clock.advance(DAY)  # even with the token expired, nothing is refreshed
+def test_the_session_endpoint_says_who_and_until_when_without_calling_navexa(browser, portal, sandbox):
+    sandbox.config(access_token_ttl=3600)
+    signed_in = browser
+    assert signed_in.sign_in().status_code == 302
+    portal.clock.advance(3600)  # even with the token expired, nothing is refreshed
     response = signed_in.get(portal.url + "/api/session", timeout=10)
     assert response.status_code == 200
     body = response.json()
     assert body["signed_in"] is True and body["user"] == {"name": "Alice Nguyen", "email": "alice@example.com"}
     assert body["logout_url"] == "/logout"
-    assert 12 * 3600 - 60 < body["expires_in"] <= 12 * 3600
+    assert 11 * 3600 - 60 < body["expires_in"] <= 11 * 3600  # by the portal's clock, an hour on
     assert sandbox.stats()["api_requests"] == 0 and sandbox.stats()["token_requests"]["refresh_token"] == 0
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -256,19 +259,26 @@ def test_fifty_megabytes_stream_through_with_flat_memory(sandbox, redis_url):
         service.stop()
 
 
-# -- the lean path: the usual GET answered without Flask's machinery, exactly as the Flask view would ------
+# -- the fast path: the usual GET answered without Flask's machinery, exactly as the Flask view would ------
 
 
-def lean_and_full(portal, browser):
-    """Two in-process clients with this browser's cookies: one through the lean path (the app as it is
+def answers_by_path(path: str) -> float:
+    """portal_api_answers_total{path=…}: how many /api/ calls that path has answered in this process."""
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("portal_api_answers_total", {"path": path}) or 0.0
+
+
+def fast_and_full(portal, browser):
+    """Two in-process clients with this browser's cookies: one through the fast path (the app as it is
     served), one straight to the Flask app it wraps."""
     from werkzeug.test import Client
 
-    from portal.proxy import LeanHop
+    from portal.api.fast_path import FastPath
     from tests.helpers import KEY_COOKIE, SESSION_COOKIE
 
     hop = portal.app.wsgi_app
-    assert isinstance(hop, LeanHop)
+    assert isinstance(hop, FastPath)
     clients = Client(hop), Client(hop.wsgi_app)
     for client in clients:
         for name in (SESSION_COOKIE, KEY_COOKIE):
@@ -281,36 +291,69 @@ def answered(response) -> tuple:
     return response.status, headers, response.get_data()
 
 
-@pytest.mark.parametrize("path, knobs", [
-    ("/api/v1/portfolios/101/holdings", {}),
-    ("/api/v1/portfolios/101/performance?from=2026-01-01&groupBy=holding&x=a+b&x=%C3%A9", {}),
-    ("/api/v1/portfolios/101/holdings", {"gzip_responses": True}),
-    ("/api/_sandbox/large?kb=300", {}),
-    ("/api/_sandbox/large?kb=300", {"gzip_responses": True}),
-    ("/api/v1/portfolios/201", {}),  # another person's: Navexa's 404 passes through
-    ("/api/_sandbox/cookie", {}),
-    ("/api/_sandbox/redirect", {}),  # 502 upstream_redirect
-    ("/api/_sandbox/html", {}),  # 502 upstream_content
-    ("/api/v1/portfolios", {"api_error": {"status": 503, "count": 1}}),  # 502
-    ("/api/v1/portfolios", {"api_error": {"status": 429, "count": 1, "retry_after": 7}}),
-    ("/api/v1/portfolios", {"api_error": {"status": 401, "count": 1}}),  # refreshed once and retried
-    ("/api/%252e%252e/userinfo", {}),  # 400 bad_path, nothing sent
+@pytest.mark.parametrize("path, knobs, fast", [
+    ("/api/v1/portfolios/101/holdings", {}, True),
+    ("/api/v1/portfolios/101/performance?from=2026-01-01&groupBy=holding&x=a+b&x=%C3%A9", {}, True),
+    ("/api/v1/portfolios/101/holdings", {"gzip_responses": True}, True),
+    ("/api/_sandbox/large?kb=300", {}, True),
+    ("/api/_sandbox/large?kb=300", {"gzip_responses": True}, True),
+    ("/api/v1/portfolios/201", {}, True),  # another person's: Navexa's 404 passes through
+    ("/api/_sandbox/cookie", {}, True),
+    ("/api/_sandbox/redirect", {}, True),  # 502 upstream_redirect
+    ("/api/_sandbox/html", {}, True),  # 502 upstream_content
+    ("/api/v1/portfolios", {"api_error": {"status": 503, "count": 1}}, True),  # 502
+    ("/api/v1/portfolios", {"api_error": {"status": 429, "count": 1, "retry_after": 7}}, True),
+    ("/api/v1/portfolios", {"api_error": {"status": 401, "count": 1}}, True),  # refreshed once and retried
+    ("/api/v1/portfolios", {"api_error": {"status": 403, "count": 1}}, True),
+    ("/api/%252e%252e/userinfo", {}, False),  # 400 bad_path, nothing sent: Flask says so
+    ("/api/session", {}, False),  # the portal's own
 ])
-def test_the_lean_path_answers_exactly_as_the_flask_view_with_as_many_navexa_calls(signed_in, portal, sandbox,
-                                                                                   path, knobs):
-    lean, full = lean_and_full(portal, signed_in)
-    answers, calls = [], []
-    for client in (full, lean):
+def test_the_fast_path_answers_exactly_as_the_flask_view_with_as_many_navexa_calls(signed_in, portal, sandbox,
+                                                                                   path, knobs, fast):
+    fast_client, full_client = fast_and_full(portal, signed_in)
+    answers, calls, paths = [], [], []
+    for client in (full_client, fast_client):
         sandbox.config(**knobs)
-        before = sandbox.stats()["api_requests"]
+        before, fast_before = sandbox.stats()["api_requests"], answers_by_path("fast")
         headers = {"X-Request-ID": "same-for-both", "Accept-Encoding": "gzip" if knobs.get("gzip_responses") else ""}
         answers.append(answered(client.get(path, headers=headers)))
         calls.append(sandbox.stats()["api_requests"] - before)
+        paths.append(answers_by_path("fast") - fast_before)
     assert answers[0] == answers[1]
     assert calls[0] == calls[1]
+    # The straight-to-Flask client never takes the fast path; the served app takes it exactly when it should.
+    assert paths == [0, 1 if fast else 0]
 
 
-def test_the_lean_path_answers_the_usual_call_itself_and_leaves_the_rest_to_flask(signed_in, portal, sandbox):
+def test_when_the_session_cannot_go_on_the_fast_path_hands_over_and_nobody_is_asked_again(signed_in, portal, sandbox):
+    """A refreshed token refused too: the fast path deletes the record and the Flask path signs out."""
+    fast_client, _ = fast_and_full(portal, signed_in)
+    sandbox.config(api_error={"status": 401, "count": 2})
+    before = sandbox.stats()["api_requests"]
+    response = fast_client.get("/api/v1/portfolios")
+    assert response.status_code == 401 and response.get_json()["error"] == "session_expired"
+    assert sandbox.stats()["api_requests"] - before == 2  # the call and its one retry, nothing more
+    assert not portal.redis.exists(token_key(signed_in.session_id()))
+    assert not portal.redis.exists(session_key(signed_in.session_id()))
+
+
+def test_a_portal_endpoint_under_api_is_never_forwarded_by_the_fast_path(make_portal, sandbox):
+    """A portal-side /api/ view added later (the trial's GET /api/me) answers for itself, signed in or not."""
+    from flask import jsonify
+
+    portal = make_portal()
+    portal.app.add_url_rule("/api/me", "me", lambda: jsonify(me="the portal's own"))
+    person = PortalBrowser(portal, sandbox)
+    assert person.sign_in().status_code == 302
+    fast_before = answers_by_path("fast")
+    response = person.get(portal.url + "/api/me", timeout=10)
+    assert response.status_code == 200 and response.json() == {"me": "the portal's own"}
+    assert sandbox.api_requests() == [] and answers_by_path("fast") == fast_before
+    assert person.get(portal.url + "/api/v1/portfolios", timeout=10).status_code == 200  # the rest still go fast
+    assert answers_by_path("fast") == fast_before + 1
+
+
+def test_the_fast_path_answers_the_usual_call_itself_and_leaves_the_rest_to_flask(signed_in, portal, sandbox):
     from werkzeug.test import EnvironBuilder
 
     from tests.helpers import KEY_COOKIE, SESSION_COOKIE
@@ -318,17 +361,18 @@ def test_the_lean_path_answers_the_usual_call_itself_and_leaves_the_rest_to_flas
     hop = portal.app.wsgi_app
     cookie = "; ".join(f"{n}={signed_in.cookies.get(n)}" for n in (SESSION_COOKIE, KEY_COOKIE))
 
-    def lean_answers(path="/api/v1/portfolios", method="GET", cookies=cookie):
-        environ = EnvironBuilder(path=path, method=method, headers={"Cookie": cookies}).get_environ()
-        return hop.answer(environ, 0.0) is not None if method == "GET" else None
+    def fast_answers(path="/api/v1/portfolios", cookies=cookie):
+        environ = EnvironBuilder(path=path, headers={"Cookie": cookies}).get_environ()
+        return hop.answer(environ, 0.0, "-") is not None
 
-    assert lean_answers()
-    assert not lean_answers(cookies=cookie.split(";")[0])  # no key cookie
-    assert not lean_answers(path="/api/%2e%2e/userinfo")
+    assert fast_answers()
+    assert not fast_answers(cookies=cookie.split(";")[0])  # no key cookie
+    assert not fast_answers(path="/api/%2e%2e/userinfo")
+    assert not hop.forwards("/api/session") and hop.forwards("/api/v1/portfolios")
     to_leeway = signed_in.record().expires_at - portal.clock() - 30
     portal.clock.advance(to_leeway)  # the token is inside its refresh leeway: refreshing is Flask's
-    assert not lean_answers()
+    assert not fast_answers()
     portal.clock.advance(-to_leeway)
-    assert lean_answers()
+    assert fast_answers()
     portal.redis.delete(*portal.redis.keys("portal:session:*"))  # the session is gone, the token record not yet
-    assert not lean_answers()
+    assert not fast_answers()

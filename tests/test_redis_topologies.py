@@ -8,15 +8,15 @@ import pytest
 import redis
 from werkzeug.test import EnvironBuilder
 
-from app import create_app
-from config import Settings
-from portal.access import key_cookie
-from portal.session import SESSION_COOKIE
-from portal.tokens import VALID_MARGIN
+from portal.app import create_app
+from portal.core.tokens import VALID_MARGIN
+from portal.settings import Settings
+from portal.web.cookies import key_cookie
+from portal.web.session_store import SESSION_COOKIE
 from tests.helpers import PortalBrowser, lock_key, session_key, signed_in_then_redis_stops, token_key, warning_lines
 from tests.redis_topologies import SENTINEL_MASTER, start_cluster, start_sentinel_setup
 from tools.clients import Browser
-from tools.services import free_port, portal_env, start_portal, start_redis
+from tools.stack import free_port, portal_env, start_portal, start_redis
 
 
 def poll_until_ok(browser, seconds=30.0) -> list[int]:
@@ -92,7 +92,7 @@ def test_on_a_cluster_two_processes_share_sessions_and_refresh_once(sandbox, clu
         hop = create_app(Settings.from_env(env)).wsgi_app
         cookie = "; ".join(f"{name}={person.cookies.get(name)}" for name in (SESSION_COOKIE, key_cookie.dev_name))
         environ = EnvironBuilder(path="/api/v1/portfolios", headers={"Cookie": cookie}).get_environ()
-        assert hop.answer(environ, 0.0) is not None  # the proxy's lean path reads both keys in one MGET: one slot
+        assert hop.answer(environ, 0.0, "-") is not None  # the /api/ fast path reads both keys in one MGET: one slot
     finally:
         portal_a.stop()
         portal_b.stop()

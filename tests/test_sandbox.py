@@ -420,7 +420,7 @@ def test_trades_and_income_carry_franking_credits(sandbox, alice):
 
 
 def test_x_api_key_is_accepted_when_configured(tmp_path):
-    from tools.services import start_sandbox
+    from tools.stack import start_sandbox
     service, url = start_sandbox(env={"SANDBOX_API_KEY": "k-123"})
     try:
         assert requests.get(url + "/api/portfolios", headers={"x-api-key": "k-123"}, timeout=5).status_code == 200
@@ -524,7 +524,7 @@ def test_boolean_knobs_take_booleans_only(sandbox):
 
 def test_browser_facing_endpoints_can_name_another_address_than_the_issuer():
     """For the compose demo: the portal calls the sandbox by its service name, the browser by a published port."""
-    from tools.services import start_sandbox
+    from tools.stack import start_sandbox
 
     service, url = start_sandbox(env={"SANDBOX_BROWSER_URL": "http://127.0.0.1:8400"})
     try:

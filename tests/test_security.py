@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal.security import safe_next
+from portal.web.security import safe_next
 
 
 @pytest.mark.parametrize("target", ["/portfolios", "/portfolios/7?period=3M", "/", "/a/b#c"])

@@ -13,8 +13,9 @@ import pytest
 import redis
 import requests
 
-from portal.pending import PENDING_KEY_PREFIX, PENDING_LOGIN_TTL
-from portal.session import SESSION_COOKIE, SESSION_KEY_PREFIX
+from portal.core.keyspace import PENDING, SESSION
+from portal.core.pending import PENDING_LOGIN_TTL
+from portal.web.session_store import SESSION_COOKIE
 from tests.helpers import (
     KEY_COOKIE,
     pending_login,
@@ -25,7 +26,7 @@ from tests.helpers import (
     warning_lines,
 )
 from tools.clients import Browser
-from tools.services import free_port, portal_env, start_portal, start_redis
+from tools.stack import free_port, portal_env, start_portal, start_redis
 
 COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
 
@@ -71,7 +72,7 @@ def test_a_signed_out_visitor_costs_a_few_hundred_bytes_for_ten_minutes(portal, 
     assert response.status_code == 302
     assert SESSION_COOKIE not in response.headers.get("Set-Cookie", "")
     added = set(portal.redis.scan_iter("portal:*")) - before
-    assert [k for k in added if k.startswith(SESSION_KEY_PREFIX.encode())] == []
+    assert [k for k in added if k.startswith(SESSION.encode())] == []
     assert len(added) == 1
     key = added.pop()
     assert 0 < portal.redis.ttl(key) <= PENDING_LOGIN_TTL
@@ -82,11 +83,11 @@ def test_a_signed_out_visitor_costs_a_few_hundred_bytes_for_ten_minutes(portal, 
 
 
 def test_anonymous_pages_write_no_session(portal):
-    before = set(portal.redis.scan_iter(SESSION_KEY_PREFIX + "*"))
+    before = set(portal.redis.scan_iter(SESSION + "*"))
     for path in ("/", "/login?expired=1", "/logout", "/nowhere", "/portfolios", "/healthz"):
         response = requests.get(portal.url + path, allow_redirects=False, timeout=10)
         assert SESSION_COOKIE not in response.headers.get("Set-Cookie", ""), path
-    assert set(portal.redis.scan_iter(SESSION_KEY_PREFIX + "*")) == before
+    assert set(portal.redis.scan_iter(SESSION + "*")) == before
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def test_a_flood_of_anonymous_sign_in_starts_does_not_sign_anyone_out(sandbox, s
             assert store.info("stats")["evicted_keys"] > 0  # the limit was really reached
         assert store.exists(session_key(sid), token_key(sid)) == 2
         assert person.get(url + "/portfolios", allow_redirects=False, timeout=10).status_code == 200
-        assert list(store.scan_iter(SESSION_KEY_PREFIX + "*")) == [session_key(sid).encode()]
+        assert list(store.scan_iter(SESSION + "*")) == [session_key(sid).encode()]
     finally:
         service.stop()
 
@@ -171,7 +172,7 @@ def test_the_verifier_and_nonce_leave_redis_once_used(browser, portal):
     state = query_of(callback)["state"]
     assert pending_login(portal, state)["code_verifier"]
     browser.get(callback, allow_redirects=False, timeout=10)
-    assert not portal.redis.exists(PENDING_KEY_PREFIX + state)
+    assert not portal.redis.exists(PENDING + state)
 
 
 def test_another_browser_presenting_the_state_neither_uses_nor_spends_it(browser, portal, sandbox):

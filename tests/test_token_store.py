@@ -11,19 +11,26 @@ import pytest
 import redis
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from portal.tokens import (
+from portal.core.sealing import new_key
+from portal.core.tokens import (
     RECORD_VERSION,
     REFRESH_LEEWAY,
     LeasedLock,
+    RefreshBusy,
+    RefreshTimedOut,
     RefreshUnavailable,
     SessionEnded,
     TokenRecord,
     TokenStore,
-    new_key,
 )
 from tests.helpers import failed_key, lock_key, token_key, wait_for
 
 NOW = 1_800_000_000.0
+
+
+def session_end() -> float:
+    """A session's absolute end as Redis reads it (real time: the injected clock is the tokens' own)."""
+    return time.time() + 600
 
 RECORDS = {  # state → (access token's seconds left, has a refresh token, reject the current token?, failed recently?)
     "fresh": (3600, True, False, False),
@@ -45,7 +52,7 @@ def fatal(refresh_token):
 
 
 def unavailable(refresh_token):
-    raise RefreshUnavailable("token endpoint timed out", timeout=True)
+    raise RefreshTimedOut("token endpoint timed out")
 
 
 def no_access_token(refresh_token):
@@ -87,13 +94,13 @@ def test_access_token_by_record_state_and_refresher_outcome(client, state, outco
         calls.append(refresh_token)
         return REFRESHERS[outcome](refresh_token)
 
-    store = TokenStore(client, lifetime=600, refresher=refresher, clock=lambda: NOW)
+    store = TokenStore(client, refresher=refresher, clock=lambda: NOW)
     sid, key = f"table-{state}-{outcome}", new_key()
     record = TokenRecord("current-access", "current-refresh" if has_refresh_token else None, None, None,
                          expires_at=NOW + seconds_left)
-    store.save(sid, key, record)
+    store.start(sid, key, record, ends_at=session_end())
     if failed:
-        client.set(failed_key(sid), json.dumps(RefreshUnavailable("earlier", timeout=True).as_dict()), ex=60)
+        client.set(failed_key(sid), RefreshTimedOut("earlier").remembered(), ex=60)
     expected, after, asked = expectation(state, outcome)
 
     if isinstance(expected, type):
@@ -129,9 +136,10 @@ def test_a_token_about_to_lapse_is_never_fresh_whatever_its_lifetime():
 
 def test_a_sixty_second_token_is_not_refreshed_right_after_sign_in(client):
     calls = []
-    store = TokenStore(client, lifetime=600, refresher=lambda r: calls.append(r) or ok(r), clock=lambda: NOW)
+    store = TokenStore(client, refresher=lambda r: calls.append(r) or ok(r), clock=lambda: NOW)
     key = new_key()
-    store.save("short", key, TokenRecord.from_response({"access_token": "a", "refresh_token": "r", "expires_in": 60}, NOW))
+    first = TokenRecord.from_response({"access_token": "a", "refresh_token": "r", "expires_in": 60}, NOW)
+    store.start("short", key, first, ends_at=session_end())
     assert store.access_token("short", key) == "a"
     assert calls == []
 
@@ -143,9 +151,9 @@ def test_a_slow_refresh_ties_up_only_a_few_waiters_the_rest_answer_busy_quickly(
         release.wait(10)
         return ok(refresh_token)
 
-    store = TokenStore(client, lifetime=600, refresher=slow, clock=lambda: NOW, max_waiters=2)
+    store = TokenStore(client, refresher=slow, clock=lambda: NOW, max_waiters=2)
     key = new_key()
-    store.save("slow", key, TokenRecord("old", "r", None, None, expires_at=NOW - 10))
+    store.start("slow", key, TokenRecord("old", "r", None, None, expires_at=NOW - 10), ends_at=session_end())
     results = []
 
     def ask():
@@ -153,28 +161,55 @@ def test_a_slow_refresh_ties_up_only_a_few_waiters_the_rest_answer_busy_quickly(
         try:
             results.append((store.access_token("slow", key), time.monotonic() - started))
         except RefreshUnavailable as error:
-            results.append(("busy" if error.busy else "other", time.monotonic() - started))
+            results.append(("busy" if isinstance(error, RefreshBusy) else "other", time.monotonic() - started))
 
     threads = [threading.Thread(target=ask) for _ in range(6)]
     threads[0].start()
     wait_for(lambda: client.exists(lock_key("slow")))  # the first is refreshing (and counts as a waiter)
     for thread in threads[1:]:
         thread.start()
-    wait_for(lambda: len(results) == 4, timeout=5)  # four beyond the cap gave up after SHORT_WAIT
+    wait_for(lambda: len(results) == 4, timeout=5)  # four beyond the cap gave up after SHORT_WAIT…
+    answered_while_refreshing = sorted(r for r, _ in results)  # …while the refresh was still held up
     release.set()
     for thread in threads:
         thread.join()
+    assert answered_while_refreshing == ["busy"] * 4
     assert sorted(r for r, _ in results) == ["busy"] * 4 + ["new-access"] * 2
-    assert all(seconds < 3 for r, seconds in results if r == "busy")
 
 
 def test_a_saved_record_keeps_the_sessions_remaining_lifetime(client):
-    store = TokenStore(client, lifetime=600, refresher=ok, clock=lambda: NOW)
+    store = TokenStore(client, refresher=ok, clock=lambda: NOW)
     key = new_key()
-    store.save("ttl", key, TokenRecord("a", "r", None, None, NOW + 10))
+    store.start("ttl", key, TokenRecord("a", "r", None, None, NOW + 10), ends_at=session_end())
+    assert 590 < client.ttl(token_key("ttl")) <= 600  # started with the session's end
     client.expire(token_key("ttl"), 100)
-    store.save("ttl", key, TokenRecord("b", "r", None, None, NOW + 10))
+    assert store.save("ttl", key, TokenRecord("b", "r", None, None, NOW + 10))
     assert 90 < client.ttl(token_key("ttl")) <= 100
+    assert store.load("ttl", key).access_token == "b"
+
+
+def test_a_record_deleted_at_sign_out_is_never_written_back_by_a_refresh(client):
+    """A refresh that finishes after sign-out deleted the record writes nothing (before, it came back
+    with a fresh lifetime and the rotated tokens)."""
+    store = TokenStore(client, refresher=ok, clock=lambda: NOW)
+    key = new_key()
+    store.start("gone", key, TokenRecord("old", "r", None, None, expires_at=NOW - 10), ends_at=session_end())
+    store.delete("gone")
+    assert not store.save("gone", key, TokenRecord("new", "r2", None, None, NOW + 3600))
+    assert not client.exists(token_key("gone"))
+
+
+def test_a_refresh_that_finds_its_session_ended_ends_the_request_too(client):
+    def sign_out_meanwhile(refresh_token):
+        client.delete(token_key("meanwhile"))  # sign-out, while the token endpoint answers
+        return ok(refresh_token)
+
+    store = TokenStore(client, refresher=sign_out_meanwhile, clock=lambda: NOW)
+    key = new_key()
+    store.start("meanwhile", key, TokenRecord("old", "r", None, None, expires_at=NOW - 10), ends_at=session_end())
+    with pytest.raises(SessionEnded):
+        store.access_token("meanwhile", key)
+    assert not client.exists(token_key("meanwhile"))
 
 
 def test_a_refresh_answer_without_a_refresh_token_keeps_the_old_one():
@@ -194,7 +229,7 @@ def test_a_lock_held_by_a_dead_worker_lapses(client):
 
 
 def test_a_record_of_another_version_ends_the_session_cleanly(client):
-    store = TokenStore(client, lifetime=60, refresher=ok)
+    store = TokenStore(client, refresher=ok)
     key, nonce = new_key(), os.urandom(12)
     plain = json.dumps({"v": 99, "access_token": "a", "something_new": 1}).encode()
     aad = f"navexa-portal/tokens/v{RECORD_VERSION}/future".encode()
@@ -207,9 +242,9 @@ def test_a_failure_recorded_while_a_request_waited_for_the_lock_is_not_asked_aga
     """The race: a waiter looks for a remembered failure, then the refresh fails and lets the lock go, then
     the waiter takes the lock. Under the lock, the refresh looks again and does not ask the provider."""
     calls = []
-    store = TokenStore(client, lifetime=600, refresher=lambda r: calls.append(r) or unavailable(r), clock=lambda: NOW)
+    store = TokenStore(client, refresher=lambda r: calls.append(r) or unavailable(r), clock=lambda: NOW)
     key = new_key()
-    store.save("race", key, TokenRecord("old", "r", None, None, expires_at=NOW - 10))
+    store.start("race", key, TokenRecord("old", "r", None, None, expires_at=NOW - 10), ends_at=session_end())
     with pytest.raises(RefreshUnavailable):
         store.access_token("race", key)  # the first refresh fails and is remembered
     with pytest.raises(RefreshUnavailable):

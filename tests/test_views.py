@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from portal.portfolio import months_before
+from portal.pages.portfolio import months_before
 from tests.helpers import PINNED_TODAY, PortalBrowser
 
 

@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 
-from tools.services import port_open, portal_env, start_portal, start_redis, start_sandbox
+from tools.stack import port_open, portal_env, start_portal, start_redis, start_sandbox
 
 
 def main():

@@ -8,6 +8,7 @@ client or upstream can re-read them as something else; redirects are never follo
 
     NavexaError              a call did not give us data (`upstream_status`, `retry_after`)
     ├── Unauthorized         401: the token was not accepted (the caller refreshes once)
+    │   └── TokenRejected    … and a refreshed one wasn't either (with_token): the session can't go on
     ├── Forbidden            403
     ├── NotFound             404
     ├── RateLimited          429, with Retry-After when Navexa sends it
@@ -20,7 +21,7 @@ What the person is told about each is errors.NAVEXA_ANSWERS.
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -54,6 +55,10 @@ class NavexaError(Exception):
 
 
 class Unauthorized(NavexaError):
+    pass
+
+
+class TokenRejected(Unauthorized):
     pass
 
 
@@ -91,7 +96,6 @@ class NavexaClient:
         parts = urlsplit(base_url.rstrip("/"))
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.base_path = parts.path.rstrip("/")
-        self.timeout = timeout
         self.timeouts = urllib3.Timeout(connect=timeout[0], read=timeout[1])
         self.executor = ThreadPoolExecutor(fanout_threads, thread_name_prefix="navexa")
         # One origin, so one connection pool (not a PoolManager, which parses and routes every URL again).
@@ -164,6 +168,21 @@ class NavexaClient:
         for name, error in failed.items():
             log.warning("optional Navexa call %r failed: %s", name, error)
         return {name: future.result() for name, future in futures.items() if name not in failed}
+
+
+def with_token(call: Callable[[str], Any], token_for: Callable[[str | None], str]) -> Any:
+    """call(token) with token_for(None); if Navexa refuses that token (401), once more with
+    token_for(refused), which refreshes it. A second refusal is TokenRejected: the session can't go on."""
+    token = token_for(None)
+    try:
+        return call(token)
+    except Unauthorized:
+        log.info("Navexa refused the access token; refreshing once")
+    token = token_for(token)
+    try:
+        return call(token)
+    except Unauthorized as error:
+        raise TokenRejected("Navexa refused a refreshed access token too.", upstream_status=401) from error
 
 
 def _retry_after(response) -> int | None:

@@ -10,13 +10,12 @@ from datetime import date
 import redis
 from flask import Flask, current_app
 
-from config import Settings
-
-from .cache import AnswerCache
-from .navexa import NavexaClient
-from .pending import PendingLogins
-from .provider import Provider
-from .tokens import TokenStore
+from ..core.cache import AnswerCache
+from ..core.navexa import NavexaClient
+from ..core.pending import PendingLogins
+from ..core.provider import Provider
+from ..core.tokens import TokenStore
+from ..settings import Settings
 
 EXTENSION = "navexa_portal"
 
@@ -30,6 +29,7 @@ class Services:
     tokens: TokenStore
     pending: PendingLogins
     cache: AnswerCache
+    clock: Callable[[], float]  # epoch seconds: every session's and token's time is read from it (tests move it)
     today: Callable[[], date]  # the date pages report up to (injected so tests can pin it)
 
 

@@ -1,15 +1,17 @@
-"""Logs an operator can parse, and that never carry a secret.
+"""Logs an operator can parse, and that never carry a secret. No Flask here.
 
 - `configure()` gives the root logger one handler writing one JSON object per line; every logger
-  (the portal's, Authlib, urllib3, gunicorn) goes through it, and through RedactSecrets.
+  (the portal's, urllib3, gunicorn) goes through it, and through RedactSecrets.
 - Each request gets an id (the caller's X-Request-ID when it is sane, else a new one), echoed back
-  in X-Request-ID and added to every line logged while the request runs; at its end one line says
-  what happened: method, path without its query, status, duration and the signed-in person's `sub`.
-- This module imports nothing of the portal: gunicorn loads its formatter and filters in the master.
-- RedactSecrets rewrites OAuth query values and bearer tokens in any message it sees; it also sits
-  on the servers' access loggers, for whatever handler they end up with.
+  in X-Request-ID and added to every line logged while the request runs (the context variable `current_request_id`,
+  which the web layer sets); at its end one line says what happened:
+  method, path without its query, status, duration and the signed-in person's `sub`.
+- This module imports nothing of the portal's: gunicorn loads its formatter and filters in the master.
+- RedactSecrets rewrites OAuth query values and bearer tokens in any message it sees; it also
+  sits on the servers' access loggers, for whatever handler they end up with.
 """
 
+import contextvars
 import json
 import logging
 import re
@@ -17,8 +19,6 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
-
-from flask import Flask, g, has_request_context, request
 
 # Query parameters whose values are secrets or one-time credentials.
 SECRET_PARAMS = ("code", "state", "token", "access_token", "refresh_token", "id_token", "code_verifier",
@@ -49,12 +49,16 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
 class RequestContext(logging.Filter):
     """Add the current request's id to every record logged while it runs."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if has_request_context() and "request_id" in g and not hasattr(record, "request_id"):
-            record.request_id = g.request_id
+        current = current_request_id.get()
+        if current is not None and not hasattr(record, "request_id"):
+            record.request_id = current
         return True
 
 
@@ -81,8 +85,6 @@ def configure(level: int = logging.INFO, stream=None):
     handler.addFilter(RequestContext())
     root.addHandler(handler)
     root.setLevel(level)
-    # Authlib logs the PKCE verifier at DEBUG: never let that through, whatever the level.
-    logging.getLogger("authlib").setLevel(max(level, logging.INFO))
 
 
 def install():
@@ -98,34 +100,11 @@ def request_id_for(given: str) -> str:
     return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
-def start_request():
-    g.request_id = request_id_for(request.headers.get("X-Request-ID", ""))
-    g.request_started = time.perf_counter()
-
-
-def finish_request(response, user_of=lambda: None):
-    """Echo the request id and write the request's one line."""
-    if "request_id" not in g:  # a request that failed before start_request ran
-        start_request()
-    response.headers["X-Request-ID"] = g.request_id
-    user = user_of()
-    log_request(request.method, request.path, response.status_code, g.request_started, g.request_id,
-                user.sub if user else None)
-    return response
-
-
 def log_request(method: str, path: str, status: int, started: float, request_id: str, user: str | None):
-    """The request's one line (see the module docstring); the lean /api/ path writes it too."""
+    """The request's one line (see the module docstring); the /api/ fast path writes it too."""
     quiet = path in QUIET_PATHS and status < 400  # orchestrators poll these all day
     _request_log.log(
         logging.DEBUG if quiet else logging.INFO, "%s %s %s", method, path, status,
         extra={"method": method, "path": path, "status": status,
                "duration_ms": round(1000 * (time.perf_counter() - started), 1), "request_id": request_id,
                "user": user})
-
-
-def init_app(app: Flask, user_of):
-    """Log each request; user_of() gives the signed-in person (with a `sub`) or None."""
-    install()
-    app.before_request(start_request)
-    app.after_request(lambda response: finish_request(response, user_of))

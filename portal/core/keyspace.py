@@ -1,8 +1,21 @@
-"""The portal's Redis: one server (`redis://`, `rediss://` for TLS), a primary found through Redis
-Sentinel (failover), or a Redis Cluster (scale-out). Everything else in the portal sees one client.
+"""The portal's Redis: how to reach it, and what every key in it is called. No Flask here.
 
-On a Cluster, a session's keys share one hash slot (see tokens.session_scoped), single-key Lua
-scripts stay single-key, and keys in different slots are never touched in one command.
+One server (`redis://`, `rediss://` for TLS), a primary found through Redis Sentinel (failover), or
+a Redis Cluster (scale-out); everything else in the portal sees one client.
+
+Every key starts `portal:`. A session's keys put its id in braces (`session_scoped`), Redis's hash
+tag, so all of one session's keys share a Cluster slot: one command may touch several of them.
+Single-key Lua scripts stay single-key, and keys in different slots are never touched in one command.
+
+| prefix | holds |
+|---|---|
+| SESSION (`portal:session:{sid}`) | the session's JSON (web.session_store) |
+| TOKENS (`portal:tokens:{sid}`) | the sealed token record (core.tokens) |
+| REFRESH_LOCK, REFRESH_FAILED | the refresh lock's lease; a remembered refresh failure (core.tokens) |
+| CACHE (`portal:cache:{sid}`) | a hash of sealed Navexa answers (core.cache) |
+| PENDING (`portal:login:<state>`) | a pending login (core.pending) |
+| BROWSER (`portal:browser:<hash>`) | a browser's latest session (core.pending) |
+| RATE_LIMIT | Flask-Limiter's counters (web.ratelimit) |
 """
 
 from urllib.parse import urlsplit
@@ -11,10 +24,24 @@ import redis
 from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
 
-from config import Settings
+from ..settings import Settings
+
+SESSION = "portal:session:"
+TOKENS = "portal:tokens:"  # noqa: S105 - a key prefix, not a secret
+REFRESH_LOCK = "portal:refresh-lock:"
+REFRESH_FAILED = "portal:refresh-failed:"
+CACHE = "portal:cache:"
+PENDING = "portal:login:"
+BROWSER = "portal:browser:"
+RATE_LIMIT = "portal:ratelimit"
 
 TIMEOUT = 2  # s: a stuck Redis must fail a request, not hang a worker
 HEALTH_CHECK_INTERVAL = 30  # s: a connection idle this long is checked before use
+
+
+def session_scoped(prefix: str, sid: str) -> str:
+    """A session's key: its id is the hash tag, so all of a session's keys share one Redis Cluster slot."""
+    return f"{prefix}{{{sid}}}"
 
 
 def connect(settings: Settings):

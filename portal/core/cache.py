@@ -3,26 +3,23 @@ after a page costs no Navexa call. No Flask here.
 
 One Redis hash per session (`portal:cache:{sid}`, in the session's hash slot): a field per call (the
 SHA-256 of its path and query, so paths aren't kept in the clear), each answer sealed with AES-GCM under
-the session's own key, like the token record (a Redis dump reveals nothing), and stamped with when it was
+the session's own key (core.sealing), like the token record (a Redis dump reveals nothing), and stamped with when it was
 fetched. An answer older than `ttl` is not used; the hash itself lapses `ttl` after its last write, and
 goes with the session at sign-out. Only successful answers are kept.
 """
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import redis
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from . import sealing
+from .keyspace import CACHE, session_scoped
 from .metrics import CACHE_LOOKUPS
-from .tokens import session_scoped
 
-CACHE_KEY_PREFIX = "portal:cache:"
 DEFAULT_TTL = 60  # s: long enough for a visit's switches and sorts, short enough to show fresh prices
 
 
@@ -74,18 +71,18 @@ class AnswerCache:
 
     @staticmethod
     def _key(sid: str) -> str:
-        return session_scoped(CACHE_KEY_PREFIX, sid)
+        return session_scoped(CACHE, sid)
 
     @staticmethod
     def _aad(sid: str, field: str) -> bytes:
         return f"navexa-portal/cache/v1/{sid}/{field}".encode()
 
     def _seal(self, sid: str, key: bytes, field: str, value: dict) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + AESGCM(key).encrypt(nonce, json.dumps(value).encode(), self._aad(sid, field))
+        return sealing.seal(key, value, self._aad(sid, field))
 
     def _open(self, sid: str, key: bytes, field: str, sealed: bytes) -> dict | None:
         try:
-            return json.loads(AESGCM(key).decrypt(sealed[:12], sealed[12:], self._aad(sid, field)))
-        except (InvalidTag, ValueError):
+            answer = sealing.unseal(key, sealed, self._aad(sid, field))
+        except sealing.Unopenable:
             return None  # another key, another session's field, or damage: fetch it again
+        return answer if isinstance(answer, dict) else None

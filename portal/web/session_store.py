@@ -1,7 +1,8 @@
-"""Server-side sessions in Redis, as JSON, with one absolute end.
+"""Flask's session interface on Redis: sessions as JSON, with one absolute end.
 
-The browser holds only a random session id. What this interface guarantees, and why it is
-not Flask-Session's (which it replaced):
+The browser holds only a random session id. When a session starts and ends is web.sessions'
+business; this is how it is kept. What this interface guarantees, and why it is not
+Flask-Session's (see the README's "Why not Flask-Session"):
 - a record is written only when the session changed, with the time left to its absolute end
   (`exp`, set at sign-in): writing never extends a session;
 - `rotate()` gives the session a new id and deletes the old record, whatever the session holds
@@ -10,8 +11,10 @@ not Flask-Session's (which it replaced):
 - cookie deletions carry the attributes the cookie was set with (browsers ignore a deletion of a
   `__Host-` cookie without `Secure`);
 - health checks and static files never open a session, so they never touch Redis;
-- a Redis failure is one warning line and a 503 page (the request is marked, see StoreUnavailable),
-  never a traceback; nothing read back from Redis is ever unpickled.
+- a Redis failure is one warning line and a 503 page (an UnavailableSession, refused before any
+  view runs), never a traceback;
+  nothing read back from Redis is ever unpickled;
+- time is read from the clock it is given (the app's), so a session ends when that clock says.
 """
 
 import logging
@@ -22,23 +25,22 @@ from datetime import UTC, datetime
 
 import msgspec
 import redis
-from flask import Flask, Request, Response, request
-from flask.sessions import SessionInterface, SessionMixin
+from flask import Flask, Request, Response, session
+from flask.sessions import NullSession, SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
-from .errors import StoreUnavailable
-from .metrics import REDIS_ERRORS
-from .tokens import session_scoped
+from ..core.errors import StoreUnavailable
+from ..core.keyspace import SESSION, session_scoped
+from ..core.metrics import REDIS_ERRORS
+from ..core.values import is_number
 
 log = logging.getLogger(__name__)
 
-SESSION_KEY_PREFIX = "portal:session:"
 SESSION_COOKIE = "navexa_portal_session"
 SECURE_SESSION_COOKIE = "__Host-navexa_portal"  # __Host- pins it to this exact origin; https only
 EXPIRES_AT = "exp"  # the session's absolute end (epoch seconds), set at sign-in
 ANONYMOUS_TTL = 600  # s: what a signed-out visitor's session may cost at most (the pending-login lifetime)
 NO_SESSION_PATHS = ("/healthz", "/readyz", "/static/")  # answered without opening a session
-STORE_FAILED = "navexa_portal.session_store_failed"  # request environ flag set when Redis failed
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 
 _encoder = msgspec.json.Encoder()
@@ -70,7 +72,12 @@ class RedisSession(CallbackDict, SessionMixin):
 def expiry_of(data: dict) -> float | None:
     """A session's absolute end, if it has a readable one."""
     value = data.get(EXPIRES_AT)
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return float(value) if is_number(value) else None
+
+
+class UnavailableSession(NullSession):
+    """What a request gets when its session could not be read: empty, never saved; the request is
+    refused with the store's 503 before any view runs (refuse_without_store)."""
 
 
 class RedisSessionInterface(SessionInterface):
@@ -91,12 +98,11 @@ class RedisSessionInterface(SessionInterface):
         if not SESSION_ID.match(sid):
             return RedisSession()
         try:
-            raw = self.client.get(session_scoped(SESSION_KEY_PREFIX, sid))
+            raw = self.client.get(session_scoped(SESSION, sid))
         except redis.RedisError as error:
             REDIS_ERRORS.inc()
             log.warning("session store unavailable opening a session: %s", type(error).__name__)
-            request.environ[STORE_FAILED] = True
-            return None
+            return UnavailableSession()
         data = self.record_of(raw)
         return RedisSession(data, sid=sid) if data is not None else RedisSession()
 
@@ -138,12 +144,12 @@ class RedisSessionInterface(SessionInterface):
             log.warning("session store unavailable saving a session: %s", type(error).__name__)
 
     def _save(self, session: RedisSession, response: Response):
-        doomed = [session_scoped(SESSION_KEY_PREFIX, sid) for sid in (session.stale_sid,) if sid]
+        doomed = [session_scoped(SESSION, sid) for sid in (session.stale_sid,) if sid]
         now = self.clock()
         expires_at = session.expires_at or now + ANONYMOUS_TTL
         ttl = int(expires_at - now)
         if not session or ttl <= 0:  # emptied (signed out) or past its end: forget it everywhere
-            doomed += [session_scoped(SESSION_KEY_PREFIX, session.sid)] if session.sid else []
+            doomed += [session_scoped(SESSION, session.sid)] if session.sid else []
             if doomed:
                 with self.client.pipeline(transaction=False) as pipe:
                     for key in doomed:  # one key a command: the old and new ids live in different cluster slots
@@ -154,7 +160,7 @@ class RedisSessionInterface(SessionInterface):
         if session.sid is None:
             session.sid, session.new_sid = secrets.token_urlsafe(32), True
         with self.client.pipeline(transaction=False) as pipe:
-            pipe.set(session_scoped(SESSION_KEY_PREFIX, session.sid), _encoder.encode(dict(session)), ex=ttl)
+            pipe.set(session_scoped(SESSION, session.sid), _encoder.encode(dict(session)), ex=ttl)
             for key in doomed:
                 pipe.delete(key)
             pipe.execute()
@@ -166,13 +172,13 @@ class RedisSessionInterface(SessionInterface):
         response.delete_cookie(self.cookie_name, path="/", httponly=True, secure=self.secure, samesite="Lax")
 
 
-def refuse_if_store_failed():
-    """before_request: a request whose session could not be opened gets the store's 503, once."""
-    if request.environ.get(STORE_FAILED):
+def refuse_without_store():
+    """before_request: a request whose session could not be read gets the store's 503, once."""
+    if isinstance(session, UnavailableSession):
         raise StoreUnavailable()
 
 
-def init_app(app: Flask, client: redis.Redis, *, cookie_name: str, secure: bool) -> RedisSessionInterface:
-    app.session_interface = RedisSessionInterface(client, cookie_name=cookie_name, secure=secure)
-    app.before_request(refuse_if_store_failed)
+def init_app(app: Flask, client: redis.Redis, *, cookie_name: str, secure: bool, clock) -> RedisSessionInterface:
+    app.session_interface = RedisSessionInterface(client, cookie_name=cookie_name, secure=secure, clock=clock)
+    app.before_request(refuse_without_store)
     return app.session_interface

@@ -1,12 +1,16 @@
 """Portfolio pages: the overview, a portfolio (and its holdings CSV), a holding, and income by financial year."""
 
-from flask import Blueprint, Response, render_template, request, session
+from flask import Blueprint, Response, render_template, request
 
+from ..core.errors import BadInput
+from ..core.navexa import NotFound, resource
+from ..web.cookies import signed_out_cookie
+from ..web.services import services
+from ..web.signed_in import login_required
 from . import formatting
-from .access import login_required, sealing_key, signed_out_cookie, with_access_token
 from .charts import bar_chart, position_chart
-from .errors import BadInput
-from .navexa import NotFound, resource
+from .fetch import fetch
+from .income import income_by_financial_year, income_csv
 from .portfolio import (
     COLUMNS,
     DEFAULT_PERIOD,
@@ -14,43 +18,19 @@ from .portfolio import (
     PERIODS,
     SORT_KEYS,
     PortfolioCard,
-    as_dict,
-    as_list,
     currency_totals,
     diversification,
     holding_rows,
-    holding_summary,
     holdings_csv,
-    income_by_financial_year,
-    income_csv,
     is_cash,
-    number,
     period_params,
-    position_history,
     sort_rows,
     summary_of,
-    text,
-    total_of,
 )
-from .services import services
+from .positions import holding_summary, position_history
+from .reading import as_dict, as_list, number, text, total_of
 
 bp = Blueprint("views", __name__)
-
-
-def fetch(calls: dict, optional=frozenset()) -> dict:
-    """A page's API calls: those still fresh from the session's sealed cache, the rest from Navexa at once
-    (with the session's token, refreshed and retried once on 401), then kept for the next page.
-
-    A failed call named in `optional` is simply missing from the answer; any other failure fails the page."""
-    key = sealing_key()
-    answers = services().cache.get_many(session.sid, key, calls) if key and session.sid else {}
-    missing = {name: call for name, call in calls.items() if name not in answers}
-    if missing:
-        fetched = with_access_token(lambda token: services().navexa.get_many(missing, token, frozenset(optional)))
-        if key and session.sid:
-            services().cache.put_many(session.sid, key, [(*missing[name], data) for name, data in fetched.items()])
-        answers.update(fetched)
-    return answers
 
 
 def today():

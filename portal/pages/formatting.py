@@ -5,6 +5,8 @@ from datetime import date, datetime
 
 from babel.numbers import UnknownCurrencyError, format_decimal, format_percent, get_currency_precision, get_currency_symbol
 
+from ..core.values import is_number
+
 LOCALE = "en_AU"
 MISSING = "—"
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
@@ -21,7 +23,7 @@ def currency_prefix(currency: str) -> str:
 
 def money(value, currency: str | None, signed: bool = False) -> str:
     """$18,168.50 for AUD, US$29,587.40 for US dollars; signed: +$42.00 / −$9.90; an odd code: the number alone."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not is_number(value):
         return MISSING
     try:
         if not _CURRENCY_CODE.match(currency or ""):
@@ -38,14 +40,14 @@ def money(value, currency: str | None, signed: bool = False) -> str:
 
 def percent(value, signed: bool = True) -> str:
     """Navexa reports percentages as numbers of percent (12.5 means 12.5%)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not is_number(value):
         return MISSING
     text = format_percent(abs(value) / 100 if signed else value / 100, format="#,##0.00%", locale=LOCALE)
     return _sign(value, text) if signed else text
 
 
 def quantity(value) -> str:
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not is_number(value):
         return MISSING
     return format_decimal(value, format="#,##0.####", locale=LOCALE)
 
@@ -66,7 +68,7 @@ def day(value) -> str:
 
 def trend(value) -> str:
     """CSS class for a gain or a loss; colour is never the only signal (signs and words are shown too)."""
-    if not isinstance(value, int | float) or isinstance(value, bool) or value == 0:
+    if not is_number(value) or value == 0:
         return "flat"
     return "gain" if value > 0 else "loss"
 

@@ -1,37 +1,26 @@
 """Sign-in with Navexa (Authorization Code + PKCE, confidential client) and sign-out: the views.
 
-/login keeps what /callback needs as a pending login of its own (portal.pending), bound to this
+/login keeps what /callback needs as a pending login of its own (core.pending), bound to this
 browser by a short-lived cookie; it never writes a session, so a signed-out visitor costs a few
 hundred bytes for ten minutes at most. Only a completed sign-in starts a session, always under a
-new id, after revoking and dropping whatever session this browser had.
+new id (web.sessions.start), after revoking and dropping whatever session this browser had.
 """
 
 import logging
 import re
 import secrets
-import time
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from .access import (
-    SIGNED_OUT_NOTICE_SECONDS,
-    User,
-    binding_cookie,
-    current_user,
-    end_session,
-    issue_sealing_key,
-    sealing_key,
-    set_current_user,
-    signed_out_cookie,
-)
-from .errors import BadInput, LoginDeclined, LoginFailed, LoginStateError, ProviderError
-from .metrics import SIGN_INS
-from .pending import MAX_NEXT_LENGTH, PENDING_LOGIN_TTL, PendingLogin
-from .provider import ProviderRefused
-from .security import check_csrf, safe_next
-from .services import services, settings
-from .session import EXPIRES_AT
-from .tokens import SessionEnded, TokenRecord, new_key
+from ..core.errors import BadInput, ClientRejected, LoginDeclined, LoginFailed, LoginStateError
+from ..core.metrics import SIGN_INS
+from ..core.pending import MAX_NEXT_LENGTH, PENDING_LOGIN_TTL, PendingLogin
+from ..core.provider import ProviderRefused
+from ..web import sessions
+from ..web.cookies import SIGNED_OUT_NOTICE_SECONDS, binding_cookie, key_cookie, signed_out_cookie
+from ..web.security import check_csrf, safe_next
+from ..web.services import services, settings
+from ..web.sessions import User, current_user
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -122,8 +111,7 @@ def exchange_code(code: str, pending: PendingLogin) -> tuple[dict, dict]:
         return services().provider.exchange_code(code, pending.redirect_uri, pending.code_verifier, pending.nonce)
     except ProviderRefused as error:
         if error.error == "invalid_client":
-            raise ProviderError("Navexa refused the portal's client credentials. Operators: check "
-                                "NAVEXA_CLIENT_ID and NAVEXA_CLIENT_SECRET.") from error
+            raise ClientRejected() from error
         raise LoginFailed("Navexa did not accept this sign-in (it may have expired or been used already). "
                           "Please sign in again.") from error
 
@@ -145,34 +133,9 @@ def start_session(token: dict, claims: dict):
             services().provider.revoke(token["refresh_token"])
         return
     if presented_sid:
-        drop_session(presented_sid, sealing_key())
-    current_app.session_interface.rotate(session, new_sid)
-    session.clear()
-    set_current_user(user)
-    store = services().tokens
-    session[EXPIRES_AT] = int(time.time()) + store.lifetime  # one absolute end for every record and cookie
-    key = new_key()
-    issue_sealing_key(key, store.lifetime)
-    store.save(session.sid, key, TokenRecord.from_response(token, store.clock()))
+        sessions.drop(presented_sid, key_cookie.key())
+    sessions.start(user, token, new_sid)
     log.info("sign-in ok sub=%s", user.label)
-
-
-def drop_session(sid: str, key: bytes | None):
-    """Revoke a replaced session's refresh token (if its key opens the record) and delete its tokens."""
-    if key is not None:
-        revoke_refresh_token(sid, key)
-    services().tokens.delete(sid)
-    services().cache.delete(sid)
-
-
-def revoke_refresh_token(sid: str, key: bytes):
-    """Revoke the session's refresh token at the provider, best effort."""
-    try:
-        record = services().tokens.load(sid, key)
-    except SessionEnded:
-        return
-    if record.refresh_token:
-        services().provider.revoke(record.refresh_token)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -180,9 +143,6 @@ def logout():
     if request.method == "GET":
         return render_template("logout.html")
     check_csrf()
-    key = sealing_key()
-    if current_user() is not None and key is not None:
-        revoke_refresh_token(session.sid, key)
-    end_session()
+    sessions.end(revoke=current_user() is not None)
     signed_out_cookie.issue("1", SIGNED_OUT_NOTICE_SECONDS)
     return redirect(services().provider.logout_url(settings().public_url + "/"))

@@ -10,10 +10,9 @@ portal down. A refusal answers 429 with Retry-After, as a page or JSON.
 from flask import Flask, request
 from flask_limiter import Limiter, RequestLimit
 
-from .metrics import RATE_LIMITED
+from ..core.keyspace import RATE_LIMIT
+from ..core.metrics import RATE_LIMITED
 from .services import settings
-
-KEY_PREFIX = "portal:ratelimit"
 
 
 def client_address() -> str:
@@ -34,11 +33,11 @@ def sign_in_limit() -> str:
 
 def init_app(app: Flask, storage_uri: str, storage_options: dict) -> Limiter:
     """Limit the sign-in endpoints (register the blueprints first), counting in the portal's Redis
-    (store.limiter_storage gives the URI and options for its topology).
+    (core.keyspace.limiter_storage gives the URI and options for its topology).
 
     One Limiter per app: Flask-Limiter adds each init_app's storage options to those of earlier ones,
     so a shared instance would carry one app's Redis connection pool into the next."""
-    limiter = Limiter(key_func=client_address, key_prefix=KEY_PREFIX, headers_enabled=True, swallow_errors=True,
+    limiter = Limiter(key_func=client_address, key_prefix=RATE_LIMIT, headers_enabled=True, swallow_errors=True,
                       in_memory_fallback_enabled=True, retry_after="delta-seconds", on_breach=count_refusal,
                       storage_uri=storage_uri, storage_options=storage_options)
     limiter.init_app(app)

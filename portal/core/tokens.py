@@ -5,9 +5,11 @@ whole session back at the end of every request (last writer wins), so a slow req
 put back a refresh token the provider has already rotated. Only sign-in and refresh write
 the record, and refresh only under the session's lock.
 
-The record is sealed with AES-GCM under a random per-session key that lives only in the
+The record is sealed (core.sealing) under the session's own key, which lives only in the
 person's cookie, never in Redis: a Redis dump, even with the server's config, reveals no
-token. The session id is the associated data, so a record cannot be moved to another session.
+token. The session id is in the associated data, so a record cannot be moved to another session.
+The record ends when the session does: sign-in writes it with the session's absolute end, and a
+refresh keeps that end (and never writes a record that sign-out has deleted).
 
 How a request gets its access token (`TokenStore.access_token`):
 - beyond the leeway: used as it is;
@@ -19,13 +21,21 @@ How a request gets its access token (`TokenStore.access_token`):
 - a failed refresh is remembered for REFRESH_BACKOFF: until then nobody asks the provider again,
   and waiters get the failure at once.
 
+How a refresh can fail (the refresher, core.provider.refresher, raises these; core.errors answers them):
+
+    TokenError                 the session's tokens could not be used
+    ├── SessionEnded           the session cannot go on (no record, a record the key can't open,
+    │                          invalid_grant / invalid_client)
+    └── RefreshUnavailable     the provider could not be asked now; the session is kept
+        ├── RefreshBusy        too many of this session's requests already wait for the refresh
+        ├── RefreshTimedOut    the token endpoint (or another worker's refresh) took too long
+        └── RefreshRefused     the provider answered with another OAuth error (`error` is its code)
+
 No Flask here: the refresher is a function handed in by the caller.
 """
 
-import base64
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,21 +43,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import redis
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from . import sealing
+from .keyspace import REFRESH_FAILED, REFRESH_LOCK, TOKENS, session_scoped
 from .metrics import REFRESHES
 
 log = logging.getLogger(__name__)
 
-TOKEN_KEY_PREFIX = "portal:tokens:"  # noqa: S105 - not a secret
-LOCK_KEY_PREFIX = "portal:refresh-lock:"
-FAILED_KEY_PREFIX = "portal:refresh-failed:"
-
-
-def session_scoped(prefix: str, sid: str) -> str:
-    """A session's key: its id is the hash tag, so all of a session's keys share one Redis Cluster slot."""
-    return f"{prefix}{{{sid}}}"
 REFRESH_LEEWAY = 60  # s before expiry: refresh early so a token never expires mid-request…
 LEEWAY_SHARE = 0.25  # …but never more than this share of its life (a 60 s token is refreshed at 45 s, not at once)
 VALID_MARGIN = 5  # s: a token with less left than this counts as expired (it could lapse in flight)
@@ -72,14 +74,44 @@ class SessionEnded(TokenError):
 class RefreshUnavailable(TokenError):
     """The provider could not be asked right now; the session is kept."""
 
-    def __init__(self, message: str, *, timeout: bool = False, refused: str | None = None, busy: bool = False):
-        super().__init__(message)
-        self.timeout = timeout
-        self.refused = refused  # the provider's OAuth error code, when it answered with one
-        self.busy = busy  # too many of this session's requests are already waiting
+    outcome = "unavailable"  # the refresh metric's label, and how a remembered failure is told apart
 
-    def as_dict(self) -> dict:
-        return {"message": str(self), "timeout": self.timeout, "refused": self.refused}
+    def remembered(self) -> str:
+        """What is kept for REFRESH_BACKOFF, so waiters get this same failure."""
+        return json.dumps({"outcome": self.outcome, "message": str(self)})
+
+    @staticmethod
+    def recalled(remembered: bytes) -> "RefreshUnavailable":
+        failure = json.loads(remembered)
+        message = failure.get("message", "")
+        if failure.get("outcome") == RefreshRefused.outcome:
+            return RefreshRefused(failure.get("error") or "-", message)
+        return (RefreshTimedOut if failure.get("outcome") == RefreshTimedOut.outcome else RefreshUnavailable)(message)
+
+
+class RefreshBusy(RefreshUnavailable):
+    """This session's refresh is slow and enough of its requests already wait for it."""
+
+    outcome = "busy"
+
+
+class RefreshTimedOut(RefreshUnavailable):
+    """The token endpoint, or another worker's refresh of this session, took too long."""
+
+    outcome = "timeout"
+
+
+class RefreshRefused(RefreshUnavailable):
+    """The provider refused the refresh with an OAuth error that doesn't end the session."""
+
+    outcome = "refused"
+
+    def __init__(self, error: str, message: str | None = None):
+        super().__init__(message or f"refresh refused: {error}")
+        self.error = error  # the provider's OAuth error code
+
+    def remembered(self) -> str:
+        return json.dumps({"outcome": self.outcome, "message": str(self), "error": self.error})
 
 
 @dataclass(frozen=True)
@@ -114,34 +146,14 @@ class TokenRecord:
         return self.expires_at - now > VALID_MARGIN
 
 
-def new_key() -> bytes:
-    """A random per-session sealing key (256-bit)."""
-    return AESGCM.generate_key(bit_length=256)
-
-
-def encode_key(key: bytes) -> str:
-    return base64.urlsafe_b64encode(key).decode().rstrip("=")
-
-
-def decode_key(text: str | None) -> bytes | None:
-    if not text:
-        return None
-    try:
-        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except ValueError:
-        return None
-    return key if len(key) == 32 else None
-
-
 class TokenStore:
     """Sealed token records in Redis, with at most one refresh in flight per session."""
 
-    def __init__(self, redis_client: redis.Redis, lifetime: int, refresher: Callable[[str], dict], *,
+    def __init__(self, redis_client: redis.Redis, refresher: Callable[[str], dict], *,
                  clock: Callable[[], float] = time.time, leeway: float = REFRESH_LEEWAY,
                  lock_lease: float = LOCK_LEASE, wait_deadline: float = WAIT_DEADLINE,
                  backoff: float = REFRESH_BACKOFF, max_waiters: int = MAX_WAITERS_PER_SESSION):
         self.redis = redis_client
-        self.lifetime = lifetime
         self.refresher = refresher
         self.clock = clock
         self.leeway = leeway
@@ -154,27 +166,44 @@ class TokenStore:
 
     # -- the record --------------------------------------------------------------------
 
-    def save(self, sid: str, key: bytes, record: TokenRecord):
-        """Seal and store the record, keeping the session's remaining lifetime."""
-        nonce = os.urandom(12)
-        plain = json.dumps({"v": RECORD_VERSION, **asdict(record)}).encode()
-        sealed = nonce + AESGCM(key).encrypt(nonce, plain, self._aad(sid))
-        ttl = self.redis.ttl(session_scoped(TOKEN_KEY_PREFIX, sid))
-        self.redis.set(session_scoped(TOKEN_KEY_PREFIX, sid), sealed, ex=ttl if ttl and ttl > 0 else self.lifetime)
+    def start(self, sid: str, key: bytes, record: TokenRecord, ends_at: float):
+        """Store a new session's first record, to end with the session at ends_at (epoch seconds)."""
+        self.redis.set(self.key_of(sid), self._sealed(sid, key, record), exat=int(ends_at))
+
+    def save(self, sid: str, key: bytes, record: TokenRecord) -> bool:
+        """Replace the session's record, keeping its end; False (nothing written) if the session's
+        record is gone: a refresh that finishes after sign-out never brings it back."""
+        return bool(self.redis.set(self.key_of(sid), self._sealed(sid, key, record), xx=True, keepttl=True))
+
+    def _sealed(self, sid: str, key: bytes, record: TokenRecord) -> bytes:
+        return sealing.seal(key, {"v": RECORD_VERSION, **asdict(record)}, self._aad(sid))
 
     def load(self, sid: str, key: bytes) -> TokenRecord:
         """Open the session's record; SessionEnded if there is none or the key does not open it."""
-        return self.unseal(sid, key, self.redis.get(session_scoped(TOKEN_KEY_PREFIX, sid)))
+        return self.unseal(sid, key, self.redis.get(self.key_of(sid)))
+
+    def usable_token(self, sid: str, key: bytes, sealed: bytes | None) -> str | None:
+        """The access token of a sealed record read from Redis if it can be used as it is (no refresh
+        due); None for anything else: no record, one the key doesn't open, a token to refresh."""
+        try:
+            record = self.unseal(sid, key, sealed)
+        except SessionEnded:
+            return None
+        return record.access_token if record.fresh(self.clock(), self.leeway) else None
+
+    @staticmethod
+    def key_of(sid: str) -> str:
+        return session_scoped(TOKENS, sid)
 
     def unseal(self, sid: str, key: bytes, sealed: bytes | None) -> TokenRecord:
         """Open a sealed record read from Redis; SessionEnded if there is none or the key does not open it."""
         if sealed is None:
             raise SessionEnded("no token record")
         try:
-            data = json.loads(AESGCM(key).decrypt(sealed[:12], sealed[12:], self._aad(sid)))
-        except (InvalidTag, ValueError) as error:
+            data = sealing.unseal(key, sealed, self._aad(sid))
+        except sealing.Unopenable as error:
             raise SessionEnded("token record does not open with this key") from error
-        if data.pop("v", None) != RECORD_VERSION:
+        if not isinstance(data, dict) or data.pop("v", None) != RECORD_VERSION:
             raise SessionEnded("token record of another version")
         try:
             return TokenRecord(**data)
@@ -183,7 +212,7 @@ class TokenStore:
 
     def delete(self, sid: str):
         # One command for three keys: they share the session's hash slot, so this holds on a Cluster too.
-        self.redis.delete(*(session_scoped(prefix, sid) for prefix in (TOKEN_KEY_PREFIX, LOCK_KEY_PREFIX, FAILED_KEY_PREFIX)))
+        self.redis.delete(*(session_scoped(prefix, sid) for prefix in (TOKENS, REFRESH_LOCK, REFRESH_FAILED)))
 
     @staticmethod
     def _aad(sid: str) -> bytes:
@@ -208,9 +237,9 @@ class TokenStore:
 
     def _refresh_ahead(self, sid: str, key: bytes, record: TokenRecord, user: str):
         """Start a background refresh unless one is in flight or recently failed."""
-        if self.redis.exists(session_scoped(FAILED_KEY_PREFIX, sid)):
+        if self.redis.exists(session_scoped(REFRESH_FAILED, sid)):
             return
-        lock = LeasedLock(self.redis, session_scoped(LOCK_KEY_PREFIX, sid), self.lock_lease)
+        lock = LeasedLock(self.redis, session_scoped(REFRESH_LOCK, sid), self.lock_lease)
         if not lock.acquire():
             return  # another request is refreshing this session
 
@@ -220,7 +249,7 @@ class TokenStore:
                 if current.access_token == record.access_token:  # nobody refreshed since we looked
                     self._refresh(sid, key, current, user)
             except SessionEnded:
-                self.redis.delete(session_scoped(TOKEN_KEY_PREFIX, sid))  # the session can't go on: its next request signs out
+                self.redis.delete(self.key_of(sid))  # the session can't go on: its next request signs out
             except (TokenError, redis.RedisError) as error:
                 log.info("background refresh did not complete user=%s outcome=%s", user, type(error).__name__)
             finally:
@@ -230,7 +259,7 @@ class TokenStore:
 
     def _wait_for_refresh(self, sid: str, key: bytes, reject: str | None, user: str) -> str:
         with self._waiting(sid) as patience:
-            lock = LeasedLock(self.redis, session_scoped(LOCK_KEY_PREFIX, sid), self.lock_lease)
+            lock = LeasedLock(self.redis, session_scoped(REFRESH_LOCK, sid), self.lock_lease)
             deadline = time.monotonic() + patience
             while True:
                 self._raise_recent_failure(sid)
@@ -248,8 +277,8 @@ class TokenStore:
                     return record.access_token
                 if time.monotonic() > deadline:
                     if patience < self.wait_deadline:
-                        raise RefreshUnavailable("this session's refresh is slow and others are waiting", busy=True)
-                    raise RefreshUnavailable("another refresh of this session is taking too long", timeout=True)
+                        raise RefreshBusy("this session's refresh is slow and others are waiting")
+                    raise RefreshTimedOut("another refresh of this session is taking too long")
 
     @contextmanager
     def _waiting(self, sid: str):
@@ -268,10 +297,9 @@ class TokenStore:
                         del self._waiters[sid]
 
     def _raise_recent_failure(self, sid: str):
-        remembered = self.redis.get(session_scoped(FAILED_KEY_PREFIX, sid))
+        remembered = self.redis.get(session_scoped(REFRESH_FAILED, sid))
         if remembered is not None:
-            failure = json.loads(remembered)
-            raise RefreshUnavailable(failure["message"], timeout=failure["timeout"], refused=failure["refused"])
+            raise RefreshUnavailable.recalled(remembered)
 
     def _refresh(self, sid: str, key: bytes, record: TokenRecord, user: str) -> TokenRecord:
         """Refresh now (the caller holds the lock); a failure that keeps the session is remembered."""
@@ -288,10 +316,9 @@ class TokenStore:
                 log.warning("refresh failed user=%s outcome=no_access_token_in_answer", user)
                 raise RefreshUnavailable("the token endpoint's answer had no access token")
         except RefreshUnavailable as error:
-            outcome = "timeout" if error.timeout else "refused" if error.refused else "unavailable"
-            REFRESHES.labels(outcome).inc()
-            log.info("refresh failed user=%s outcome=%s refused=%s", user, outcome, error.refused or "-")
-            self.redis.set(session_scoped(FAILED_KEY_PREFIX, sid), json.dumps(error.as_dict()), px=int(self.backoff * 1000))
+            REFRESHES.labels(error.outcome).inc()
+            log.info("refresh failed user=%s outcome=%s refused=%s", user, error.outcome, getattr(error, "error", "-"))
+            self.redis.set(session_scoped(REFRESH_FAILED, sid), error.remembered(), px=int(self.backoff * 1000))
             raise
         except TokenError as error:
             REFRESHES.labels("session_ended").inc()
@@ -299,7 +326,8 @@ class TokenStore:
             raise
         REFRESHES.labels("ok").inc()
         refreshed = TokenRecord.from_response(answer, self.clock(), previous=record)
-        self.save(sid, key, refreshed)
+        if not self.save(sid, key, refreshed):
+            raise SessionEnded("the session ended while its refresh was in flight")
         log.info("refresh ok user=%s in %.0f ms rotated=%s", user, 1000 * (time.monotonic() - started),
                  refreshed.refresh_token != record.refresh_token)
         return refreshed

@@ -13,7 +13,7 @@ No Flask here: settings come in, plain values go out. Every call to the provider
     └── ProviderRefused        an OAuth error answer; `error` is its code (invalid_grant, …)
 
 `refresher()` turns these into the token store's contract (tokens.SessionEnded ends the
-session, tokens.RefreshUnavailable keeps it) by the one policy in FATAL_REFRESH_ERRORS.
+session, tokens.RefreshUnavailable and its kinds keep it) by the one policy in FATAL_REFRESH_ERRORS.
 """
 
 import base64
@@ -31,7 +31,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from .tokens import RefreshUnavailable, SessionEnded
+from .tokens import RefreshRefused, RefreshTimedOut, RefreshUnavailable, SessionEnded
 
 log = logging.getLogger(__name__)
 
@@ -272,9 +272,9 @@ def refresher(provider: Provider) -> Callable[[str], dict]:
         except ProviderRefused as error:
             if error.error in FATAL_REFRESH_ERRORS:
                 raise SessionEnded(f"refresh refused: {error.error}") from error
-            raise RefreshUnavailable(f"refresh refused: {error.error}", refused=error.error) from error
+            raise RefreshRefused(error.error) from error
         except ProviderTimeout as error:
-            raise RefreshUnavailable("token endpoint timed out", timeout=True) from error
+            raise RefreshTimedOut("token endpoint timed out") from error
         except ProviderFailure as error:
             raise RefreshUnavailable(f"token endpoint unusable: {error.code}") from error
 

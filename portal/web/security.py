@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, request, session
 
-from .access import safe_current_user
-from .errors import CsrfError
+from ..core.errors import CsrfError
+from .sessions import safe_current_user
 
 CSRF_SESSION_KEY = "csrf"
 CSRF_HEADER = "X-CSRF"
@@ -82,7 +82,7 @@ def origin_of(url: str) -> str:
 
 
 def init_app(app: Flask, settings) -> dict[str, str]:
-    """Put the security headers on every answer; return them (the proxy's lean path sends them too)."""
+    """Put the security headers on every answer; return them (the /api/ fast path sends them too)."""
     headers = security_headers(settings)
     app.after_request(lambda response: set_security_headers(response, headers))
     app.context_processor(lambda: {"csrf_token": csrf_token})

@@ -10,7 +10,7 @@ without colour.
 from dataclasses import dataclass
 from datetime import date
 
-from .portfolio import PositionStep
+from .positions import PositionStep
 
 TRACK = 100.0  # the SVG track's width in its own units: positions below are percentages
 

@@ -1,19 +1,13 @@
-"""Prometheus metrics, and `/metrics` for the scraper.
+"""The portal's Prometheus counters, and their exposition. No Flask here (`/metrics` is portal.health's).
 
-/metrics is off (404) unless METRICS_TOKEN is set, and then answers only a request carrying it as a
-bearer token. Under gunicorn the counters of every worker are added up (prometheus-client's
-multiprocess mode: gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before any worker starts).
-
-The counters are plain module objects, so Flask-free code (the token store, the Navexa client)
-counts without knowing about Flask.
+Under gunicorn the counters of every worker are added up (prometheus-client's multiprocess mode:
+gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before any worker starts). The counters are plain
+module objects, so Flask-free code (the token store, the Navexa client) counts without knowing about Flask.
 """
 
 import os
 
-from flask import Blueprint
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-
-bp = Blueprint("metrics", __name__)
 
 SIGN_INS = Counter("portal_sign_ins_total", "Completed /callback requests by outcome", ["outcome"])
 REFRESHES = Counter("portal_refreshes_total", "Refresh grants asked of the identity provider, by outcome", ["outcome"])
@@ -24,6 +18,8 @@ NAVEXA_SECONDS = Histogram("portal_navexa_request_seconds", "Time to the Navexa 
 REDIS_ERRORS = Counter("portal_redis_errors_total", "Requests that failed because Redis could not be used")
 CACHE_LOOKUPS = Counter("portal_cache_lookups_total", "Navexa answers looked for in the session's cache, by result",
                         ["result"])
+API_ANSWERS = Counter("portal_api_answers_total", "/api/ requests by the path that answered them: the fast path "
+                      "(a WSGI adapter round Flask) or the full Flask view", ["path"])
 RATE_LIMITED = Counter("portal_rate_limited_total", "Requests refused by a rate limit, by endpoint", ["endpoint"])
 
 

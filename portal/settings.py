@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 ENVIRONMENTS = ("production", "development")
 MIN_SECRET_KEY_LENGTH = 32  # characters: at least 128 bits from `secrets.token_hex(16)`
 DEFAULT_SIGN_IN_RATE_LIMIT = "30 per minute"  # per client address, for each of /login and /callback
+MAX_BODY = 1024 * 1024  # bytes any request body may carry (a form, or an /api/ call's body); more is 413
 GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_hex(32))'"  # noqa: S105 - not a secret
 
 

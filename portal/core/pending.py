@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 
 import redis
 
-PENDING_KEY_PREFIX = "portal:login:"
-BROWSER_KEY_PREFIX = "portal:browser:"
+from .keyspace import BROWSER, PENDING
+
 PENDING_LOGIN_TTL = 600  # s: long enough to sign in at the provider, short enough to be useless if leaked
 MAX_NEXT_LENGTH = 1024  # characters of `next` kept; a longer one is dropped, so a visitor can't make us store much
 
@@ -67,14 +67,14 @@ class PendingLogins:
         self._claim = client.register_script(_CLAIM)
 
     def put(self, state: str, binding: str, pending: PendingLogin):
-        self._put(keys=[PENDING_KEY_PREFIX + state],
+        self._put(keys=[PENDING + state],
                   args=[binding_hash(binding), json.dumps(asdict(pending)), self.ttl])
 
     def take(self, state: str, binding: str | None) -> PendingLogin | None:
         """Remove and return the pending login for state, if this browser started it and it has not expired."""
         if not binding:
             return None
-        data = self._take(keys=[PENDING_KEY_PREFIX + state], args=[binding_hash(binding)])
+        data = self._take(keys=[PENDING + state], args=[binding_hash(binding)])
         if data is None:
             return None
         try:
@@ -84,10 +84,10 @@ class PendingLogins:
 
     def claim_browser(self, binding: str, presented_sid: str | None, new_sid: str) -> str | None:
         """Make new_sid this browser's session; None on success, else the session another tab just started."""
-        current = self._claim(keys=[BROWSER_KEY_PREFIX + binding_hash(binding)],
+        current = self._claim(keys=[BROWSER + binding_hash(binding)],
                               args=[presented_sid or "", new_sid, self.ttl])
         return current.decode() if isinstance(current, bytes) else current
 
     def forget_browser(self, binding: str | None):
         if binding:
-            self.client.delete(BROWSER_KEY_PREFIX + binding_hash(binding))
+            self.client.delete(BROWSER + binding_hash(binding))

@@ -1,0 +1,132 @@
+"""The /api/ fast path: the usual GET answered without Flask's request machinery, by api.hop's rules.
+
+The hop is on every /api/ call, so the usual one (a GET, from a browser whose session is open,
+whose key opens its token record and whose access token needs no refresh) is answered with one
+Redis round trip (session and token record share a hash slot) and one Navexa call. It answers only
+paths that Flask's own url_map sends to the proxy view, so an /api/ endpoint the portal declares
+for itself is never forwarded; it asks the token store whether the token is usable, and the key
+cookie's owner for the key.
+
+Whatever it starts, it finishes: Navexa's answer, or its error as the same JSON the Flask view
+would send (a 401 is refreshed and retried once, as there). It declines, before asking Navexa,
+anything else (no session, a token to refresh, a bad path, Redis trouble), and the Flask app
+answers. The one hand-over after Navexa was asked: when the session can't go on (a refreshed token
+refused too, or a refresh refused for good), it deletes the token record and declines, so the
+Flask app signs the person out without asking anyone again.
+
+Which path answered is counted: portal_api_answers_total{path="fast"|"full"}.
+"""
+
+import logging
+import time
+
+import redis
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Request
+
+from ..core import logformat, navexa
+from ..core.errors import PortalError, navexa_error, refresh_error
+from ..core.keyspace import SESSION, session_scoped
+from ..core.metrics import API_ANSWERS
+from ..core.tokens import RefreshUnavailable, SessionEnded, TokenStore
+from ..web.cookies import key_cookie
+from ..web.session_store import SESSION_ID, RedisSessionInterface
+from ..web.sessions import USER_KEY
+from . import hop
+from .views import PROXY_ENDPOINT
+
+log = logging.getLogger(__name__)
+
+
+class FastPath:
+    """A WSGI wrapper round the Flask app (see the module docstring)."""
+
+    def __init__(self, app: Flask, *, redis_client, sessions: RedisSessionInterface, tokens: TokenStore,
+                 navexa_client: navexa.NavexaClient, production: bool, security_headers: dict[str, str]):
+        self.wsgi_app = app.wsgi_app
+        self.routes = app.url_map.bind("localhost")  # matches against the map as it is at each call
+        self.redis = redis_client
+        self.sessions = sessions
+        self.tokens = tokens
+        self.navexa = navexa_client
+        self.production = production
+        self.security_headers = security_headers
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") != "GET" or not self.forwards(environ.get("PATH_INFO", "")):
+            return self.wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        request_id = logformat.request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+        context = logformat.current_request_id.set(request_id)
+        try:
+            answer = self.answer(environ, started, request_id)
+        except Exception as error:  # noqa: BLE001 - whatever went wrong here, the full path can still answer
+            log.warning("the /api/ fast path gave way to the full one: %s", type(error).__name__)
+            answer = None
+        finally:
+            logformat.current_request_id.reset(context)
+        if answer is None:
+            return self.wsgi_app(environ, start_response)
+        API_ANSWERS.labels("fast").inc()
+        status, headers, body = answer
+        start_response(status, headers)
+        return body
+
+    def forwards(self, path: str) -> bool:
+        """Whether Flask's url_map sends a GET of this path to the proxy view (not to one of the portal's own)."""
+        if not path.startswith(hop.PREFIX):
+            return False
+        try:
+            endpoint, _ = self.routes.match(path, "GET")
+        except HTTPException:  # no route, another method, or a redirect (RequestRedirect): Flask answers
+            return False
+        return endpoint == PROXY_ENDPOINT
+
+    def answer(self, environ, started: float, request_id: str):
+        """(status line, headers, body), or None for the Flask app to answer."""
+        incoming = Request(environ)  # werkzeug's parsing of cookies, query and headers, as Flask's
+        sid = incoming.cookies.get(self.sessions.cookie_name, "")
+        key = key_cookie.key_in(incoming.cookies, self.production)
+        if not SESSION_ID.match(sid) or key is None:
+            return None
+        try:
+            call = hop.Call("GET", hop.upstream_segments(environ), list(incoming.args.items(multi=True)),
+                            hop.forwarded_headers(incoming.headers))
+        except PortalError:  # a bad path: the Flask view says so
+            return None
+        try:
+            raw_session, sealed = self.redis.mget(session_scoped(SESSION, sid), self.tokens.key_of(sid))
+        except redis.RedisError:
+            return None  # the Flask path reports it
+        data = self.sessions.record_of(raw_session)
+        user = data.get(USER_KEY) if data else None
+        token = self.tokens.usable_token(sid, key, sealed) if isinstance(user, dict) else None
+        if token is None:
+            return None  # signed out, or a token to refresh first: the Flask path's
+        label = user.get("sub") or "-"
+
+        def token_for(refused: str | None) -> str:
+            return token if refused is None else self.tokens.access_token(sid, key, reject=refused, user=label)
+
+        try:
+            reply = hop.reply(hop.send(self.navexa, call, lambda attempt: navexa.with_token(attempt, token_for)))
+        except (navexa.TokenRejected, SessionEnded):
+            self.tokens.delete(sid)  # the session can't go on: the Flask path signs out, asking nobody again
+            return None
+        except navexa.NavexaError as error:
+            reply = hop.error_reply(navexa_error(error))
+        except RefreshUnavailable as error:
+            reply = hop.error_reply(refresh_error(error))
+        except PortalError as error:  # UpstreamRedirect, UpstreamContent
+            reply = hop.error_reply(error)
+        headers = dict(reply.headers)
+        headers["Vary"] = headers["Vary"] + ", Cookie" if "Vary" in headers else "Cookie"  # the answer is the session's
+        for name, value in self.security_headers.items():
+            headers.setdefault(name, value)
+        headers["X-Request-ID"] = request_id
+        logformat.log_request("GET", incoming.path, reply.status, started, request_id, user.get("sub"))
+        status = f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'unknown').upper()}"  # as werkzeug says it
+        body = [reply.body] if isinstance(reply.body, bytes) else reply.body
+        return status, list(headers.items()), body

@@ -1,0 +1,77 @@
+"""create_app(): wires settings, Redis, the session store, the clients and the blueprints together.
+
+It only wires (no routes here). The rooms it wires, from the inside out:
+- core (no Flask): settings, Redis and key naming, sealing, tokens, provider, Navexa client, pending
+  logins, the answer cache, metrics and log format;
+- web: the Flask glue every blueprint shares (services, sessions, cookies, errors, security, rate
+  limits, the request log);
+- signin, pages and api: the blueprints, which never import each other; api's fast path wraps the app.
+"""
+
+import time
+from collections.abc import Callable
+from datetime import date
+
+from dotenv import find_dotenv, load_dotenv
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import health
+from .api import views as api_views
+from .api.fast_path import FastPath
+from .core import keyspace, provider
+from .core.cache import AnswerCache
+from .core.navexa import NavexaClient
+from .core.pending import PendingLogins
+from .core.tokens import TokenStore
+from .pages import formatting
+from .pages import views as pages_views
+from .settings import MAX_BODY, Settings
+from .signin import views as signin_views
+from .web import cookies, errors, ratelimit, requestlog, security, services, session_store, sessions
+
+
+def create_app(settings: Settings | None = None, *, clock: Callable[[], float] = time.time,
+               today: Callable[[], date] = date.today, provider_timeout=provider.TIMEOUT,
+               refresh_timeout=provider.REFRESH_TIMEOUT, navexa_timeout=None) -> Flask:
+    """Wire the portal together from settings (default: the environment and .env).
+
+    clock (every session's and token's time), today (the date pages report up to) and the timeouts
+    are injectable for tests.
+    """
+    if settings is None:
+        load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory the portal runs in
+        settings = Settings.from_env()
+    app = Flask(__name__.rpartition(".")[0])  # the package: templates/ and static/ are beside this file
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY)
+    requestlog.init_app(app, user_of=sessions.safe_current_user)  # first: its before_request runs first, its after_request last
+    client = keyspace.connect(settings)
+    session_interface = session_store.init_app(app, client, cookie_name=session_store.session_cookie_name(settings.production),
+                                               secure=settings.production, clock=clock)
+    navexa_client = NavexaClient(settings.api_url, **({"timeout": navexa_timeout} if navexa_timeout else {}))
+    navexa_provider = provider.Provider(
+        auth_url=settings.auth_url, client_id=settings.client_id, client_secret=settings.client_secret,
+        audience=settings.audience, scope=settings.scope, refresh_scope=settings.refresh_scope,
+        timeout=provider_timeout, refresh_timeout=refresh_timeout)
+    token_store = TokenStore(client, refresher=provider.refresher(navexa_provider), clock=clock)
+    services.init_app(app, services.Services(settings=settings, redis=client, navexa=navexa_client,
+                                             provider=navexa_provider, tokens=token_store, pending=PendingLogins(client),
+                                             cache=AnswerCache(client, ttl=settings.cache_seconds, clock=clock),
+                                             clock=clock, today=today))
+
+    errors.init_app(app)
+    formatting.init_app(app)
+    cookies.init_app(app)
+    sessions.init_app(app)
+    headers = security.init_app(app, settings)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(signin_views.bp)
+    app.register_blueprint(pages_views.bp)
+    app.register_blueprint(api_views.bp)
+    ratelimit.init_app(app, *keyspace.limiter_storage(settings, client))
+    app.wsgi_app = FastPath(app, redis_client=client, sessions=session_interface, tokens=token_store,
+                            navexa_client=navexa_client, production=settings.production, security_headers=headers)
+    if settings.trusted_proxy_count:  # outermost: everything inside sees the client's address
+        n = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+    return app

@@ -1,0 +1,57 @@
+"""Sealing: AES-GCM under a session's own key, for everything of a session's kept in Redis. No Flask here.
+
+Each session has a random 256-bit key that lives only in the person's key cookie, never in Redis, so
+a Redis dump (even with the server's config) opens nothing. What is sealed is bound to where it is
+kept by its associated data (the session id and what the value is), so a sealed value cannot be moved
+to another session, or from one field to another. The token store and the answer cache both seal here.
+"""
+
+import base64
+import json
+import os
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+KEY_BYTES = 32  # AES-256
+NONCE_BYTES = 12  # AES-GCM's standard nonce, random for every value sealed
+
+
+class Unopenable(Exception):
+    """A sealed value that this key, with this associated data, does not open (or that isn't JSON)."""
+
+
+def new_key() -> bytes:
+    """A random per-session sealing key."""
+    return AESGCM.generate_key(bit_length=8 * KEY_BYTES)
+
+
+def encode_key(key: bytes) -> str:
+    """The key as the key cookie carries it: 43 URL-safe characters."""
+    return base64.urlsafe_b64encode(key).decode().rstrip("=")
+
+
+def decode_key(text: str | None) -> bytes | None:
+    """The key a cookie carries, or None if it isn't one."""
+    if not text:
+        return None
+    try:
+        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        return None
+    return key if len(key) == KEY_BYTES else None
+
+
+def seal(key: bytes, value: Any, aad: bytes) -> bytes:
+    """value as JSON, encrypted and authenticated under key, bound to aad: nonce + ciphertext."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, json.dumps(value).encode(), aad)
+
+
+def unseal(key: bytes, sealed: bytes, aad: bytes) -> Any:
+    """The value seal() sealed; Unopenable for another key, other associated data, damage or non-JSON."""
+    try:
+        return json.loads(AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad))
+    except (InvalidTag, ValueError) as error:
+        raise Unopenable() from error

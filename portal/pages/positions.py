@@ -1,0 +1,90 @@
+"""A holding's position from its trades: the trades read, the summary by the average-cost method, and
+the units held over time. No Flask here."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from .reading import as_list, day_of, number, text, total_of
+
+
+@dataclass(frozen=True)
+class HoldingSummary:
+    units: float | None
+    average_cost: float | None
+    cost_base: float | None  # what the units held cost, brokerage included (average-cost method)
+    market_value: float | None
+    unrealised_gain: float | None
+    unrealised_pct: float | None
+    realised_gain: float | None  # from sales, after brokerage
+    income: float | None  # net income received
+    total_return: float | None  # unrealised + realised + income
+
+
+@dataclass(frozen=True)
+class Trade:
+    day: date
+    kind: str  # "buy" or "sell"
+    quantity: float  # units, always positive
+    price: float
+    brokerage: float
+
+
+def readable_trades(trades) -> list[Trade] | None:
+    """A holding's buys and sells in the order they were made, or None if any trade can't be read
+    (an unknown kind, date, quantity or price): no figure drawn from the rest would be right."""
+    read = []
+    for trade in as_list(trades):
+        kind = (text(trade.get("tradeType")) or "").lower()
+        day, quantity, price = day_of(trade.get("tradeDate")), number(trade.get("quantity")), number(trade.get("price"))
+        if kind not in ("buy", "sell") or day is None or quantity is None or price is None or quantity <= 0:
+            return None
+        read.append((trade["tradeDate"], Trade(day, kind, quantity, price, number(trade.get("brokerage")) or 0.0)))
+    return [t for _, t in sorted(read, key=lambda pair: pair[0])]  # ISO text sorts by time within a day too
+
+
+def holding_summary(trades, income, current_price) -> HoldingSummary:
+    """Units, cost base and gains from the trades in date order; None where a trade can't be read."""
+    received = total_of(i.get("netAmount") for i in as_list(income))
+    read = readable_trades(trades)
+    if read is None:
+        return HoldingSummary(None, None, None, None, None, None, None, received, None)
+    units = cost = realised = 0.0
+    for trade in read:
+        if trade.kind == "buy":
+            cost += trade.quantity * trade.price + trade.brokerage
+            units += trade.quantity
+        elif units > 0:
+            sold = min(trade.quantity, units)
+            share = cost * sold / units
+            realised += trade.quantity * trade.price - trade.brokerage - share
+            cost -= share
+            units -= sold
+    price = number(current_price)
+    value = units * price if price is not None else None
+    gain = value - cost if value is not None else None
+    return HoldingSummary(
+        units=units, average_cost=cost / units if units else None, cost_base=cost, market_value=value,
+        unrealised_gain=gain, unrealised_pct=100 * gain / cost if gain is not None and cost else None,
+        realised_gain=realised, income=received,
+        total_return=gain + realised + received if gain is not None and received is not None else None)
+
+
+@dataclass(frozen=True)
+class PositionStep:
+    day: date
+    kind: str  # "buy" or "sell"
+    quantity: float  # units bought or sold
+    units: float  # units held after the trade
+
+
+def position_history(trades) -> list[PositionStep] | None:
+    """Units held after each trade, oldest first (a sale never takes the position below nothing);
+    None if any trade can't be read."""
+    read = readable_trades(trades)
+    if read is None:
+        return None
+    units, steps = 0.0, []
+    for trade in read:
+        units = units + trade.quantity if trade.kind == "buy" else max(units - trade.quantity, 0.0)
+        steps.append(PositionStep(trade.day, trade.kind, trade.quantity, units))
+    return steps

@@ -1,0 +1,58 @@
+"""Navexa's answers read defensively, for every page: a missing or odd field becomes None (shown as
+"—"), an extra field is ignored, and nothing here raises on a surprising shape. No Flask here."""
+
+from datetime import date
+
+from ..core.values import is_number
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run a cell starting so
+
+
+def number(value) -> float | None:
+    """A float for numbers and numeric strings; None for anything else (bools included)."""
+    if is_number(value):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", ""))
+        except ValueError:
+            return None
+    return None
+
+
+def text(value) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def as_list(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def as_dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def day_of(value) -> date | None:
+    """The day of Navexa's '2026-06-30T00:00:00' (or '2026-06-30'); None for anything else."""
+    try:
+        return date.fromisoformat(value[:10]) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def total_of(values) -> float | None:
+    """Sum of numbers, or None if any is missing or not a number (shown as "—" beside it): a partial
+    total would mislead, at tax time above all."""
+    total = 0.0
+    for value in values:
+        if not is_number(value):
+            return None
+        total += value
+    return total
+
+
+def safe_text(value: str | None) -> str:
+    """A text cell for CSV: empty for None, and guarded (a leading ') if a spreadsheet would run it."""
+    if not value:
+        return ""
+    return "'" + value if value.startswith(FORMULA_START) else value

@@ -1,0 +1,1 @@
+"""Signing in with Navexa and signing out: /login, /callback, /logout."""

@@ -1,0 +1,121 @@
+"""A session's life, owned here alone: who is signed in, starting a session, its end, ending it.
+
+- `start()` gives the browser a new session id (whatever it held before), writes the person, the
+  token record and the key cookie, all ending at one absolute time: LIFETIME after sign-in,
+  never extended by use.
+- `current_user()`, `expires_at()` and `seconds_left()` read it, by the app's clock.
+- `end()` forgets this request's session everywhere: the provider's refresh token (when asked),
+  every Redis record of the session, the browser's sign-in, and its cookies; `drop()` does the same
+  for a session this browser is leaving behind (another id).
+
+Only this module writes the session's user or end; the session interface (web.session_store) keeps
+whatever it is given until that end.
+"""
+
+import logging
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+from flask import current_app, session
+
+from ..core.sealing import new_key
+from ..core.tokens import SessionEnded, TokenRecord
+from .cookies import binding_cookie, key_cookie
+from .services import services
+from .session_store import EXPIRES_AT, expiry_of
+
+log = logging.getLogger(__name__)
+
+LIFETIME = timedelta(hours=12)  # absolute: a session is not extended by use
+USER_KEY = "user"  # the session's entry for the signed-in person's profile
+
+
+@dataclass(frozen=True)
+class User:
+    sub: str | None
+    name: str | None
+    email: str | None
+
+    @classmethod
+    def from_claims(cls, claims: dict) -> "User":
+        return cls(sub=claims.get("sub"), name=claims.get("name") or claims.get("nickname"), email=claims.get("email"))
+
+    @property
+    def label(self) -> str:
+        """Who, for logs: the subject, never the name or email."""
+        return self.sub or "-"
+
+
+def current_user() -> User | None:
+    """The signed-in person, or None."""
+    data = session.get(USER_KEY)
+    if not isinstance(data, dict):
+        return None
+    return User(**{field: data.get(field) for field in ("sub", "name", "email")})
+
+
+def safe_current_user() -> User | None:
+    """current_user() for templates and logs: an error page must render even when the session store failed."""
+    try:
+        return current_user()
+    except Exception:  # noqa: BLE001 - the session store may be the very thing that failed
+        return None
+
+
+def expires_at() -> float | None:
+    """When this request's session ends (epoch seconds), if it is a signed-in one."""
+    return expiry_of(session)
+
+
+def seconds_left() -> int | None:
+    """Whole seconds to this session's end, by the app's clock."""
+    end = expires_at()
+    return max(0, int(end - services().clock())) if end is not None else None
+
+
+def start(user: User, token: dict, new_sid: str | None = None):
+    """Start the person's session under a new id: the person, the token record and the key cookie,
+    with one absolute end. The caller has dropped whatever session the browser held."""
+    store = services().tokens
+    now = services().clock()
+    ends_at = int(now + LIFETIME.total_seconds())
+    current_app.session_interface.rotate(session, new_sid or secrets.token_urlsafe(32))
+    session.clear()
+    session[USER_KEY] = asdict(user)
+    session[EXPIRES_AT] = ends_at
+    key = new_key()
+    key_cookie.issue_key(key, ends_at - int(now))
+    store.start(session.sid, key, TokenRecord.from_response(token, now), ends_at)
+
+
+def end(revoke: bool = False):
+    """Forget this request's session everywhere (revoking its refresh token first if asked)."""
+    if session.sid:
+        drop(session.sid, key_cookie.key() if revoke else None)
+    services().pending.forget_browser(binding_cookie.read())
+    session.clear()
+    key_cookie.clear()
+
+
+def drop(sid: str, key: bytes | None):
+    """Delete a session's token record and cached answers; revoke its refresh token first if the key
+    opens the record. The session's own record goes with the browser's session at save."""
+    if key is not None:
+        revoke_refresh_token(sid, key)
+    services().tokens.delete(sid)
+    services().cache.delete(sid)
+
+
+def revoke_refresh_token(sid: str, key: bytes):
+    """Revoke the session's refresh token at the provider, best effort."""
+    try:
+        record = services().tokens.load(sid, key)
+    except SessionEnded:
+        return
+    if record.refresh_token:
+        services().provider.revoke(record.refresh_token)
+
+
+def init_app(app):
+    app.context_processor(lambda: {"current_user": safe_current_user})

@@ -1,0 +1,67 @@
+"""The signed-in request: sign-in required, and the session's access token (refreshed when due).
+
+Pages and the API depend on this module and web.sessions, never on the sign-in views.
+"""
+
+import functools
+import logging
+
+from flask import redirect, request, session, url_for
+
+from ..core import navexa
+from ..core.errors import SessionExpired, refresh_error
+from ..core.tokens import RefreshUnavailable, SessionEnded
+from . import sessions
+from .cookies import key_cookie
+from .errors import retry_link, wants_json
+from .services import services
+
+log = logging.getLogger(__name__)
+
+
+def login_required(view):
+    """Send signed-out people to sign in (pages) or answer 401 (JSON)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if sessions.current_user() is None:
+            if wants_json():
+                raise SessionExpired("Sign in to use the API.")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def access_token(reject: str | None = None) -> str:
+    """The signed-in session's access token, refreshed first if it is about to expire.
+
+    SessionExpired (after ending the session) when the session cannot go on; the refresh's own
+    error, as a PortalError, (keeping the session) when the provider can't be asked now.
+    """
+    user = sessions.current_user()
+    if user is None:
+        raise SessionExpired()
+    key = key_cookie.key()
+    if key is None:
+        log.info("token key cookie missing or malformed: signing out sub=%s", user.label)
+        sessions.end()
+        raise SessionExpired()
+    try:
+        return services().tokens.access_token(session.sid, key, reject=reject, user=user.label)
+    except SessionEnded as error:
+        log.info("session ended sub=%s: %s", user.label, error)
+        sessions.end()
+        raise SessionExpired() from error
+    except RefreshUnavailable as error:
+        raise refresh_error(error, retry_link()) from error
+
+
+def with_access_token(call):
+    """Run call(access_token); if Navexa refuses the token, refresh once and retry once (navexa.with_token)."""
+    try:
+        return navexa.with_token(call, access_token)
+    except navexa.TokenRejected as error:
+        log.info("Navexa refused a fresh access token; signing out sub=%s", sessions.current_user().label)
+        sessions.end()
+        raise SessionExpired() from error
