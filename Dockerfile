@@ -7,10 +7,8 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt && useradd --system --uid 10001 --no-create-home portal
 
-COPY app.py config.py wsgi.py gunicorn.conf.py ./
+COPY wsgi.py gunicorn.conf.py ./
 COPY portal/ portal/
-COPY templates/ templates/
-COPY static/ static/
 
 USER portal
 EXPOSE 8000

@@ -4,9 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+# Tests run in three processes, the longest first as they free up (the suite is mostly waiting on sockets).
+PYTEST := $(BIN)/python -m pytest -n 3 --dist worksteal
 
-$(STAMP): requirements.txt requirements-dev.txt
+.PHONY: run test test-fast lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt sandbox/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed (found %s)" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -17,7 +20,11 @@ run: $(STAMP)
 	$(BIN)/python -m tools.run
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+
+# Everything but the browser and soak tests: for the edit-test loop.
+test-fast: $(STAMP)
+	$(PYTEST) -m "not browser and not soak" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -25,6 +25,7 @@ from tests.helpers import PINNED_TODAY, query_of, session_key
 from tools.clients import Browser
 from tools.stack import SANDBOX_CLIENT_SECRET, portal_env
 
+pytestmark = pytest.mark.soak  # ten thousand generated requests: `make test` runs them, `make test-fast` doesn't
 EXAMPLES = {"login": 2500, "callback": 2500, "callback_signed_in": 2000, "cookies": 2000, "forms": 1000}
 PUBLIC_URL = "http://127.0.0.1:5999"  # a loopback redirect URI the sandbox accepts; nothing listens there
 HOSTILE = [

@@ -237,6 +237,7 @@ def rss_kib(pid: int) -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
+@pytest.mark.soak
 def test_fifty_megabytes_stream_through_with_flat_memory(sandbox, redis_url):
     port = free_port()
     service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}"), port=port,

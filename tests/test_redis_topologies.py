@@ -18,6 +18,8 @@ from tests.redis_topologies import SENTINEL_MASTER, start_cluster, start_sentine
 from tools.clients import Browser
 from tools.stack import free_port, portal_env, start_portal, start_redis
 
+pytestmark = pytest.mark.soak  # Sentinel failovers and a Cluster of processes: `make test` runs them, `make test-fast` doesn't
+
 
 def poll_until_ok(browser, seconds=30.0) -> list[int]:
     """GET /portfolios every 0.2 s until it answers 200 (bounded); every status seen."""

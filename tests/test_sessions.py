@@ -98,6 +98,7 @@ def small_redis():
     service.stop()
 
 
+@pytest.mark.soak
 def test_a_flood_of_anonymous_sign_in_starts_does_not_sign_anyone_out(sandbox, small_redis):
     """5,000 cookieless /login requests against a portal under gunicorn, its Redis (with the compose file's
     eviction policy) full to the limit: the person signed in before stays signed in."""
@@ -208,6 +209,24 @@ def test_the_session_and_its_cookies_end_together(browser, portal):
     token_end = time.time() + portal.redis.ttl(token_key(browser.session_id()))
     assert response.status_code == 302
     assert max(ends) - min(ends) <= 2 and abs(max(ends) - ttl_end) <= 3 and abs(token_end - ttl_end) <= 3
+
+
+def test_a_session_ends_when_the_apps_clock_passes_its_end_everywhere_at_once(signed_in, portal, sandbox):
+    """One clock: moved past the 12 h end, the pages, /api/session and the /api/ fast path all say it has
+    ended (before, the session interface read the wall clock and the session lived on)."""
+    assert signed_in.page("/api/session").status_code == 200
+    portal.clock.advance(12 * 3600 + 1)
+    assert signed_in.page("/api/session").status_code == 401
+    assert signed_in.page("/api/v1/portfolios").status_code == 401
+    page = signed_in.page("/portfolios")
+    assert page.status_code == 302 and page.headers["Location"].startswith("/login")
+    assert sandbox.stats()["api_requests"] == 0  # nobody asked Navexa for an ended session
+
+
+def test_the_session_lives_until_its_end_by_the_same_clock(signed_in, portal):
+    portal.clock.advance(12 * 3600 - 60)
+    response = signed_in.page("/api/session")
+    assert response.status_code == 200 and 0 < response.json()["expires_in"] <= 60
 
 
 # -- 10. Redis going away ---------------------------------------------------------------------------

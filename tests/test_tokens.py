@@ -131,6 +131,7 @@ def test_concurrent_requests_in_one_process_refresh_once(signed_in, portal, sand
     assert_refreshed_exactly_once(sandbox)
 
 
+@pytest.mark.soak
 def test_fifty_requests_across_two_processes_refresh_exactly_once(sandbox, redis_url):
     """Two gunicorn processes share one Redis; the session's token is as good as expired, so every request waits."""
     env_a = portal_env(sandbox.url, redis_url)

@@ -133,7 +133,8 @@ def test_the_period_selector_sets_from_and_to(as_user, sandbox):
     assert 'aria-current="true" class="current">3M<' in html
 
 
-def test_the_page_fetches_its_calls_concurrently_with_one_token(as_user, sandbox):
+def test_the_portfolio_page_makes_its_eight_calls_to_navexa(as_user, sandbox):
+    """Over HTTP, the count; that they overlap and carry one token is test_pages' (a barrier, in-process)."""
     browser = as_user("alice")
     before = sandbox.stats()["api_requests"]
     page(browser, "/portfolios/101")

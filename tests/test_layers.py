@@ -1,0 +1,110 @@
+"""The house's plan, enforced: which rooms may import which, what stays Flask-free, how big a room gets."""
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTAL = ROOT / "portal"
+MODULES = sorted(p for p in PORTAL.rglob("*.py"))
+BLUEPRINTS = ("signin", "pages", "api")
+# Flask-free beyond core: the settings, the pages' shaping (beside which the tax maths lives), the hop's rules.
+FLASK_FREE = ["portal", "portal.settings", "portal.api.hop", "portal.pages.reading", "portal.pages.portfolio",
+              "portal.pages.income", "portal.pages.positions", "portal.pages.charts", "portal.pages.formatting"]
+MAX_LINES = 400  # past this a module holds more than one job
+
+
+def dotted(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """The portal modules a module imports (relative imports resolved), at any depth of the file."""
+    package = dotted(path) if path.name == "__init__.py" else dotted(path).rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found |= {f"{module}.{alias.name}" for alias in node.names}
+    return {name for name in found if name.startswith("portal.")}  # the bare package is only its docstring
+
+
+def room_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "portal"
+
+
+def core_modules() -> list[str]:
+    return [dotted(p) for p in MODULES if room_of(dotted(p)) == "core"]
+
+
+def test_the_core_and_the_pure_rooms_import_neither_flask_nor_werkzeug():
+    """In a fresh interpreter: importing all of them leaves Flask and werkzeug out of sys.modules."""
+    modules = core_modules() + FLASK_FREE
+    script = ("import importlib, json, sys\n"
+              f"for name in {modules!r}: importlib.import_module(name)\n"
+              "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug'))))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                                       check=True).stdout)
+    assert len(core_modules()) >= 10
+    assert loaded == []
+
+
+def test_the_portal_never_loads_authlib_which_only_the_sandbox_uses():
+    script = "import sys, portal.app; print('authlib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+    assert "authlib" not in (ROOT / "requirements.txt").read_text().lower()
+
+
+@pytest.mark.parametrize("path", MODULES, ids=dotted)
+def test_each_room_imports_only_the_rooms_below_it(path):
+    module, room = dotted(path), room_of(dotted(path))
+    rooms = {room_of(name) for name in imports_of(path)} - {room}
+    allowed = {
+        "core": {"settings"},  # settings are read by the Redis connection
+        "settings": set(),
+        "web": {"core", "settings"},
+        "signin": {"web", "core", "settings"},
+        "pages": {"web", "core", "settings"},
+        "api": {"web", "core", "settings"},
+        "health": {"web", "core"},
+        "app": {"web", "core", "settings", *BLUEPRINTS, "health"},
+        "portal": set(),
+    }[room]
+    assert rooms <= allowed, f"{module} imports {sorted(rooms - allowed)}"
+
+
+def test_the_blueprints_never_import_each_other():
+    for path in MODULES:
+        room = room_of(dotted(path))
+        if room in BLUEPRINTS:
+            others = {room_of(name) for name in imports_of(path)} & (set(BLUEPRINTS) - {room})
+            assert not others, f"{dotted(path)} imports {sorted(others)}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=dotted)
+def test_no_room_holds_more_than_one_job(path):
+    assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_the_layer_check_sees_an_import_it_must_refuse():
+    """The checker itself: a core module importing web would be caught (relative and absolute forms)."""
+    bad = PORTAL / "core" / "_probe_for_the_layer_test.py"
+    bad.write_text("from ..web import services\nimport portal.pages.views\n")
+    try:
+        assert {room_of(name) for name in imports_of(bad)} >= {"web", "pages"}
+    finally:
+        bad.unlink()

@@ -1,0 +1,71 @@
+"""The page layer: pages through Flask's test client against a fake Navexa (tests/fake_navexa.py), with a
+session started in-process. For what doesn't cross a process; the over-HTTP tests are test_views.py."""
+
+import threading
+
+import pytest
+
+from portal.app import create_app
+from portal.pages.portfolio import PERIODS
+from portal.settings import Settings
+from portal.web import sessions
+from portal.web.services import services
+from tests.fake_navexa import PORTFOLIO_ID, FakeNavexa, one_portfolio
+from tests.helpers import PINNED_TODAY, MovableClock
+from tools.stack import portal_env
+
+TOKEN = {"access_token": "page-layer-token", "refresh_token": "page-layer-refresh", "expires_in": 3600}
+PAGE_CALLS = 2 + len(PERIODS)  # the portfolio, its holdings, and a report per period
+
+
+@pytest.fixture
+def make_page_app(redis_url):
+    """An app whose Navexa is a FakeNavexa, and a signed-in test client (no provider: the session is started here)."""
+
+    def make(navexa: FakeNavexa):
+        env = portal_env("http://idp.invalid", redis_url, "http://127.0.0.1:5999", NAVEXA_API_URL="http://navexa.invalid/api",
+                         NAVEXA_CACHE_SECONDS="0")
+        app = create_app(Settings.from_env(env), clock=MovableClock(), today=lambda: PINNED_TODAY)
+        services(app).navexa.pool = navexa
+
+        def sign_in():
+            sessions.start(sessions.User("auth0|page", "Page Layer", "page@example.com"), TOKEN)
+            return "signed in"
+
+        app.add_url_rule("/_test/sign-in", "test_sign_in", sign_in)
+        client = app.test_client()
+        assert client.get("/_test/sign-in").status_code == 200
+        return app, client
+
+    return make
+
+
+def test_the_portfolio_page_makes_its_calls_at_once_with_one_token(make_page_app):
+    """Every call must be in flight together to pass the barrier: an ordering fact, no stopwatch."""
+    navexa = FakeNavexa(one_portfolio(), barrier=threading.Barrier(PAGE_CALLS))
+    _, client = make_page_app(navexa)
+    response = client.get(f"/portfolios/{PORTFOLIO_ID}")
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert len(navexa.calls) == PAGE_CALLS and navexa.most_in_flight == PAGE_CALLS
+    assert {call["authorization"] for call in navexa.calls} == {"Bearer page-layer-token"}
+
+
+def test_the_page_layer_sees_a_missing_portfolio_as_a_404_page(make_page_app):
+    _, client = make_page_app(FakeNavexa({}))
+    response = client.get("/portfolios/404")
+    assert response.status_code == 404 and "Not found" in response.get_data(as_text=True)
+
+
+def test_a_period_navexa_cannot_give_costs_its_bar_not_the_page(make_page_app):
+    answers = one_portfolio()
+    navexa = FakeNavexa(answers)
+    _, client = make_page_app(navexa)
+    original = navexa.urlopen
+
+    def three_year_fails(method, url, **kwargs):
+        return original(method, url.replace("/performance", "/missing") if "from=2023-11-21" in url else url, **kwargs)
+
+    navexa.urlopen = three_year_fails
+    page = client.get(f"/portfolios/{PORTFOLIO_ID}").get_data(as_text=True)
+    assert "Page-layer shares" in page and "CBA" in page
+    assert "Navexa couldn't give us every period just now" in page  # the missing period says so in its own section
