@@ -108,3 +108,14 @@ def test_the_layer_check_sees_an_import_it_must_refuse():
         assert {room_of(name) for name in imports_of(bad)} >= {"web", "pages"}
     finally:
         bad.unlink()
+
+
+def test_the_readmes_layout_names_every_module_of_the_portal():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    for path in MODULES:
+        rel = path.relative_to(PORTAL)
+        if path.name != "__init__.py":
+            assert path.name in layout, f"README's layout does not name {rel}"
+        for package in rel.parts[:-1]:
+            assert f"{package}/" in layout, f"README's layout does not name the package {package}/"
