@@ -140,7 +140,7 @@ class Settings:
             redis_sentinels=sentinels,
             redis_sentinel_master=get("REDIS_SENTINEL_MASTER") or None,
             redis_cluster=redis_cluster,
-            cache_seconds=int(cache_seconds) if cache_seconds.isdigit() else 60,
+            cache_seconds=int(cache_seconds),
         )
 
 

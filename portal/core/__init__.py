@@ -1,1 +1,1 @@
-"""The portal's Flask-free core: protocol, storage and money-free logic any adapter can use."""
+"""The Flask-free core: the protocols (OAuth, Navexa), storage in Redis, sealing, errors, metrics and log format."""
