@@ -1,0 +1,333 @@
+"""Capital gains the Australian way, from a holding's trades: parcels, sale allocation, the discount, and
+a financial year's summary as the ATO adds it up. No Flask here; exact fractions, rounded to the cent.
+
+The conventions (the README and the tax page state them too):
+- the CGT event is the trade (contract) date; financial year `fy=2025` runs 1 July 2024 – 30 June 2025;
+- a parcel is one purchase; its cost base is units × price + the purchase's brokerage, and a sale's
+  capital proceeds are units × price − the sale's brokerage, both shared pro rata by units when a sale
+  takes part of a parcel or a parcel serves several sales;
+- foreign currency: every amount of a trade is converted at that trade's own `exchangeRate`, read as the
+  portfolio's base currency per unit of the trade's currency (a US$ trade at 1.5: US$100.00 is $150.00);
+  a trade in the base currency is taken at 1 whatever its rate says;
+- the discount applies to a parcel held at least 12 months, not counting the day it was acquired nor the
+  day it was disposed of: `discount_from()` is the first disposal day that qualifies (bought 1 July 2023:
+  2 July 2024; bought 29 February 2024: 1 March 2025);
+- each matched parcel's cost base and proceeds are rounded to the cent (half up) and its gain is their
+  difference, so every total is the sum of the rows a CSV shows;
+- the year: capital losses go first against gains the discount can't apply to, then against discountable
+  gains; the discount (individual or trust 50 %, SMSF 33⅓ %, company none) applies to what is left.
+  Losses carried forward from earlier years are the person's to apply and are not included.
+
+Sale allocation (which parcels a sale disposes of): `fifo` the oldest first, `lifo` the newest first, and
+`min` the ones that add least to the year's net capital gain: for each sale in turn, parcels at a loss
+first (the largest loss a unit first), then parcels by the gain a unit adds after the discount (smallest
+first), the oldest first on a tie. That is the rule Sharesight's "minimise" follows; it chooses sale by
+sale, so it is not a search over every way a year's sales could be matched.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
+
+from ..core.values import is_number
+from .reading import as_list, day_of, text
+
+METHODS = {"fifo": "First in, first out", "lifo": "Last in, first out", "min": "Minimise the gain"}
+DEFAULT_METHOD = "fifo"
+ENTITIES = {"individual": ("Individual", Fraction(1, 2)), "trust": ("Trust", Fraction(1, 2)),
+            "smsf": ("Self-managed super fund", Fraction(1, 3)), "company": ("Company", Fraction(0))}
+DEFAULT_ENTITY = "individual"
+CENT = Decimal("0.01")
+TRADE_KINDS = {1: "buy", 2: "sell"}  # Navexa's tradeTypeId, when a trade's tradeType text is missing
+
+
+def cents(value: Fraction) -> Decimal:
+    """An exact amount rounded to the cent, half away from zero (as money is)."""
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def exact(value) -> Fraction | None:
+    """A number from Navexa as an exact fraction (12.34 is 1234/100, not the float nearest it); None if it isn't one."""
+    if is_number(value):
+        value = repr(float(value))
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = Decimal(value.strip().replace(",", ""))
+    except InvalidOperation:
+        return None
+    return Fraction(parsed) if parsed.is_finite() else None
+
+
+# -- financial years and the discount date ------------------------------------------------------
+
+
+def financial_year_of(day: date) -> int:
+    """The financial year a day falls in, named by the year it ends: 1 July 2024 – 30 June 2025 is 2025."""
+    return day.year + 1 if day.month >= 7 else day.year
+
+
+def year_label(fy: int) -> str:
+    """2025 → '2024–25'."""
+    return f"{fy - 1}–{str(fy)[-2:]}"
+
+
+def year_bounds(fy: int) -> tuple[date, date]:
+    return date(fy - 1, 7, 1), date(fy, 6, 30)
+
+
+def discount_from(acquired: date) -> date:
+    """The first day a disposal of a parcel acquired on `acquired` gets the discount: 12 whole months must
+    lie strictly between the two days. Counting starts the day after acquisition; 12 months from day S end
+    the day before S's date a year on (or, for 29 February, the day before 1 March)."""
+    start = acquired + timedelta(days=1)
+    try:
+        return start.replace(year=start.year + 1)
+    except ValueError:  # 29 February a year on doesn't exist: the 12 months end on 28 February
+        return date(start.year + 1, 3, 1)
+
+
+# -- reading the trades ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaxTrade:
+    day: date
+    kind: str  # "buy" or "sell"
+    units: Fraction
+    price: Fraction  # in the trade's currency
+    brokerage: Fraction  # in the trade's currency
+    rate: Fraction  # base currency per unit of the trade's currency
+
+
+class CannotCompute(Exception):
+    """A holding whose gains can't be computed; the message says why, in words for the page."""
+
+
+def tax_trades(trades, holding_currency: str | None, base_currency: str | None) -> list[TaxTrade]:
+    """A holding's buys and sells in trade order, with exact amounts; CannotCompute names the first trade
+    the report can't use (an unknown kind such as a split, an unreadable date or amount, no exchange rate)."""
+    read = []
+    for position, trade in enumerate(as_list(trades)):
+        day = day_of(trade.get("tradeDate"))
+        when = f"on {day:%-d %b %Y}" if day else "on an unreadable date"
+        named = text(trade.get("tradeType"))
+        kind = named.lower() if named else TRADE_KINDS.get(trade.get("tradeTypeId"))
+        if kind not in ("buy", "sell"):
+            raise CannotCompute(f"it has a trade of a kind the report can't use ({named or 'none given'}) {when}")
+        units, price = exact(trade.get("quantity")), exact(trade.get("price"))
+        brokerage = exact(trade.get("brokerage")) if trade.get("brokerage") is not None else Fraction(0)
+        if day is None or units is None or units <= 0 or price is None or price < 0 or brokerage is None or brokerage < 0:
+            raise CannotCompute(f"a {kind} {when} has a date, quantity, price or brokerage the report can't read")
+        currency = text(trade.get("currencyCode")) or holding_currency
+        rate = Fraction(1)
+        if currency and base_currency and currency != base_currency:
+            rate = exact(trade.get("exchangeRate"))
+            if rate is None or rate <= 0:
+                raise CannotCompute(f"a {kind} {when} in {currency} has no exchange rate to {base_currency}")
+        read.append((trade["tradeDate"], position, TaxTrade(day, kind, units, price, brokerage, rate)))
+    return [t for _, _, t in sorted(read, key=lambda item: (item[0], item[1]))]  # by date and time, then as listed
+
+
+# -- matching sales to parcels --------------------------------------------------------------------------
+
+
+@dataclass
+class Parcel:
+    """One purchase, and how much of it is still held."""
+
+    acquired: date
+    bought: Fraction  # units bought
+    cost: Fraction  # the whole purchase's cost base in base currency, brokerage included
+    held: Fraction = field(default=Fraction(0))
+    order: int = 0  # the purchase's place among the holding's buys
+
+    def cost_of(self, units: Fraction) -> Fraction:
+        return self.cost * units / self.bought
+
+
+@dataclass(frozen=True)
+class Disposal:
+    """Part of a sale matched to one parcel."""
+
+    symbol: str | None
+    holding_id: int | None
+    acquired: date
+    disposed: date
+    units: Fraction
+    cost_base: Decimal
+    proceeds: Decimal
+    gain: Decimal  # proceeds − cost base: negative is a capital loss
+    discount_eligible: bool
+
+
+@dataclass(frozen=True)
+class OpenParcel:
+    """Part of a parcel still held."""
+
+    symbol: str | None
+    holding_id: int | None
+    acquired: date
+    units: Fraction
+    cost_base: Decimal
+    discount_from: date
+
+
+@dataclass(frozen=True)
+class HoldingGains:
+    symbol: str | None
+    holding_id: int | None
+    disposals: list[Disposal]
+    open: list[OpenParcel]
+
+
+def match(trades: list[TaxTrade], method: str, discount_rate: Fraction, symbol: str | None = None,
+          holding_id: int | None = None) -> HoldingGains:
+    """Every sale matched to the parcels it disposes of, by the method; what is left is still held.
+    CannotCompute for a sale of more units than are held at the time."""
+    parcels: list[Parcel] = []
+    disposals: list[Disposal] = []
+    for trade in trades:
+        if trade.kind == "buy":
+            cost = (trade.units * trade.price + trade.brokerage) * trade.rate
+            parcels.append(Parcel(trade.day, trade.units, cost, held=trade.units, order=len(parcels)))
+            continue
+        held = sum((p.held for p in parcels), Fraction(0))
+        if trade.units > held:
+            raise CannotCompute(f"a sale of {_units(trade.units)} units on {trade.day:%-d %b %Y} is more than the "
+                                f"{_units(held)} held then")
+        left = trade.units
+        for parcel in _allocation_order(parcels, trade, method, discount_rate):
+            if left == 0:
+                break
+            take = min(left, parcel.held)
+            if take == 0:
+                continue
+            cost_base = cents(parcel.cost_of(take))
+            proceeds = cents((take * trade.price - trade.brokerage * take / trade.units) * trade.rate)
+            disposals.append(Disposal(symbol, holding_id, parcel.acquired, trade.day, take, cost_base, proceeds,
+                                      proceeds - cost_base, trade.day >= discount_from(parcel.acquired)))
+            parcel.held -= take
+            left -= take
+    still_held = [OpenParcel(symbol, holding_id, p.acquired, p.held, cents(p.cost_of(p.held)), discount_from(p.acquired))
+                  for p in parcels if p.held > 0]
+    return HoldingGains(symbol, holding_id, disposals, still_held)
+
+
+def _allocation_order(parcels: list[Parcel], sale: TaxTrade, method: str, discount_rate: Fraction) -> list[Parcel]:
+    open_parcels = [p for p in parcels if p.held > 0]
+    if method == "lifo":
+        return sorted(open_parcels, key=lambda p: (p.acquired, p.order), reverse=True)
+    if method == "min":
+        proceeds_a_unit = (sale.price - sale.brokerage / sale.units) * sale.rate
+
+        def added_a_unit(parcel: Parcel) -> Fraction:
+            gain = proceeds_a_unit - parcel.cost / parcel.bought
+            if gain > 0 and sale.day >= discount_from(parcel.acquired):
+                return gain * (1 - discount_rate)
+            return gain
+
+        return sorted(open_parcels, key=lambda p: (added_a_unit(p), p.acquired, p.order))
+    return sorted(open_parcels, key=lambda p: (p.acquired, p.order))
+
+
+def _units(units: Fraction) -> str:
+    return f"{float(units):,.4f}".rstrip("0").rstrip(".")
+
+
+# -- the year, as the ATO adds it up ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class YearSummary:
+    discountable_gains: Decimal  # gains before the discount, on parcels held long enough
+    other_gains: Decimal  # gains the discount can't apply to
+    losses: Decimal  # the year's capital losses, as a positive amount
+    losses_on_other: Decimal  # applied first, to the other gains
+    losses_on_discountable: Decimal  # then to the discountable ones
+    discount_rate: Fraction
+    discount: Decimal
+    net_capital_gain: Decimal
+    loss_carried_forward: Decimal  # the net capital loss, when losses exceed gains
+
+    @property
+    def total_gains(self) -> Decimal:
+        return self.discountable_gains + self.other_gains
+
+
+def summarise(disposals: list[Disposal], discount_rate: Fraction) -> YearSummary:
+    """A year's disposals added up: losses against other gains, then discountable ones; the discount on what is left."""
+    discountable = sum((d.gain for d in disposals if d.gain > 0 and d.discount_eligible), Decimal(0))
+    other = sum((d.gain for d in disposals if d.gain > 0 and not d.discount_eligible), Decimal(0))
+    losses = -sum((d.gain for d in disposals if d.gain < 0), Decimal(0))
+    on_other = min(losses, other)
+    on_discountable = min(losses - on_other, discountable)
+    remaining = discountable - on_discountable
+    discount = cents(Fraction(remaining) * discount_rate)
+    return YearSummary(
+        discountable_gains=discountable, other_gains=other, losses=losses, losses_on_other=on_other,
+        losses_on_discountable=on_discountable, discount_rate=discount_rate, discount=discount,
+        net_capital_gain=(other - on_other) + remaining - discount,
+        loss_carried_forward=losses - on_other - on_discountable)
+
+
+def disposals_in(gains: list[HoldingGains], fy: int) -> list[Disposal]:
+    """The disposals of a financial year, by date then symbol."""
+    start, end = year_bounds(fy)
+    found = [d for g in gains for d in g.disposals if start <= d.disposed <= end]
+    return sorted(found, key=lambda d: (d.disposed, (d.symbol or "").lower(), d.acquired))
+
+
+def years_with_disposals(gains: list[HoldingGains]) -> list[int]:
+    return sorted({financial_year_of(d.disposed) for g in gains for d in g.disposals}, reverse=True)
+
+
+# -- what is still held, as at today -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unrealised:
+    parcel: OpenParcel
+    market_value: Decimal | None  # None when Navexa gave no value for the holding
+    gain: Decimal | None
+    days_to_discount: int  # 0 once a sale would get it
+
+    @property
+    def discount_eligible_today(self) -> bool:
+        return self.days_to_discount == 0
+
+
+def unrealised(gains: list[HoldingGains], value_a_unit: dict, today: date) -> list[Unrealised]:
+    """Every open parcel valued at today's price (value_a_unit: holding id → base currency a unit, or None)."""
+    rows = []
+    for holding in gains:
+        price = value_a_unit.get(holding.holding_id)
+        for parcel in holding.open:
+            value = cents(parcel.units * price) if price is not None else None
+            rows.append(Unrealised(parcel, value, value - parcel.cost_base if value is not None else None,
+                                   max(0, (parcel.discount_from - today).days)))
+    return sorted(rows, key=lambda r: ((r.parcel.symbol or "").lower(), r.parcel.acquired))
+
+
+def sell_everything(rows: list[Unrealised], today: date, discount_rate: Fraction) -> YearSummary:
+    """What selling every valued open parcel today would add up to (no brokerage), by the same rules."""
+    return summarise([as_sold_today(r, today) for r in rows if r.market_value is not None], discount_rate)
+
+
+def as_sold_today(row: Unrealised, today: date) -> Disposal:
+    p = row.parcel
+    return Disposal(p.symbol, p.holding_id, p.acquired, today, p.units, p.cost_base, row.market_value, row.gain,
+                    today >= p.discount_from)
+
+
+def value_a_unit(performance_holding: dict, holding_currency: str | None, base_currency: str | None) -> Fraction | None:
+    """A holding's value a unit in base currency, from Navexa's performance report: its total value over its
+    units (the report is in base currency), else its current price when the holding trades in the base currency."""
+    total = performance_holding.get("totalReturn")
+    value = exact(total.get("totalValue")) if isinstance(total, dict) else None
+    units = exact(performance_holding.get("totalQuantity"))
+    if value is not None and units:
+        return value / units
+    price = exact(performance_holding.get("currentPrice"))
+    return price if price is not None and (holding_currency in (None, base_currency)) else None
