@@ -14,10 +14,12 @@ USERS = {
     # carol's answers have odd and missing fields; dave has no portfolios: for robustness tests.
     "carol": {"sub": "auth0|carol-5d02aa", "name": "Carol Odd", "email": "carol@example.com"},
     "dave": {"sub": "auth0|dave-90b1c3", "name": "Dave New", "email": "dave@example.com"},
+    # erin's trades are chosen to hit the edges of a capital gains report (see TAX_TRADES).
+    "erin": {"sub": "auth0|erin-44e0b7", "name": "Erin Tax", "email": "erin@example.com"},
 }
 
 SHARE, ETF, CASH = 1, 1, 3  # Navexa's holdingTypeId: 1 = share or ETF, 3 = cash
-BUY, SELL, DEPOSIT = 1, 2, 5  # the sandbox's tradeTypeId values (the portal reads tradeType's text)
+BUY, SELL, DEPOSIT, SPLIT = 1, 2, 5, 7  # the sandbox's tradeTypeId values (the portal reads tradeType's text)
 
 PORTFOLIOS = {
     101: {"owner": "alice", "name": "Retirement", "baseCurrencyCode": "AUD", "dateCreated": "2019-07-01T00:00:00"},
@@ -25,6 +27,7 @@ PORTFOLIOS = {
     201: {"owner": "bob", "name": "Family SMSF", "baseCurrencyCode": "AUD", "dateCreated": "2018-02-10T00:00:00"},
     301: {"owner": "carol", "name": None, "baseCurrencyCode": None, "dateCreated": "not a date"},
     302: {"owner": "carol", "name": "Fresh start", "baseCurrencyCode": "AUD", "dateCreated": "2026-11-01T00:00:00"},
+    401: {"owner": "erin", "name": "Tax time", "baseCurrencyCode": "AUD", "dateCreated": "2022-07-01T00:00:00"},
 }
 
 # Answers served as they are for carol's odd portfolio: wrong types, nulls, missing and extra fields.
@@ -65,6 +68,7 @@ class Holding:
     dividend_per_unit: float = 0.0  # per payment
     payments_per_year: int = 0
     franking: float = 0.0  # share of the dividend that is franked (ASX only)
+    to_base: float = 1.0  # the portfolio's currency a unit of the holding's: performance reports in the portfolio's
 
 
 HOLDINGS = [
@@ -81,7 +85,42 @@ HOLDINGS = [
     Holding(3002, 201, "TLS", "ASX", "Telstra Group Limited", "AUD", SHARE, 5000, 4.02, 0.01, date(2018, 3, 1), 0.09, 2, 1.0),
     Holding(3003, 201, "NAB", "ASX", "National Australia Bank Limited", "AUD", SHARE, 800, 38.60, 0.08, date(2020, 5, 20), 0.84, 2, 1.0),
     Holding(3004, 201, "AUD", "CASH", "Cash account (AUD)", "AUD", CASH, 48200.00, 1.0, 0.0, date(2018, 2, 10)),
+    # erin's "Tax time": units held now are what TAX_TRADES leave (FMG and TLX are Navexa's own idea of them).
+    Holding(4001, 401, "WOW", "ASX", "Woolworths Group Limited", "AUD", SHARE, 70, 31.50, 0.02, date(2022, 7, 15)),
+    Holding(4002, 401, "ANZ", "ASX", "ANZ Group Holdings Limited", "AUD", SHARE, 120, 30.40, 0.04, date(2024, 2, 29)),
+    Holding(4003, 401, "XRO", "ASX", "Xero Limited", "AUD", SHARE, 10, 150.20, -0.05, date(2024, 8, 1)),
+    Holding(4004, 401, "AAPL", "NASDAQ", "Apple Inc.", "USD", SHARE, 10, 228.52, 0.18, date(2023, 3, 10), to_base=1.52),
+    Holding(4005, 401, "FMG", "ASX", "Fortescue Ltd", "AUD", SHARE, 100, 18.90, 0.01, date(2023, 9, 1)),
+    Holding(4006, 401, "TLX", "ASX", "Telix Pharmaceuticals Limited", "AUD", SHARE, 200, 21.00, 0.30, date(2023, 5, 1)),
+    Holding(4007, 401, "NDQ", "ASX", "Betashares Nasdaq 100 ETF", "AUD", ETF, 60, 49.80, 0.10, date(2024, 9, 2)),
+    Holding(4008, 401, "VGS", "ASX", "Vanguard MSCI Index International Shares ETF", "AUD", ETF, 100, 139.10, 0.08,
+            date(2023, 8, 1)),
 ]
+
+# erin's trades, as (day, kind, units, price, brokerage[, exchange rate]): the edges a CGT report must get right.
+TAX_TRADES = {
+    4001: [  # several parcels at different prices; sales spanning parcels, brokerage on both sides; under FIFO
+        ("2022-07-15", "Buy", 100, 30.00, 19.95),  # the 3 Jul 2024 sale takes 50 of the 2023 parcel the day
+        ("2023-07-03", "Buy", 100, 34.00, 19.95),  # before its discount (from 4 Jul 2024) and the 4 Jul sale
+        ("2024-01-10", "Buy", 50, 29.00, 9.95),  # takes 30 on the first day of it
+        ("2024-07-03", "Sell", 150, 36.00, 29.95),
+        ("2024-07-04", "Sell", 30, 36.50, 9.95),
+    ],
+    4002: [("2024-02-29", "Buy", 200, 27.50, 19.95), ("2025-03-01", "Sell", 80, 30.10, 19.95)],  # 29 Feb: from 1 Mar 2025
+    4003: [("2024-08-01", "Buy", 50, 160.00, 19.95), ("2025-02-03", "Sell", 40, 130.00, 19.95)],  # a loss
+    4004: [("2023-03-10", "Buy", 20, 150.00, 5.00, 1.49), ("2024-11-12", "Sell", 10, 224.00, 5.00, 1.53)],  # US$ in AUD
+    4005: [("2023-09-01", "Buy", 100, 20.00, 9.95), ("2024-10-01", "Sell", 150, 22.00, 9.95)],  # more than is held
+    4006: [("2023-05-01", "Buy", 100, 10.00, 9.95), ("2024-05-01", "Split", 100, 0.0, 0.0)],  # a kind the report can't use
+    4007: [("2024-09-02", "Buy", 60, 45.00, 9.95)],  # and no income at all
+    4008: [("2023-08-01", "Buy", 80, 110.00, 9.95), ("2026-06-15", "Buy", 20, 135.00, 9.95)],  # a parcel not a year old
+}
+# erin's income, as (ex-dividend day, paid day, net, franking credits, currency, exchange rate).
+TAX_INCOME = {
+    4001: [("2024-09-03", "2024-09-27", 65.00, 27.86, "AUD", 1.0), ("2025-03-04", "2025-04-10", 32.90, 14.10, "AUD", 1.0)],
+    4004: [("2024-11-08", "2024-11-14", 5.00, 0.0, "USD", 1.53), ("2025-02-10", "2025-02-13", 2.50, 0.0, "USD", 1.59)],
+    4008: [("2025-03-31", "2025-04-16", 61.20, 0.0, "AUD", 1.0),
+           ("2025-06-30", "2025-07-16", 95.40, 0.0, "AUD", 1.0)],  # a June distribution paid in July
+}
 HOLDINGS_BY_ID = {h.id: h for h in HOLDINGS}
 
 # Prices are "current" as of this day; earlier days are derived from it.
@@ -137,6 +176,9 @@ def price_on(h: Holding, day: date) -> float:
 
 
 def trades_of(h: Holding) -> list[dict]:
+    if h.id in TAX_TRADES:
+        return [_trade(h, n, date.fromisoformat(day), kind, quantity, price, brokerage, *rate)
+                for n, (day, kind, quantity, price, brokerage, *rate) in enumerate(TAX_TRADES[h.id], 1)]
     if h.type_id == CASH:
         return [_trade(h, 1, h.first_bought, "Deposit", h.quantity, 1.0, 0.0)]
     first = round(h.quantity * 0.6)
@@ -153,25 +195,29 @@ def trades_of(h: Holding) -> list[dict]:
     return trades
 
 
-def _trade(h, n, day, kind, quantity, price, brokerage):
+def _trade(h, n, day, kind, quantity, price, brokerage, exchange_rate=1.0):
     return {
         "id": h.id * 10 + n,
         "holdingId": h.id,
         "tradeDate": day.isoformat() + "T00:00:00",
         "tradeType": kind,
-        "tradeTypeId": {"Buy": BUY, "Sell": SELL, "Deposit": DEPOSIT}[kind],
+        "tradeTypeId": {"Buy": BUY, "Sell": SELL, "Deposit": DEPOSIT, "Split": SPLIT}[kind],
         "quantity": quantity,
         "price": price,
         "brokerage": brokerage,
         "value": round(quantity * price, 2),
         "currencyCode": h.currency,
-        "exchangeRate": 1.0,  # every holding here trades in its portfolio's currency
+        "exchangeRate": exchange_rate,  # the portfolio's currency a unit of the trade's (1 when they are the same)
         "notes": None,
     }
 
 
 def income_of(h: Holding, start: date | None = None, end: date | None = None) -> list[dict]:
     """Dividends paid on the holding, with franking credits at the 30% company rate."""
+    if h.id in TAX_INCOME:
+        return [_payment(h, n, date.fromisoformat(ex), date.fromisoformat(paid), net, franking, currency, rate)
+                for n, (ex, paid, net, franking, currency, rate) in enumerate(TAX_INCOME[h.id], 1)
+                if (start is None or date.fromisoformat(paid) >= start) and (end is None or date.fromisoformat(paid) <= end)]
     if not h.payments_per_year:
         return []
     step = 365 // h.payments_per_year
@@ -181,22 +227,26 @@ def income_of(h: Holding, start: date | None = None, end: date | None = None) ->
         if (start is None or day >= start) and (end is None or day <= end):
             net = round(h.quantity * h.dividend_per_unit, 2)
             franking = round(net * h.franking * 0.3 / 0.7, 2)
-            payments.append({
-                "id": h.id * 1000 + n,
-                "paidDate": day.isoformat() + "T00:00:00",
-                "exDividendDate": (day - timedelta(days=28)).isoformat() + "T00:00:00",
-                "netAmount": net,
-                "grossAmount": round(net + franking, 2),
-                "frankingCredits": franking,
-                "total": net,
-                "isReinvested": False,  # no holding here is in a reinvestment plan
-                "dividendCurrency": h.currency,
-                "exchangeRate": 1.0,
-                "symbol": h.symbol,
-                "companyName": h.name,
-            })
+            payments.append(_payment(h, n, day - timedelta(days=28), day, net, franking, h.currency, 1.0))
         day, n = day + timedelta(days=step), n + 1
     return payments
+
+
+def _payment(h, n, ex_day, paid_day, net, franking, currency, exchange_rate):
+    return {
+        "id": h.id * 1000 + n,
+        "paidDate": paid_day.isoformat() + "T00:00:00",
+        "exDividendDate": ex_day.isoformat() + "T00:00:00",
+        "netAmount": net,
+        "grossAmount": round(net + franking, 2),
+        "frankingCredits": franking,
+        "total": net,
+        "isReinvested": False,  # no holding here is in a reinvestment plan
+        "dividendCurrency": currency,
+        "exchangeRate": exchange_rate,  # the portfolio's currency a unit of the dividend's
+        "symbol": h.symbol,
+        "companyName": h.name,
+    }
 
 
 def performance(portfolio_id: int, start: date | None, end: date | None) -> dict:
@@ -205,10 +255,10 @@ def performance(portfolio_id: int, start: date | None, end: date | None) -> dict
     rows = []
     for h in holdings_of(portfolio_id):
         since = max(start or h.first_bought, h.first_bought)
-        value = round(h.quantity * price_on(h, end), 2)
-        cost = h.quantity * price_on(h, since)
+        value = round(h.quantity * price_on(h, end) * h.to_base, 2)
+        cost = h.quantity * price_on(h, since) * h.to_base
         gain = round(value - cost, 2)
-        dividends = round(sum(p["netAmount"] for p in income_of(h, since, end)), 2)
+        dividends = round(sum(p["netAmount"] * p["exchangeRate"] for p in income_of(h, since, end)), 2)
         rows.append({
             "id": h.id,
             "symbol": h.symbol,

@@ -68,6 +68,16 @@ def signed_in(browser):
     return browser
 
 
+@pytest.fixture
+def as_user(browser):
+    def sign_in(username):
+        response = browser.sign_in(username)
+        assert response.status_code == 302, response.text
+        return browser
+
+    return sign_in
+
+
 # -- real browser (Debian's Chromium through Playwright) --------------------------------
 
 

@@ -5,6 +5,7 @@ import logging
 import threading
 import time
 from datetime import date
+from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.serving import make_server
@@ -155,3 +156,42 @@ def wait_for(condition, timeout=10):
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+def page(browser, path, status=200):
+    response = browser.get(browser.portal.url + path, allow_redirects=False, timeout=30)
+    assert response.status_code == status, response.text[:500]
+    return response
+
+
+class Tables(HTMLParser):
+    """Collect every table's body rows as lists of cell texts."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.tables, self._row, self._cell, self._in_body = [], None, None, False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "tbody":
+            self._in_body = False
+        elif tag in ("td", "th") and self._cell is not None:
+            self._row.append(" ".join(self._cell.split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.tables[-1].append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data

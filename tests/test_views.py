@@ -3,61 +3,11 @@
 import csv
 import io
 import re
-from html.parser import HTMLParser
 
 import pytest
 
 from portal.pages.portfolio import months_before
-from tests.helpers import PINNED_TODAY, PortalBrowser
-
-
-@pytest.fixture
-def as_user(browser):
-    def sign_in(username):
-        response = browser.sign_in(username)
-        assert response.status_code == 302, response.text
-        return browser
-
-    return sign_in
-
-
-def page(browser, path, status=200):
-    response = browser.get(browser.portal.url + path, allow_redirects=False, timeout=30)
-    assert response.status_code == status, response.text[:500]
-    return response
-
-
-class Tables(HTMLParser):
-    """Collect every table's body rows as lists of cell texts."""
-
-    def __init__(self, html):
-        super().__init__()
-        self.tables, self._row, self._cell, self._in_body = [], None, None, False
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tbody":
-            self._in_body = True
-        elif tag == "tr" and self._in_body:
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ""
-
-    def handle_endtag(self, tag):
-        if tag == "tbody":
-            self._in_body = False
-        elif tag in ("td", "th") and self._cell is not None:
-            self._row.append(" ".join(self._cell.split()))
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.tables[-1].append(self._row)
-            self._row = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
+from tests.helpers import PINNED_TODAY, PortalBrowser, Tables, page
 
 
 def holdings_table(html):

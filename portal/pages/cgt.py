@@ -35,8 +35,9 @@ from .reading import as_list, day_of, text
 
 METHODS = {"fifo": "First in, first out", "lifo": "Last in, first out", "min": "Minimise the gain"}
 DEFAULT_METHOD = "fifo"
-ENTITIES = {"individual": ("Individual", Fraction(1, 2)), "trust": ("Trust", Fraction(1, 2)),
-            "smsf": ("Self-managed super fund", Fraction(1, 3)), "company": ("Company", Fraction(0))}
+# who holds the portfolio → (name, the CGT discount, the discount as the page says it)
+ENTITIES = {"individual": ("Individual", Fraction(1, 2), "50%"), "trust": ("Trust", Fraction(1, 2), "50%"),
+            "smsf": ("Self-managed super fund", Fraction(1, 3), "33⅓%"), "company": ("Company", Fraction(0), "none")}
 DEFAULT_ENTITY = "individual"
 CENT = Decimal("0.01")
 TRADE_KINDS = {1: "buy", 2: "sell"}  # Navexa's tradeTypeId, when a trade's tradeType text is missing

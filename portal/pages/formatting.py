@@ -2,6 +2,8 @@
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
 
 from babel.numbers import UnknownCurrencyError, format_decimal, format_percent, get_currency_precision, get_currency_symbol
 
@@ -21,9 +23,19 @@ def currency_prefix(currency: str) -> str:
     return symbol if symbol != currency else currency + " "
 
 
+def amount(value) -> float | Decimal | None:
+    """A number a page may show: an int, a float or a Decimal (tax figures), a Fraction as a Decimal; else None."""
+    if isinstance(value, Fraction):
+        return Decimal(value.numerator) / Decimal(value.denominator)
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    return value if is_number(value) else None
+
+
 def money(value, currency: str | None, signed: bool = False) -> str:
     """$18,168.50 for AUD, US$29,587.40 for US dollars; signed: +$42.00 / −$9.90; an odd code: the number alone."""
-    if not is_number(value):
+    value = amount(value)
+    if value is None:
         return MISSING
     try:
         if not _CURRENCY_CODE.match(currency or ""):
@@ -47,7 +59,8 @@ def percent(value, signed: bool = True) -> str:
 
 
 def quantity(value) -> str:
-    if not is_number(value):
+    value = amount(value)
+    if value is None:
         return MISSING
     return format_decimal(value, format="#,##0.####", locale=LOCALE)
 
@@ -68,7 +81,8 @@ def day(value) -> str:
 
 def trend(value) -> str:
     """CSS class for a gain or a loss; colour is never the only signal (signs and words are shown too)."""
-    if not is_number(value) or value == 0:
+    value = amount(value)
+    if value is None or value == 0:
         return "flat"
     return "gain" if value > 0 else "loss"
 

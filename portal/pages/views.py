@@ -1,4 +1,7 @@
-"""Portfolio pages: the overview, a portfolio (and its holdings CSV), a holding, and income by financial year."""
+"""Portfolio pages: the overview, a portfolio (and its holdings CSV), a holding, income by financial year,
+and capital gains (with its two CSVs)."""
+
+import re
 
 from flask import Blueprint, Response, render_template, request
 
@@ -7,7 +10,7 @@ from ..core.navexa import NotFound, resource
 from ..web.cookies import signed_out_cookie
 from ..web.services import services
 from ..web.signed_in import login_required
-from . import formatting
+from . import cgt, formatting, tax_report
 from .charts import bar_chart, position_chart
 from .fetch import fetch
 from .income import income_by_financial_year, income_csv
@@ -176,3 +179,66 @@ def newest_first(items: list[dict], field: str) -> list[dict]:
     """Most recent first; ISO dates sort as text, and undated items go last."""
     dated = [i for i in items if isinstance(i.get(field), str)]
     return sorted(dated, key=lambda i: i[field], reverse=True) + [i for i in items if not isinstance(i.get(field), str)]
+
+
+# -- capital gains at tax time ------------------------------------------------------------------------------
+
+_YEAR = re.compile(r"^\d{4}$")
+
+
+def chosen_tax_options() -> tuple[int | None, str, str]:
+    """The financial year (None: the default one), sale-allocation method and entity asked for; 400 for others."""
+    fy, method = request.args.get("fy"), request.args.get("method", cgt.DEFAULT_METHOD)
+    entity = request.args.get("entity", cgt.DEFAULT_ENTITY)
+    latest = cgt.financial_year_of(today()) + 1
+    if fy is not None and not (_YEAR.match(fy) and 1990 <= int(fy) <= latest):
+        raise BadInput(f"Choose a financial year by the year it ends, from 1990 to {latest}: fy=2025 is "
+                       "1 July 2024 to 30 June 2025.")
+    if method not in cgt.METHODS:
+        raise BadInput("Choose a sale-allocation method: method=fifo, lifo or min.")
+    if entity not in cgt.ENTITIES:
+        raise BadInput("Choose who holds the portfolio: entity=individual, trust, smsf or company.")
+    return (int(fy) if fy else None), method, entity
+
+
+def tax_data(portfolio_id: int) -> tuple[dict, tax_report.TaxReport]:
+    """The portfolio and its capital gains report. A holding whose trades Navexa can't give is listed as
+    such (never silently left out); today's values are optional (open parcels then show no value)."""
+    fy, method, entity = chosen_tax_options()
+    base = fetch({"portfolio": (resource("portfolios", portfolio_id), None),
+                  "holdings": (resource("portfolios", portfolio_id, "holdings"), None),
+                  "performance": (resource("portfolios", portfolio_id, "performance"), period_params("ALL", today()))},
+                 optional={"performance"})
+    ids = [h["id"] for h in as_list(base["holdings"]) if isinstance(h.get("id"), int) and not is_cash(h)]
+    trades = fetch({holding_id: (resource("holdings", holding_id, "trades"), None) for holding_id in ids}, optional=set(ids))
+    info = as_dict(base["portfolio"])
+    return info, tax_report.build(base["holdings"], trades, base.get("performance"), text(info.get("baseCurrencyCode")),
+                                  fy, method, entity, today())
+
+
+@bp.get("/portfolios/<int:portfolio_id>/tax")
+@login_required
+def tax(portfolio_id):
+    info, report = tax_data(portfolio_id)
+    return render_template("tax.html", portfolio=info, portfolio_id=portfolio_id, report=report, as_of=today(),
+                           methods=cgt.METHODS, entities=cgt.ENTITIES, year_label=cgt.year_label)
+
+
+def csv_download(body: str, filename: str) -> Response:
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/portfolios/<int:portfolio_id>/cgt.csv")
+@login_required
+def cgt_download(portfolio_id):
+    _, report = tax_data(portfolio_id)
+    return csv_download(tax_report.cgt_csv(report),
+                        f"portfolio-{portfolio_id}-capital-gains-fy{report.fy}-{report.method}-{report.entity}.csv")
+
+
+@bp.get("/portfolios/<int:portfolio_id>/unrealised.csv")
+@login_required
+def unrealised_download(portfolio_id):
+    _, report = tax_data(portfolio_id)
+    return csv_download(tax_report.unrealised_csv(report),
+                        f"portfolio-{portfolio_id}-unrealised-gains-{report.method}-{report.entity}.csv")

@@ -1,0 +1,129 @@
+"""The tax page's report, put together from what Navexa gave (no Flask here): a financial year's capital
+gains by a sale-allocation method and entity, the holdings that can't be computed and why, what is still
+held with its discount date, and the two CSVs. The maths is pages.cgt's."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+
+from . import cgt
+from .portfolio import is_cash
+from .reading import as_dict, as_list, safe_text, text
+
+
+@dataclass(frozen=True)
+class Unusable:
+    symbol: str | None
+    holding_id: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class TaxReport:
+    fy: int
+    years: list[int]  # the years a person can choose: those with a disposal, and the current one
+    method: str
+    entity: str
+    currency: str | None
+    disposals: list[cgt.Disposal]
+    summary: cgt.YearSummary
+    unusable: list[Unusable]
+    open: list[cgt.Unrealised]
+    if_sold_today: cgt.YearSummary
+    unvalued: int  # open parcels without a value today (left out of if_sold_today)
+    foreign: bool  # a holding trades in a currency other than the portfolio's
+
+    @property
+    def label(self) -> str:
+        return cgt.year_label(self.fy)
+
+    @property
+    def bounds(self) -> tuple[date, date]:
+        return cgt.year_bounds(self.fy)
+
+
+def holding_gains(holdings, trades: dict, base_currency: str | None, method: str,
+                  discount_rate: Fraction) -> tuple[list[cgt.HoldingGains], list[Unusable]]:
+    """Each share or ETF's gains, or why it can't be computed (trades Navexa couldn't give count as such)."""
+    found, unusable = [], []
+    for holding in as_list(holdings):
+        holding_id, symbol = holding.get("id"), text(holding.get("symbol"))
+        if not isinstance(holding_id, int) or is_cash(holding):
+            continue
+        if holding_id not in trades:
+            unusable.append(Unusable(symbol, holding_id, "Navexa couldn't give us its trades just now"))
+            continue
+        try:
+            read = cgt.tax_trades(trades[holding_id], text(holding.get("currencyCode")), base_currency)
+            found.append(cgt.match(read, method, discount_rate, symbol=symbol, holding_id=holding_id))
+        except cgt.CannotCompute as error:
+            unusable.append(Unusable(symbol, holding_id, str(error)))
+    return found, unusable
+
+
+def default_year(gains: list[cgt.HoldingGains], today: date) -> int:
+    """The latest financial year with a disposal, else the current one."""
+    years = cgt.years_with_disposals(gains)
+    return years[0] if years else cgt.financial_year_of(today)
+
+
+def build(holdings, trades: dict, performance, base_currency: str | None, fy: int | None, method: str, entity: str,
+          today: date) -> TaxReport:
+    """The report for one portfolio (fy None: the default year)."""
+    discount_rate = cgt.ENTITIES[entity][1]
+    gains, unusable = holding_gains(holdings, trades, base_currency, method, discount_rate)
+    fy = fy or default_year(gains, today)
+    described = {h.get("id"): h for h in as_list(holdings)}
+    measured = {h.get("id"): h for h in as_list(as_dict(performance).get("holdings"))}
+    values = {g.holding_id: cgt.value_a_unit(measured.get(g.holding_id, {}),
+                                             text(described.get(g.holding_id, {}).get("currencyCode")), base_currency)
+              for g in gains}
+    open_rows = cgt.unrealised(gains, values, today)
+    disposals = cgt.disposals_in(gains, fy)
+    return TaxReport(
+        fy=fy, years=sorted({*cgt.years_with_disposals(gains), cgt.financial_year_of(today), fy}, reverse=True),
+        method=method, entity=entity, currency=base_currency, disposals=disposals,
+        summary=cgt.summarise(disposals, discount_rate), unusable=unusable, open=open_rows,
+        if_sold_today=cgt.sell_everything(open_rows, today, discount_rate),
+        unvalued=sum(1 for r in open_rows if r.market_value is None),
+        foreign=any((text(h.get("currencyCode")) or base_currency) != base_currency
+                    for h in as_list(holdings) if not is_cash(h)))
+
+
+CGT_CSV_COLUMNS = ("symbol", "holding_id", "acquired", "disposed", "units", "cost_base", "proceeds", "gain",
+                   "discount_eligible")
+UNREALISED_CSV_COLUMNS = ("symbol", "holding_id", "acquired", "units", "cost_base", "market_value", "gain",
+                          "discount_from")
+
+
+def units_text(units: Fraction) -> str:
+    """Units as a plain decimal: 150, 12.5, 0.333333."""
+    if units.denominator == 1:
+        return str(units.numerator)
+    return f"{float(units):.6f}".rstrip("0").rstrip(".")
+
+
+def cgt_csv(report: TaxReport) -> str:
+    """One row per matched parcel of the year, in the columns CGT_CSV_COLUMNS names."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CGT_CSV_COLUMNS)
+    for d in report.disposals:
+        writer.writerow([safe_text(d.symbol), d.holding_id, d.acquired.isoformat(), d.disposed.isoformat(),
+                         units_text(d.units), d.cost_base, d.proceeds, d.gain, "yes" if d.discount_eligible else "no"])
+    return out.getvalue()
+
+
+def unrealised_csv(report: TaxReport) -> str:
+    """One row per open parcel, in the columns UNREALISED_CSV_COLUMNS names (a value Navexa didn't give is empty)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(UNREALISED_CSV_COLUMNS)
+    for row in report.open:
+        p = row.parcel
+        writer.writerow([safe_text(p.symbol), p.holding_id, p.acquired.isoformat(), units_text(p.units), p.cost_base,
+                         "" if row.market_value is None else row.market_value, "" if row.gain is None else row.gain,
+                         p.discount_from.isoformat()])
+    return out.getvalue()
