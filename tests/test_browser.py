@@ -74,6 +74,57 @@ def test_screenshots_of_the_three_pages(page, portal, sandbox):
     page.screenshot(path=SCREENSHOTS / "income.png", full_page=True)
 
 
+TAX_PAGES = ["/portfolios/401/tax", "/portfolios/401/tax?fy=2025&method=min&entity=smsf", "/portfolios/401/tax?fy=2024",
+             "/portfolios/401/income"]
+
+
+def test_screenshots_of_the_tax_and_income_pages(chromium, portal, sandbox):
+    """erin's capital gains and income, at 1280 and 390 px, for the README."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height, suffix in ((1280, 900, ""), (390, 844, "-phone")):
+        context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", is_mobile=width < 400)
+        page = context.new_page()
+        sign_in_as(page, portal, "erin")
+        page.goto(portal.url + "/portfolios/401/tax")
+        assert page.get_by_role("heading", name="2024–25: net capital gain").is_visible()
+        assert page.get_by_role("heading", name="Not in these figures").is_visible()
+        page.screenshot(path=SCREENSHOTS / f"tax{suffix}.png", full_page=True)
+        page.goto(portal.url + "/portfolios/401/income")
+        assert page.get_by_role("heading", name="Income by financial year").is_visible()
+        page.screenshot(path=SCREENSHOTS / f"income-tax-time{suffix}.png", full_page=True)
+        context.close()
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844), (320, 640)])
+def test_the_tax_pages_fit_every_screen_with_no_accessibility_violations(chromium, portal, sandbox, width, height):
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU")
+    page = context.new_page()
+    sign_in_as(page, portal, "erin")
+    axe, found, wide = Axe(), {}, {}
+    for path in TAX_PAGES:
+        page.goto(portal.url + path)
+        assert page.get_by_role("heading", level=1).is_visible()
+        if page.evaluate("document.documentElement.scrollWidth") > width:
+            wide[path] = page.evaluate("document.documentElement.scrollWidth")
+        results = axe.run(page)
+        if results.violations_count:
+            found[path] = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
+    assert wide == {} and found == {}
+    context.close()
+
+
+def test_the_tax_options_change_the_report_by_keyboard(page, portal, sandbox):
+    sign_in_as(page, portal, "erin")
+    page.goto(portal.url + "/portfolios/401/tax")
+    page.get_by_label("Held by").select_option("smsf")
+    page.get_by_role("button", name="Show").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**entity=smsf**")
+    assert "self-managed super fund: 33⅓%" in page.locator("table.working").inner_text()
+
+
 def test_screenshots_on_a_phone(chromium, portal, sandbox):
     """The same pages at 390 px, for the README."""
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="en-AU", is_mobile=True)
