@@ -4,10 +4,11 @@ import csv
 import dataclasses
 import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
-from portal.pages.income import financial_year, income_by_financial_year, income_csv
+from portal.pages.income import INCOME_CSV_COLUMNS, financial_year, income_by_financial_year, income_csv
 from portal.pages.portfolio import (
     COLUMNS,
     CSV_COLUMNS,
@@ -134,36 +135,85 @@ def test_the_australian_financial_year_runs_from_july_to_june(day, label):
     assert financial_year(day) == label
 
 
-def test_income_is_grouped_by_financial_year_newest_first_with_totals_per_currency():
-    holdings = [{"id": 1, "symbol": "CBA", "name": "Commonwealth Bank", "currencyCode": "AUD"},
-                {"id": 2, "symbol": "AAPL", "name": "Apple", "currencyCode": "USD"}]
-    income = {
-        1: [{"paidDate": "2026-06-30T00:00:00", "netAmount": 70, "frankingCredits": 30, "grossAmount": 100},
-            {"paidDate": "2026-07-01T00:00:00", "netAmount": 7, "frankingCredits": 3, "grossAmount": 10},
-            {"paidDate": "2025-09-01", "netAmount": 1, "frankingCredits": 0, "grossAmount": 1}],
-        2: [{"paidDate": "2026-03-01", "netAmount": 5, "frankingCredits": 0, "grossAmount": 5},
-            {"paidDate": "not a date", "netAmount": 999}],
-    }
-    years = income_by_financial_year(holdings, income)
-    assert [y.label for y in years] == ["2026–27", "2025–26"]
+TODAY = date(2026, 11, 21)  # in 2026–27
+
+
+def test_income_is_grouped_by_the_financial_year_it_was_paid_in_newest_first():
+    """CBA paid $70 + $30 franking on 30 Jun 2026 and $1 on 1 Sep 2025 (both 2025–26), and $7 + $3 on 1 Jul 2026
+    (2026–27, to date). An undated payment is left out."""
+    holdings = [{"id": 1, "symbol": "CBA", "name": "Commonwealth Bank", "currencyCode": "AUD"}]
+    income = {1: [{"paidDate": "2026-06-30T00:00:00", "netAmount": 70, "frankingCredits": 30, "grossAmount": 100},
+                  {"paidDate": "2026-07-01T00:00:00", "netAmount": 7, "frankingCredits": 3, "grossAmount": 10},
+                  {"paidDate": "2025-09-01", "netAmount": 1, "frankingCredits": 0, "grossAmount": 1},
+                  {"paidDate": "not a date", "netAmount": 999}]}
+    years = income_by_financial_year(holdings, income, "AUD", TODAY)
+    assert [(y.label, y.to_date) for y in years] == [("2026–27", True), ("2025–26", False)]
     newest, older = years
     assert [(r.symbol, r.net, r.franking, r.gross) for r in newest.rows] == [("CBA", 7, 3, 10)]
-    assert [(r.symbol, r.net) for r in older.rows] == [("AAPL", 5), ("CBA", 71)]  # 30 June and 1 Sept 2025
-    assert [(t.currency, t.net, t.franking, t.gross) for t in older.totals] == [("AUD", 71, 30, 101), ("USD", 5, 0, 5)]
+    assert (older.total.net, older.total.franking, older.total.gross) == (Decimal("71.00"), Decimal("30.00"), Decimal("101.00"))
+
+
+def test_foreign_income_is_converted_at_each_payments_own_rate_with_the_original_kept():
+    """An AUD portfolio's US$ dividends: US$5.00 at 1.53 = $7.65 and US$2.50 at 1.59 = $3.975 → $3.98 (half up).
+    The year: $11.63, paid as US$7.50."""
+    holdings = [{"id": 2, "symbol": "AAPL", "currencyCode": "USD"}]
+    income = {2: [{"paidDate": "2024-11-14", "netAmount": 5.0, "grossAmount": 5.0, "frankingCredits": 0,
+                   "dividendCurrency": "USD", "exchangeRate": 1.53},
+                  {"paidDate": "2025-02-13", "netAmount": 2.5, "grossAmount": 2.5, "frankingCredits": 0,
+                   "dividendCurrency": "USD", "exchangeRate": 1.59}]}
+    year = income_by_financial_year(holdings, income, "AUD", TODAY)[0]
+    assert [p.net for p in year.payments] == [Decimal("7.65"), Decimal("3.98")]
+    assert year.rows[0].net == Decimal("11.63") and year.rows[0].foreign == ("USD", Decimal("7.50"))
+
+
+def test_a_foreign_payment_without_a_rate_makes_the_total_unknown_not_smaller():
+    year = income_by_financial_year([{"id": 2, "symbol": "AAPL", "currencyCode": "USD"}],
+                                    {2: [{"paidDate": "2024-11-14", "netAmount": 5.0, "dividendCurrency": "USD"}]},
+                                    "AUD", TODAY)[0]
+    assert year.rows[0].net is None and year.total.net is None
+
+
+def test_a_june_distribution_paid_in_july_is_flagged_as_an_earlier_years_entitlement():
+    """Ex-dividend 30 Jun 2025 (2024–25), paid 16 Jul 2025 (2025–26): it counts in 2025–26 by paid date, flagged."""
+    income = {8: [{"paidDate": "2025-07-16", "exDividendDate": "2025-06-30", "netAmount": 95.4},
+                  {"paidDate": "2025-04-16", "exDividendDate": "2025-03-31", "netAmount": 61.2}]}
+    later, earlier = income_by_financial_year([{"id": 8, "symbol": "VGS", "currencyCode": "AUD"}], income, "AUD", TODAY)
+    assert later.label == "2025–26" and [p.net for p in later.earlier_entitlements] == [Decimal("95.40")]
+    assert earlier.label == "2024–25" and earlier.earlier_entitlements == []
 
 
 def test_an_unknown_amount_makes_the_total_unknown_not_smaller():
     years = income_by_financial_year([{"id": 1, "symbol": "X", "currencyCode": "AUD"}],
-                                     {1: [{"paidDate": "2026-01-01", "netAmount": 5}, {"paidDate": "2026-02-01"}]})
-    assert years[0].rows[0].net is None and years[0].totals[0].net is None
+                                     {1: [{"paidDate": "2026-01-01", "netAmount": 5}, {"paidDate": "2026-02-01"}]}, "AUD", TODAY)
+    assert years[0].rows[0].net is None and years[0].total.net is None
 
 
-def test_the_income_csv_has_a_row_per_holding_and_year():
-    years = income_by_financial_year([{"id": 1, "symbol": "=CMD", "name": "Odd", "currencyCode": "AUD"}],
-                                     {1: [{"paidDate": "2026-06-30", "netAmount": 70, "frankingCredits": 30, "grossAmount": 100}]})
-    rows = list(csv.reader(io.StringIO(income_csv(years))))
-    assert rows == [["Financial year", "Symbol", "Name", "Net", "Franking credits", "Gross", "Currency"],
-                    ["2025–26", "'=CMD", "Odd", "70.00", "30.00", "100.00", "AUD"]]
+def test_a_holding_whose_income_navexa_couldnt_give_marks_the_years_it_may_have_paid_in():
+    """ODD (created 1 Jul 2024) has no answer: 2024–25, 2025–26 and 2026–27 are incomplete, named; CBA's 2023–24 isn't."""
+    holdings = [{"id": 1, "symbol": "CBA", "currencyCode": "AUD"},
+                {"id": 9, "symbol": "ODD", "currencyCode": "AUD", "dateCreated": "2024-07-01T00:00:00"}]
+    years = income_by_financial_year(holdings, {1: [{"paidDate": "2024-03-01", "netAmount": 10}]}, "AUD", TODAY,
+                                     unavailable={9})
+    assert [(y.label, y.missing) for y in years] == [("2026–27", ["ODD"]), ("2025–26", ["ODD"]), ("2024–25", ["ODD"]),
+                                                     ("2023–24", [])]
+
+
+def test_the_income_csv_has_a_row_per_payment_with_both_dates_and_both_amounts():
+    holdings = [{"id": 1, "symbol": "=CMD", "name": "Odd", "currencyCode": "USD"}]
+    income = {1: [{"paidDate": "2026-07-02", "exDividendDate": "2026-06-29", "netAmount": 70, "frankingCredits": 0,
+                   "grossAmount": 70, "dividendCurrency": "USD", "exchangeRate": 1.5}]}
+    years = income_by_financial_year(holdings, income, "AUD", TODAY, unavailable=set())
+    rows = list(csv.reader(io.StringIO(income_csv(years, "AUD"))))
+    assert rows[0] == list(INCOME_CSV_COLUMNS)
+    assert rows[1] == ["2026–27 (to date)", "'=CMD", "Odd", "2026-07-02", "2026-06-29", "yes", "USD", "70.00", "1.5",
+                       "105.00", "0.00", "105.00", "AUD", "a trust's income for the earlier year: see its annual tax statement"]
+
+
+def test_the_income_csv_says_which_years_are_incomplete():
+    holdings = [{"id": 9, "symbol": "ODD", "dateCreated": "2026-08-01"}]
+    rows = list(csv.reader(io.StringIO(income_csv(income_by_financial_year(holdings, {}, "AUD", TODAY, {9}), "AUD"))))
+    assert rows[1][0] == "2026–27 (to date)" and rows[1][1] == "ODD"
+    assert rows[1][-1] == "income unavailable from Navexa: this year's figures are incomplete"
 
 
 AAPL_TRADES = [

@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+from html import unescape
 
 import pytest
 
@@ -303,7 +304,7 @@ def test_income_by_financial_year_adds_up_each_holdings_dividends(as_user):
     browser = as_user("alice")
     assert 'href="/portfolios/101/income"' in page(browser, "/portfolios/101").text
     html = page(browser, "/portfolios/101/income").text
-    years = re.findall(r'<h2 id="fy-\d+">([^<]+)</h2>', html)
+    years = [year.strip() for year in re.findall(r'<h2 id="fy-\d+">([^<]+)', html)]
     assert years == sorted(years, reverse=True) and years[0] == "2026–27"
     tables = Tables(html).tables
     fy_2025_26 = tables[years.index("2025–26")]
@@ -317,9 +318,59 @@ def test_the_income_csv_matches_the_page(as_user):
     response = page(browser, "/portfolios/101/income.csv")
     assert 'filename="portfolio-101-income-by-financial-year.csv"' in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.text)))
-    assert rows[0] == ["Financial year", "Symbol", "Name", "Net", "Franking credits", "Gross", "Currency"]
-    cba = next(r for r in rows[1:] if r[0] == "2025–26" and r[1] == "CBA")
-    assert [float(v) for v in cba[3:6]] == sandbox_income(1001, "2025-07-01", "2026-06-30")
+    assert rows[0] == ["Financial year", "Symbol", "Name", "Paid", "Ex-dividend", "Ex-dividend in an earlier year",
+                       "Payment currency", "Net in payment currency", "Exchange rate", "Net", "Franking credits", "Gross",
+                       "Portfolio currency", "Note"]
+    cba = [r for r in rows[1:] if r[0] == "2025–26" and r[1] == "CBA"]
+    assert [round(sum(float(r[column]) for r in cba), 2) for column in (9, 10, 11)] == sandbox_income(
+        1001, "2025-07-01", "2026-06-30")
+    assert all(r[3] and r[4] and r[7] == r[9] for r in cba)  # both dates; in AUD, both amounts the same
+
+
+def test_the_income_page_marks_the_current_year_to_date_and_no_longer_promises_tax_time(as_user):
+    html = page(as_user("alice"), "/portfolios/101/income").text
+    assert '2026–27 <span class="muted small">(to date)</span>' in html
+    assert "tax time" not in html.lower() and "Download income CSV" in html
+    assert "annual tax statement (AMMA statement)" in html
+
+
+def test_foreign_income_is_shown_in_the_portfolios_currency_with_the_original_beside_it(as_user):
+    """erin's AAPL paid US$5.00 at 1.53 ($7.65) and US$2.50 at 1.59 ($3.98) in 2024–25: $11.63, paid as US$7.50."""
+    html = page(as_user("erin"), "/portfolios/401/income").text
+    fy_2024_25 = Tables(html).tables[re.findall(r'<h2 id="fy-\d+">([^<]+)', html).index("2024–25")]
+    aapl = next(row for row in fy_2024_25 if row[0].startswith("AAPL"))
+    assert aapl[1] == "$11.63" and aapl[-1] == "US$7.50"
+
+
+def test_a_june_distribution_paid_in_july_is_flagged_in_the_year_it_was_paid(as_user):
+    html = unescape(page(as_user("erin"), "/portfolios/401/income").text)
+    section = " ".join(html.split('2025–26', 1)[1].split('<section', 1)[0].split())
+    assert "Paid this year for an earlier year" in section
+    assert "<strong>VGS</strong>: $95.40 paid 16 Jul 2025, ex-dividend 30 Jun 2025." in section
+
+
+def test_a_portfolio_in_us_dollars_says_its_income_is_not_in_australian_dollars(as_user):
+    html = page(as_user("alice"), "/portfolios/102/income").text
+    assert "This portfolio's currency is USD, not Australian dollars" in unescape(html)
+
+
+def test_one_holdings_income_failing_names_it_and_keeps_the_page(as_user, sandbox):
+    """carol's 9002 has no income answer at all (404): the page stays up, names it, and marks every year incomplete."""
+    html = unescape(page(as_user("carol"), "/portfolios/301/income").text)
+    assert "Incomplete: Navexa couldn't give us the income of holding 9002 just now" in html
+    assert "Total (incomplete)" in html or "Nothing recorded as paid" in html
+
+
+def test_a_503_for_one_holdings_income_costs_only_that_holding(as_user, sandbox):
+    browser = as_user("alice")
+    sandbox.config(api_error={"status": 503, "count": 2, "match": "/holdings/1002/income"})  # the page and the CSV
+    html = unescape(page(browser, "/portfolios/101/income").text)
+    assert "Navexa couldn't give us the income of BHP just now" in html
+    assert "CBA" in html and "Total (incomplete)" in html
+    rows = list(csv.reader(io.StringIO(page(browser, "/portfolios/101/income.csv").text)))
+    bhp = [r for r in rows if r[1] == "BHP"]
+    assert bhp and all(r[-1] == "income unavailable from Navexa: this year's figures are incomplete" for r in bhp)
+    assert any(r[1] == "CBA" and r[9] for r in rows)  # the others are there
 
 
 def test_someone_elses_income_is_404(as_user):

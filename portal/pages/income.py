@@ -1,78 +1,164 @@
-"""Income by Australian financial year (1 July – 30 June), by paid date, and its CSV. No Flask here."""
+"""Income by Australian financial year (1 July – 30 June), by paid date, and its CSV. No Flask here.
+
+What each figure is, said on the page too:
+- payments fall in the financial year they were paid in (as Sharesight's taxable-income report does);
+- a payment whose ex-dividend date is in an earlier financial year (typical of a trust's June
+  distribution paid in July) is flagged: a trust's income is taxed in the year the fund earned it and is
+  reported from its annual tax statement (AMMA), not from these payments;
+- amounts are in the portfolio's currency: a payment in another currency is converted at its own
+  `exchangeRate` (the portfolio's currency a unit of the payment's), its original amount kept beside it;
+- the current year is "to date"; a holding whose income Navexa couldn't give is named, and the years it
+  could have paid in are marked incomplete instead of adding up without it.
+"""
 
 import csv
 import io
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 
-from .reading import as_list, day_of, safe_text, text, total_of
+from .cgt import cents, exact, financial_year_of, year_label
+from .reading import as_list, day_of, safe_text, text
 
 
 def financial_year(day: date) -> str:
     """'2025–26' for any day from 1 July 2025 to 30 June 2026."""
-    start = day.year if day.month >= 7 else day.year - 1
-    return f"{start}–{str(start + 1)[-2:]}"
+    return year_label(financial_year_of(day))
+
+
+@dataclass(frozen=True)
+class Payment:
+    holding_id: int | None
+    symbol: str | None
+    name: str | None
+    paid: date
+    ex_date: date | None
+    currency: str | None  # the payment's own
+    original_net: Decimal | None  # in the payment's currency
+    rate: Fraction | None  # the portfolio's currency a unit of the payment's (1 when they are the same)
+    net: Decimal | None  # in the portfolio's currency, as the three below
+    franking: Decimal | None
+    gross: Decimal | None
+    foreign: bool
+
+    @property
+    def entitled_earlier(self) -> bool:
+        """Paid in a later financial year than its ex-dividend date: income of the earlier year, for a trust."""
+        return self.ex_date is not None and financial_year_of(self.ex_date) < financial_year_of(self.paid)
 
 
 @dataclass(frozen=True)
 class IncomeRow:
     symbol: str | None
     name: str | None
-    currency: str | None
-    net: float | None
-    franking: float | None
-    gross: float | None
+    net: Decimal | None
+    franking: Decimal | None
+    gross: Decimal | None
+    foreign: tuple[str, Decimal | None] | None = None  # (currency, net in it) for a holding paid in another currency
 
 
 @dataclass(frozen=True)
 class FinancialYear:
-    label: str
+    fy: int
+    to_date: bool  # the current year: more may be paid before 30 June
     rows: list[IncomeRow]  # one per holding that paid income that year, by symbol
-    totals: list[IncomeRow]  # one per currency (symbol None): amounts in different currencies are never added
+    total: IncomeRow  # in the portfolio's currency
+    payments: list[Payment]
+    missing: list[str]  # holdings whose income Navexa couldn't give: the year's total leaves them out
+
+    @property
+    def label(self) -> str:
+        return year_label(self.fy)
+
+    @property
+    def earlier_entitlements(self) -> list[Payment]:
+        return [p for p in self.payments if p.entitled_earlier]
 
 
-def _paid_on(item: dict) -> date | None:
-    return day_of(item.get("paidDate"))
+def _sum(values) -> Decimal | None:
+    """Sum, or None if any is missing: a partial total would mislead, at tax time above all."""
+    values = list(values)
+    return None if any(v is None for v in values) else sum(values, Decimal(0))
 
 
-def income_by_financial_year(holdings, income_by_holding: dict) -> list[FinancialYear]:
-    """Each holding's income grouped by the financial year it was paid in, newest year first."""
-    years: dict[str, dict[int, list[dict]]] = {}
+def payment(item: dict, holding: dict, base_currency: str | None) -> Payment | None:
+    """One income payment in the portfolio's currency; None if it has no readable paid date."""
+    paid = day_of(item.get("paidDate"))
+    if paid is None:
+        return None
+    currency = text(item.get("dividendCurrency")) or text(holding.get("currencyCode")) or base_currency
+    foreign = bool(currency and base_currency and currency != base_currency)
+    rate = exact(item.get("exchangeRate")) if foreign else Fraction(1)
+    rate = rate if rate is not None and rate > 0 else None
+
+    def converted(field: str) -> Decimal | None:
+        amount = exact(item.get(field))
+        return cents(amount * rate) if amount is not None and rate is not None else None
+
+    original = exact(item.get("netAmount"))
+    return Payment(holding.get("id"), text(holding.get("symbol")), text(holding.get("name")), paid,
+                   day_of(item.get("exDividendDate")), currency, cents(original) if original is not None else None,
+                   rate, converted("netAmount"), converted("frankingCredits"), converted("grossAmount"), foreign)
+
+
+def income_by_financial_year(holdings, income_by_holding: dict, base_currency: str | None, today: date,
+                             unavailable=frozenset()) -> list[FinancialYear]:
+    """Each holding's income grouped by the financial year it was paid in, newest year first.
+
+    `unavailable` names holdings whose income Navexa couldn't give: each year they may have paid in (from
+    the holding's creation, or every year shown when that is unknown) is marked incomplete."""
     described = {h.get("id"): h for h in as_list(holdings)}
-    for holding_id, items in income_by_holding.items():
-        for item in as_list(items):
-            paid = _paid_on(item)
-            if paid is not None:
-                years.setdefault(financial_year(paid), {}).setdefault(holding_id, []).append(item)
+    payments = [p for holding_id, items in income_by_holding.items() for item in as_list(items)
+                if (p := payment(item, described.get(holding_id, {"id": holding_id}), base_currency)) is not None]
+    current = financial_year_of(today)
+    years = {financial_year_of(p.paid) for p in payments}
+    missing_from: dict[int, list[str]] = {}
+    for holding_id in unavailable:
+        holding = described.get(holding_id, {})
+        created = day_of(holding.get("dateCreated"))
+        first = financial_year_of(created) if created else min(years | {current})
+        for fy in range(first, current + 1):
+            missing_from.setdefault(fy, []).append(text(holding.get("symbol")) or f"holding {holding_id}")
     result = []
-    for label in sorted(years, reverse=True):
+    for fy in sorted(years | set(missing_from), reverse=True):
+        paid = sorted((p for p in payments if financial_year_of(p.paid) == fy), key=lambda p: (p.paid, p.symbol or ""))
         rows = []
-        for holding_id, items in years[label].items():
-            holding = described.get(holding_id, {})
-            rows.append(IncomeRow(text(holding.get("symbol")), text(holding.get("name")), text(holding.get("currencyCode")),
-                                  total_of(i.get("netAmount") for i in items), total_of(i.get("frankingCredits") for i in items),
-                                  total_of(i.get("grossAmount") for i in items)))
-        rows.sort(key=lambda r: (r.symbol or "").lower())
-        totals = []
-        for currency in sorted({r.currency or "" for r in rows}):
-            same = [r for r in rows if (r.currency or "") == currency]
-            totals.append(IncomeRow(None, None, currency or None, total_of(r.net for r in same),
-                                    total_of(r.franking for r in same), total_of(r.gross for r in same)))
-        result.append(FinancialYear(label, rows, totals))
+        for holding_id in sorted({p.holding_id for p in paid}, key=lambda h: (text(described.get(h, {}).get("symbol")) or "").lower()):
+            own = [p for p in paid if p.holding_id == holding_id]
+            foreign = own[0].currency if all(p.foreign and p.currency == own[0].currency for p in own) else None
+            rows.append(IncomeRow(own[0].symbol, own[0].name, _sum(p.net for p in own), _sum(p.franking for p in own),
+                                  _sum(p.gross for p in own),
+                                  (foreign, _sum(p.original_net for p in own)) if foreign else None))
+        total = IncomeRow(None, None, _sum(r.net for r in rows), _sum(r.franking for r in rows), _sum(r.gross for r in rows))
+        result.append(FinancialYear(fy, fy == current, rows, total, paid, sorted(missing_from.get(fy, []))))
     return result
 
 
-INCOME_CSV_COLUMNS = ("Financial year", "Symbol", "Name", "Net", "Franking credits", "Gross", "Currency")
+INCOME_CSV_COLUMNS = ("Financial year", "Symbol", "Name", "Paid", "Ex-dividend", "Ex-dividend in an earlier year",
+                      "Payment currency", "Net in payment currency", "Exchange rate", "Net", "Franking credits", "Gross",
+                      "Portfolio currency", "Note")
 
 
-def income_csv(years: list[FinancialYear]) -> str:
-    """The income by financial year as CSV for tax time: a row per holding and year, formula-safe text."""
+def _amount(value: Decimal | None) -> str:
+    return "" if value is None else str(value)
+
+
+def income_csv(years: list[FinancialYear], base_currency: str | None) -> str:
+    """A row per payment, with both dates and both amounts; a row per holding missing from a year, saying so."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(INCOME_CSV_COLUMNS)
     for year in years:
-        for row in year.rows:
-            writer.writerow([year.label, safe_text(row.symbol), safe_text(row.name),
-                             *(f"{v:.2f}" if v is not None else "" for v in (row.net, row.franking, row.gross)),
-                             row.currency or ""])
+        label = year.label + (" (to date)" if year.to_date else "")
+        for p in year.payments:
+            writer.writerow([label, safe_text(p.symbol), safe_text(p.name), p.paid.isoformat(),
+                             p.ex_date.isoformat() if p.ex_date else "", "yes" if p.entitled_earlier else "no",
+                             safe_text(p.currency), _amount(p.original_net),
+                             "" if p.rate is None else f"{float(p.rate):.6f}".rstrip("0").rstrip("."),
+                             _amount(p.net), _amount(p.franking), _amount(p.gross), safe_text(base_currency),
+                             "a trust's income for the earlier year: see its annual tax statement" if p.entitled_earlier else ""])
+        for symbol in year.missing:
+            writer.writerow([label, safe_text(symbol), "", "", "", "", "", "", "", "", "", "", safe_text(base_currency),
+                             "income unavailable from Navexa: this year's figures are incomplete"])
     return out.getvalue()

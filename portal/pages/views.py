@@ -151,28 +151,30 @@ def holding(portfolio_id, holding_id):
 
 
 def income_data(portfolio_id: int):
-    """The portfolio and its holdings' income by financial year. Every holding's income is essential:
-    a year's total missing a holding would mislead at tax time."""
+    """The portfolio and its holdings' income by financial year. A holding whose income Navexa can't give
+    leaves the page up: it is named, and the years it may have paid in are marked incomplete."""
     base = fetch({"portfolio": (resource("portfolios", portfolio_id), None),
                   "holdings": (resource("portfolios", portfolio_id, "holdings"), None)})
     ids = [h["id"] for h in as_list(base["holdings"]) if isinstance(h.get("id"), int) and not is_cash(h)]
-    incomes = fetch({holding_id: (resource("holdings", holding_id, "income"), None) for holding_id in ids})
-    return as_dict(base["portfolio"]), income_by_financial_year(base["holdings"], incomes)
+    incomes = fetch({holding_id: (resource("holdings", holding_id, "income"), None) for holding_id in ids}, optional=set(ids))
+    info = as_dict(base["portfolio"])
+    currency = text(info.get("baseCurrencyCode"))
+    return info, currency, income_by_financial_year(base["holdings"], incomes, currency, today(),
+                                                    unavailable={i for i in ids if i not in incomes})
 
 
 @bp.get("/portfolios/<int:portfolio_id>/income")
 @login_required
 def income(portfolio_id):
-    info, years = income_data(portfolio_id)
-    return render_template("income.html", portfolio=info, portfolio_id=portfolio_id, years=years)
+    info, currency, years = income_data(portfolio_id)
+    return render_template("income.html", portfolio=info, portfolio_id=portfolio_id, years=years, currency=currency)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/income.csv")
 @login_required
 def income_download(portfolio_id):
-    _, years = income_data(portfolio_id)
-    return Response(income_csv(years), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="portfolio-{portfolio_id}-income-by-financial-year.csv"'})
+    _, currency, years = income_data(portfolio_id)
+    return csv_download(income_csv(years, currency), f"portfolio-{portfolio_id}-income-by-financial-year.csv")
 
 
 def newest_first(items: list[dict], field: str) -> list[dict]:
