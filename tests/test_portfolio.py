@@ -10,6 +10,8 @@ import pytest
 
 from portal.pages.income import INCOME_CSV_COLUMNS, financial_year, income_by_financial_year, income_csv
 from portal.pages.portfolio import (
+    per_annum,
+    period_years,
     COLUMNS,
     CSV_COLUMNS,
     SORT_KEYS,
@@ -271,3 +273,32 @@ def test_diversification_adds_up_weights_by_sector_market_currency_and_kind():
     assert d["market"] == [("ASX", 60.0), ("NASDAQ", 25.0), ("Cash", 15.0)]
     assert d["currency"] == [("AUD", 75.0), ("USD", 25.0)]
     assert d["kind"] == [("Shares", 85.0), ("Cash", 15.0)]
+
+
+# -- returns that add up -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("total_pct, years, expected", [
+    (33.1, 3, 10.0),  # 1.1³ = 1.331: +33.1 % over 3 years is +10 % a year
+    (21.0, 2, 10.0),  # 1.1² = 1.21
+    (-27.1, 3, -10.0),  # 0.9³ = 0.729
+    (12.0, 1, None),  # a year or less is not annualised
+    (-100.0, 3, None), (None, 3, None), (10.0, None, None),
+])
+def test_a_return_over_several_years_is_compounded_per_annum(total_pct, years, expected):
+    result = per_annum(total_pct, years)
+    assert (result is None and expected is None) or round(result, 10) == expected
+
+
+def test_navexas_own_per_annum_figure_is_used_when_its_answer_carries_one():
+    report = {"totalReturn": {"totalReturnPercent": 33.1, "totalReturnPercentPerAnnum": 9.87}}
+    assert summary_of(report, years=3).per_annum_pct == 9.87
+    assert summary_of(report, years=1).per_annum_pct is None  # a year: no per-annum figure at all
+    assert summary_of({"totalReturn": {"totalReturnPercent": 33.1}}, years=3).per_annum_pct == pytest.approx(10.0)
+
+
+def test_all_time_spans_the_years_since_the_portfolio_began():
+    """From 1 Jul 2019 to 21 Nov 2026: 2,557 days to 1 Jul 2026 (7 years, two of them leap) and 143 more = 2,700 days,
+    7.3922 years of 365.25 days."""
+    assert period_years("ALL", date(2026, 11, 21), date(2019, 7, 1)) == pytest.approx(2700 / 365.25)
+    assert period_years("3Y", date(2026, 11, 21), None) == 3 and period_years("ALL", date(2026, 11, 21), None) is None

@@ -28,6 +28,26 @@ def test_overview_shows_alices_portfolios_with_value_and_return(as_user, sandbox
     assert [row[0] for row in totals] == ["AUD", "USD"]
 
 
+def test_the_overview_and_the_portfolio_page_show_the_same_all_time_return(as_user):
+    """The card's +$42,254.70 (+76.13 %) all time is what its link opens on; per annum since 1 Jul 2019 (2,700 days
+    to 21 Nov 2026): 1.7613 ^ (365.25 / 2,700) − 1 = +7.96 % a year."""
+    browser = as_user("alice")
+    overview = page(browser, "/portfolios").text
+    assert 'href="/portfolios/101?period=ALL"' in overview and "+7.96% a year" in overview
+    html = page(browser, "/portfolios/101?period=ALL").text
+    assert "All time:" in html and "1 Jul 2019 to 21 Nov 2026" in html
+    summary = html.split('<dl class="summary">', 1)[1].split("</dl>", 1)[0]
+    assert "+$42,254.70" in summary and "(+76.13%)" in summary and "+7.96% a year" in summary
+
+
+def test_the_portfolio_page_gives_the_dollar_return_and_says_its_period(as_user):
+    html = page(as_user("alice"), "/portfolios/101").text
+    assert "1Y:" in html and "21 Nov 2025 to 21 Nov 2026" in html
+    summary = html.split('<dl class="summary">', 1)[1].split("</dl>", 1)[0]
+    assert re.search(r"<dt>Total return</dt><dd[^>]*>[+−]\$[\d,]+\.\d\d", summary)
+    assert "a year" not in summary  # a year's return is not annualised
+
+
 def test_overview_shows_bobs_portfolio_only(as_user):
     html = page(as_user("bob"), "/portfolios").text
     assert "Family SMSF" in html and "Retirement" not in html

@@ -41,18 +41,51 @@ class Summary:
     dividends: float | None
     total_return: float | None
     total_return_pct: float | None
+    per_annum_pct: float | None = None  # over a period longer than a year: Navexa's, else compounded (per_annum)
 
 
-def summary_of(performance) -> Summary:
+# Where Navexa's answer may carry an annualised return (public clients disagree on the name): the first found is used.
+PER_ANNUM_FIELDS = ("totalReturnPercentPerAnnum", "totalReturnPercentPA", "annualisedTotalReturnPercent",
+                    "annualizedTotalReturnPercent", "totalReturnPercentAnnualised")
+DAYS_A_YEAR = 365.25
+
+
+def per_annum(total_pct: float | None, years: float | None) -> float | None:
+    """A period's total return as a yearly rate, compounded: (1 + r) ^ (1 / years) − 1, in percent. Only for a
+    period of more than a year (a shorter one is not annualised); None if either is unknown or r is −100 % or worse."""
+    if total_pct is None or years is None or years <= 1 or total_pct <= -100:
+        return None
+    return 100 * ((1 + total_pct / 100) ** (1 / years) - 1)
+
+
+def period_years(code: str, today: date, began: date | None) -> float | None:
+    """How many years a period spans: its months, or for ALL the time since the portfolio began (if known)."""
+    months = PERIODS[code][1]
+    if months is not None:
+        return months / 12
+    return (today - began).days / DAYS_A_YEAR if began and began < today else None
+
+
+def period_start(code: str, today: date, began: date | None) -> date | None:
+    """The first day a period covers: its months back, or for ALL the day the portfolio began (None if unknown)."""
+    months = PERIODS[code][1]
+    return months_before(today, months) if months is not None else began
+
+
+def summary_of(performance, years: float | None = None) -> Summary:
+    """The performance report's totals; `years` (the period's length) gives a per-annum figure over a year."""
     total = as_dict(as_dict(performance).get("totalReturn"))
     gain, dividends = number(total.get("capitalGainValue")), number(total.get("dividendReturnValue"))
+    total_pct = number(total.get("totalReturnPercent"))
+    given = next((number(total[f]) for f in PER_ANNUM_FIELDS if number(total.get(f)) is not None), None)
     return Summary(
         value=number(total.get("totalValue")),
         capital_gain=gain,
         capital_gain_pct=number(total.get("capitalGainPercent")),
         dividends=dividends,
         total_return=gain + dividends if gain is not None and dividends is not None else None,
-        total_return_pct=number(total.get("totalReturnPercent")),
+        total_return_pct=total_pct,
+        per_annum_pct=(given if given is not None else per_annum(total_pct, years)) if years and years > 1 else None,
     )
 
 

@@ -27,11 +27,13 @@ from .portfolio import (
     holdings_csv,
     is_cash,
     period_params,
+    period_start,
+    period_years,
     sort_rows,
     summary_of,
 )
 from .positions import holding_summary, position_history
-from .reading import as_dict, as_list, number, text, total_of
+from .reading import as_dict, as_list, day_of, number, text, total_of
 
 bp = Blueprint("views", __name__)
 
@@ -54,7 +56,8 @@ def portfolios():
     listing = [p for p in as_list(fetch({"list": (resource("portfolios"), None)})["list"]) if isinstance(p.get("id"), int)]
     calls = {p["id"]: (resource("portfolios", p["id"], "performance"), period_params("ALL", today())) for p in listing}
     reports = fetch(calls, optional=calls.keys())  # one portfolio's figures failing costs only its card
-    cards = [PortfolioCard(p["id"], text(p.get("name")), text(p.get("baseCurrencyCode")), summary_of(reports.get(p["id"])))
+    cards = [PortfolioCard(p["id"], text(p.get("name")), text(p.get("baseCurrencyCode")),
+                           summary_of(reports.get(p["id"]), period_years("ALL", today(), day_of(p.get("dateCreated")))))
              for p in listing]
     return render_template("portfolios.html", cards=cards, totals=currency_totals(cards),
                            unavailable={p["id"] for p in listing if p["id"] not in reports})
@@ -90,6 +93,7 @@ def portfolio(portfolio_id):
     data = portfolio_data(portfolio_id, list(PERIODS), period)  # every period: the return chart shows them all
     info = as_dict(data["portfolio"])
     currency = text(info.get("baseCurrencyCode"))
+    began = day_of(info.get("dateCreated"))
     rows = sort_rows(holding_rows(data["holdings"], data[f"perf:{period}"], currency), sort_key, direction)
     allocation = bar_chart([(r.symbol or "—", r.weight, formatting.percent(r.weight, signed=False))
                             for r in sorted(rows, key=lambda r: -(r.weight or 0)) if r.weight], shares=True)
@@ -101,7 +105,8 @@ def portfolio(portfolio_id):
     spread = {name: bar_chart([(label, share, formatting.percent(share, signed=False)) for label, share in groups], shares=True)
               for name, groups in diversification(rows).items()}
     return render_template("portfolio.html", portfolio=info, portfolio_id=portfolio_id, currency=currency,
-                           summary=summary_of(data[f"perf:{period}"]), rows=rows, period=period, periods=PERIODS,
+                           summary=summary_of(data[f"perf:{period}"], period_years(period, today(), began)),
+                           period_start=period_start(period, today(), began), rows=rows, period=period, periods=PERIODS,
                            columns=COLUMNS, sort_key=sort_key, direction=direction, allocation=allocation, as_of=today(),
                            returns=bar_chart(returns), returns_incomplete=returns_incomplete, spread=spread)
 
