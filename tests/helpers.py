@@ -42,13 +42,17 @@ def failed_key(sid: str) -> str:
 
 
 class MovableClock:
-    """time.time, plus an offset a test moves forward instead of sleeping."""
+    """time.time, plus an offset a test moves forward instead of sleeping; freeze() stops it where it is."""
 
     def __init__(self):
         self.offset = 0.0
+        self.frozen: float | None = None
 
     def __call__(self) -> float:
-        return time.time() + self.offset
+        return (self.frozen if self.frozen is not None else time.time()) + self.offset
+
+    def freeze(self):
+        self.frozen = time.time()
 
     def advance(self, seconds: float):
         self.offset += seconds

@@ -85,6 +85,21 @@ def logs():
     root.setLevel(previous)
 
 
+@pytest.fixture(autouse=True)
+def logs_stay_clean(logs, secrets_to_hide):
+    """After each generated test (whichever process ran it): it logged, and no traceback or secret reached the logs."""
+    first = len(logs.lines)
+    tracebacks = logs.tracebacks
+    yield
+    written = logs.lines[first:]
+    assert written, "the generated requests logged nothing: the check below would be empty"
+    assert logs.tracebacks == tracebacks
+    text = "\n".join(written)
+    assert "Traceback" not in text
+    for secret in secrets_to_hide:
+        assert secret not in text
+
+
 def sign_in_test_client(app, sandbox_url, username="alice"):
     """Sign in through the test client (portal) and a real browser client (sandbox); return the cookies."""
     client = app.test_client()
@@ -148,15 +163,22 @@ def remember_sandbox(sandbox_service):
     services_url.value = sandbox_service.url
 
 
+SHARDS = 2  # each fuzz test runs as this many tests of EXAMPLES / SHARDS each, so `make test`'s processes share them
+
+
 def fuzz_settings(name):
-    return settings(max_examples=EXAMPLES[name], deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    def decorate(test):
+        sharded = settings(max_examples=EXAMPLES[name] // SHARDS, deadline=None, database=None,
+                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])(test)
+        return pytest.mark.parametrize("shard", range(SHARDS))(sharded)
+
+    return decorate
 
 
 @fuzz_settings("login")
 @given(nexts=st.lists(values, max_size=3), extra=st.lists(st.tuples(st.sampled_from(["organization", "invitation",
                                                                                       "expired"]), values), max_size=2))
-def test_login_with_any_next(app, secrets_to_hide, logs, nexts, extra):
+def test_login_with_any_next(shard, app, secrets_to_hide, logs, nexts, extra):
     query = urlencode([("next", n) for n in nexts] + extra)
     response = app.test_client().get("/login", query_string=query)
     check(response, nexts + [v for _, v in extra], secrets_to_hide)
@@ -172,7 +194,7 @@ callback_pairs = st.lists(st.tuples(st.sampled_from(CALLBACK_NAMES), values), ma
 
 @fuzz_settings("callback")
 @given(pairs=callback_pairs, real_state=st.integers(0, 3).map(lambda n: n == 0), raw=st.booleans())
-def test_callback_with_anything_signed_out(app, secrets_to_hide, logs, pairs, real_state, raw):
+def test_callback_with_anything_signed_out(shard, app, secrets_to_hide, logs, pairs, real_state, raw):
     client = app.test_client()
     if real_state:  # a pending login this browser really started, answered with hostile values
         state = query_of(client.get("/login").headers["Location"])["state"]
@@ -184,7 +206,7 @@ def test_callback_with_anything_signed_out(app, secrets_to_hide, logs, pairs, re
 
 @fuzz_settings("callback_signed_in")
 @given(pairs=callback_pairs)
-def test_callback_with_anything_signed_in(app, signed_in_cookies, secrets_to_hide, logs, pairs):
+def test_callback_with_anything_signed_in(shard, app, signed_in_cookies, secrets_to_hide, logs, pairs):
     response = client_with(app, signed_in_cookies).get("/callback", query_string=urlencode(pairs))
     check(response, [v for _, v in pairs], secrets_to_hide)
     assert response.status_code in (302, 400)
@@ -199,7 +221,7 @@ cookie_values = st.one_of(values, st.text(alphabet="ABCabc0123456789-_", min_siz
 @given(session_cookie=cookie_values, key=st.one_of(st.none(), cookie_values), binding=st.one_of(st.none(), cookie_values),
        path=st.sampled_from(["/", "/portfolios", "/portfolios/101", "/api/portfolios", "/logout", "/login",
                              "/callback?state=x&code=y", "/healthz", "/portfolios/101/holdings.csv"]))
-def test_any_session_cookie(app, secrets_to_hide, logs, session_cookie, key, binding, path):
+def test_any_session_cookie(shard, app, secrets_to_hide, logs, session_cookie, key, binding, path):
     cookies = {SESSION_COOKIE: session_cookie, key_cookie.dev_name: key, "navexa_portal_login": binding}
     client = client_with(app, {k: v for k, v in cookies.items() if v is not None and "\x00" not in v})
     response = client.get(path)
@@ -210,7 +232,7 @@ def test_any_session_cookie(app, secrets_to_hide, logs, session_cookie, key, bin
 @fuzz_settings("forms")
 @given(csrf=st.one_of(values, st.none()), header=st.one_of(values, st.none()),
        path=st.sampled_from(["/logout", "/api/portfolios"]))
-def test_state_changing_requests_with_any_csrf_value(app, signed_in_cookies, secrets_to_hide, logs, csrf, header, path):
+def test_state_changing_requests_with_any_csrf_value(shard, app, signed_in_cookies, secrets_to_hide, logs, csrf, header, path):
     # What reaches a server as a header: bytes read as latin-1, no line breaks (HTTP can't carry them).
     wire = header.encode("utf-8", "surrogatepass").decode("latin-1").replace("\r", "").replace("\n", "") if header else None
     headers = {"X-CSRF": wire} if wire else {}
@@ -219,13 +241,3 @@ def test_state_changing_requests_with_any_csrf_value(app, signed_in_cookies, sec
     check(response, [csrf or "", header or ""], secrets_to_hide)
     assert response.status_code in (400, 403)  # never accepted: the values are never the session's token
     assert services(app).redis.exists(session_key(signed_in_cookies[SESSION_COOKIE]))
-
-
-def test_nothing_secret_or_a_traceback_reached_the_logs(logs, secrets_to_hide):
-    """Runs after the generated tests in this module (pytest keeps file order)."""
-    assert len(logs.lines) > 0
-    assert logs.tracebacks == 0
-    text = "\n".join(logs.lines)
-    assert "Traceback" not in text
-    for secret in secrets_to_hide:
-        assert secret not in text

@@ -10,8 +10,6 @@ import pytest
 
 from portal.pages.income import INCOME_CSV_COLUMNS, financial_year, income_by_financial_year, income_csv
 from portal.pages.portfolio import (
-    per_annum,
-    period_years,
     COLUMNS,
     CSV_COLUMNS,
     SORT_KEYS,
@@ -22,7 +20,9 @@ from portal.pages.portfolio import (
     holding_rows,
     holdings_csv,
     months_before,
+    per_annum,
     period_params,
+    period_years,
     sort_rows,
     summary_of,
 )

@@ -312,6 +312,7 @@ def answered(response) -> tuple:
 def test_the_fast_path_answers_exactly_as_the_flask_view_with_as_many_navexa_calls(signed_in, portal, sandbox,
                                                                                    path, knobs, fast):
     fast_client, full_client = fast_and_full(portal, signed_in)
+    portal.clock.freeze()  # /api/session's expires_in must not tick between the two answers
     answers, calls, paths = [], [], []
     for client in (full_client, fast_client):
         sandbox.config(**knobs)
