@@ -1,8 +1,8 @@
 """Token records: sealed, one per signed-in session, refreshed once however many workers race.
 
-The record lives in its own Redis key, never in the Flask session: Flask-Session writes the
-whole session back at the end of every request (last writer wins), so a slow request would
-put back a refresh token the provider has already rotated. Only sign-in and refresh write
+The record lives in its own Redis key, never in the Flask session: a session written back at
+the end of a request (last writer wins) would let a slow request put back a refresh token the
+provider has already rotated. Only sign-in and refresh write
 the record, and refresh only under the session's lock.
 
 The record is sealed (core.sealing) under the session's own key, which lives only in the
