@@ -58,7 +58,9 @@ def main():
     redis_service, redis_url = start_redis()
     sandbox_service, sandbox_url = start_sandbox()
     port = free_port()
-    app = create_app(Settings.from_env(portal_env(sandbox_url, redis_url, f"http://127.0.0.1:{port}")))
+    # No answer cache: every load must ask Navexa, or the bench would time cache hits.
+    app = create_app(Settings.from_env(portal_env(sandbox_url, redis_url, f"http://127.0.0.1:{port}",
+                                                  NAVEXA_CACHE_SECONDS="0")))
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     portal_url = f"http://127.0.0.1:{port}"
