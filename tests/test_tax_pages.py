@@ -140,7 +140,9 @@ def test_alices_portfolios_have_a_report_too(as_user):
     assert "Capital gains" in html and "Sales matched to parcels" in html
 
 
-@pytest.mark.parametrize("query", ["fy=1890", "fy=25", "fy=abcd", "method=random", "entity=pirate", "fy=2999"])
+@pytest.mark.parametrize("query", ["fy=1890", "fy=25", "fy=abcd", "method=random", "entity=pirate", "fy=2999",
+                                   "fy=2025%0A", "fy=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%95", "method=FIFO", "fy=2025.0",
+                                   "entity=", "fy=-2025", "method=fifo%00"])
 def test_bad_options_get_a_400_page_that_says_what_to_choose(erin, query):
     response = page(erin, f"{TAX}?{query}", status=400)
     assert "Choose" in response.text

@@ -190,7 +190,7 @@ def newest_first(items: list[dict], field: str) -> list[dict]:
 
 # -- capital gains at tax time ------------------------------------------------------------------------------
 
-_YEAR = re.compile(r"^\d{4}$")
+_YEAR = re.compile(r"[0-9]{4}")  # ASCII digits, the whole value (no trailing newline, no other scripts' digits)
 
 
 def chosen_tax_options() -> tuple[int | None, str, str]:
@@ -198,7 +198,7 @@ def chosen_tax_options() -> tuple[int | None, str, str]:
     fy, method = request.args.get("fy"), request.args.get("method", cgt.DEFAULT_METHOD)
     entity = request.args.get("entity", cgt.DEFAULT_ENTITY)
     latest = cgt.financial_year_of(today()) + 1
-    if fy is not None and not (_YEAR.match(fy) and 1990 <= int(fy) <= latest):
+    if fy is not None and not (_YEAR.fullmatch(fy) and 1990 <= int(fy) <= latest):
         raise BadInput(f"Choose a financial year by the year it ends, from 1990 to {latest}: fy=2025 is "
                        "1 July 2024 to 30 June 2025.")
     if method not in cgt.METHODS:
