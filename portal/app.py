@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
         auth_url=settings.auth_url, client_id=settings.client_id, client_secret=settings.client_secret,
         audience=settings.audience, scope=settings.scope, refresh_scope=settings.refresh_scope,
         timeout=provider_timeout, refresh_timeout=refresh_timeout)
-    token_store = TokenStore(client, refresher=provider.refresher(navexa_provider), clock=clock)
+    token_store = TokenStore(client, refresher=provider.refresher(navexa_provider), clock=clock,
+                             revoke=navexa_provider.revoke)
     services.init_app(app, services.Services(settings=settings, redis=client, navexa=navexa_client,
                                              provider=navexa_provider, tokens=token_store, pending=PendingLogins(client),
                                              cache=AnswerCache(client, ttl=settings.cache_seconds, clock=clock),

@@ -95,7 +95,7 @@ class Settings:
                 problems += _url_problems(name, value, https_only=production)
 
         proxies = get("TRUSTED_PROXY_COUNT", "0")
-        if not proxies.isdigit():
+        if not _count(proxies):
             problems.append(f"TRUSTED_PROXY_COUNT is '{proxies}': set it to the number of reverse proxies in front (0, 1, 2…).")
 
         scope = " ".join(get("NAVEXA_SCOPE", "openid profile email offline_access").split())
@@ -112,7 +112,7 @@ class Settings:
             problems.append("METRICS_TOKEN is too short: use 16+ random characters, or leave it unset to turn /metrics off.")
 
         cache_seconds = get("NAVEXA_CACHE_SECONDS", "60")
-        if not cache_seconds.isdigit():
+        if not _count(cache_seconds):
             problems.append(f"NAVEXA_CACHE_SECONDS is '{cache_seconds}': set it to whole seconds (0 turns the cache off).")
         redis_cluster = get("REDIS_CLUSTER", "0").lower() in ("1", "true", "yes")
         if redis_cluster and sentinels:
@@ -144,6 +144,11 @@ class Settings:
         )
 
 
+def _count(text: str) -> bool:
+    """Whole ASCII digits ("²" is a digit to str.isdigit, and int() refuses it)."""
+    return text.isascii() and text.isdigit()
+
+
 def _sentinels(value: str) -> tuple[tuple[tuple[str, int], ...], list[str]]:
     """REDIS_SENTINELS as (host, port) pairs: 'host:port,host:port'."""
     if not value:
@@ -151,7 +156,7 @@ def _sentinels(value: str) -> tuple[tuple[tuple[str, int], ...], list[str]]:
     found = []
     for item in value.split(","):
         host, _, port = item.strip().rpartition(":")
-        if not host or not port.isdigit():
+        if not host or not _count(port):
             return (), [f"REDIS_SENTINELS has '{item.strip()}': list sentinels as host:port,host:port."]
         found.append((host, int(port)))
     return tuple(found), []

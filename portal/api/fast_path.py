@@ -89,7 +89,7 @@ class FastPath:
         incoming = Request(environ)  # werkzeug's parsing of cookies, query and headers, as Flask's
         sid = incoming.cookies.get(self.sessions.cookie_name, "")
         key = key_cookie.key_in(incoming.cookies, self.production)
-        if not SESSION_ID.match(sid) or key is None:
+        if not SESSION_ID.fullmatch(sid) or key is None:
             return None
         try:
             call = hop.Call("GET", hop.upstream_segments(environ), list(incoming.args.items(multi=True)),

@@ -11,8 +11,9 @@ Going up:
   encodings the browser can read (`forwarded_headers`);
 - a 401 refreshes the token once and retries once (core.navexa.with_token, under each adapter's runner).
 Coming back:
-- an upstream 3xx is UpstreamRedirect (502); content a browser could run (HTML, SVG, script) is
-  UpstreamContent (502); a 5xx, a timeout or no answer is Navexa's error (core.errors' table);
+- an upstream 3xx is UpstreamRedirect (502); anything but data (DATA_CONTENT: JSON, CSV, PDF, bytes and
+  the like) is UpstreamContent (502), so nothing a browser could run passes under any name; a 5xx, a
+  timeout or no answer is Navexa's error (core.errors' table);
 - only listed headers pass (never hop-by-hop ones or Set-Cookie), with the proxy's own: no-store,
   and a CSP that sandboxes whatever comes back (`answer_headers`);
 - bytes pass as they came: a compressed answer stays compressed with its Content-Encoding, so
@@ -26,13 +27,19 @@ from urllib.parse import unquote_to_bytes
 
 from ..core import navexa
 from ..core.errors import BadPath, PortalError, UpstreamContent, UpstreamRedirect, json_body
+from ..core.values import whole_number
 
 FORWARD_REQUEST_HEADERS = ("Accept", "Accept-Language", "Content-Type", "If-None-Match", "If-Modified-Since")
 FORWARD_RESPONSE_HEADERS = ("Content-Type", "Content-Length", "Content-Encoding", "Content-Disposition", "ETag",
                             "Last-Modified", "Retry-After")
-# Content a browser would render or run on the portal's origin never passes.
-ACTIVE_CONTENT = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
-                  "text/javascript", "application/javascript", "application/ecmascript", "text/ecmascript")
+# Only data passes: an allow-list, as anything a browser could render or run on the portal's origin (HTML, SVG,
+# XML and its stylesheets, the many names of script, plugins) must not, whatever new name it comes under.
+DATA_CONTENT = frozenset({
+    "application/json", "application/problem+json", "application/ld+json", "application/vnd.api+json",
+    "text/csv", "text/plain", "application/pdf", "application/octet-stream", "application/zip",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.ms-excel",
+    "image/png", "image/jpeg", "image/gif", "image/webp",
+})
 CHUNK = 64 * 1024  # bytes per streamed piece: memory stays flat for large downloads; smaller answers go in one piece
 MAX_DECODES = 4  # a segment still changing after this many rounds of percent-decoding is refused
 PROXY_CSP = "default-src 'none'; sandbox"  # whatever comes back, nothing in it runs on this origin
@@ -113,18 +120,17 @@ class Reply:
 
 
 def reply(upstream) -> Reply:
-    """The browser's answer from Navexa's; UpstreamContent (after freeing the connection) for content a
-    browser would run."""
-    if _is_active_content(upstream):
+    """The browser's answer from Navexa's; UpstreamContent (after freeing the connection) for anything but data."""
+    if not _is_data(upstream):
         upstream.drain_conn()
         upstream.release_conn()
         raise UpstreamContent()
     return Reply(upstream.status, answer_headers(upstream), _body_of(upstream))
 
 
-def _is_active_content(upstream) -> bool:
-    content_type = upstream.headers.get("Content-Type", "application/octet-stream")
-    return content_type.split(";", 1)[0].strip().lower() in ACTIVE_CONTENT
+def _is_data(upstream) -> bool:
+    content_type = upstream.headers.get("Content-Type", "application/octet-stream")  # none given: bytes, sent nosniff
+    return content_type.split(";", 1)[0].strip().lower() in DATA_CONTENT
 
 
 def answer_headers(upstream) -> dict[str, str]:
@@ -141,8 +147,8 @@ def answer_headers(upstream) -> dict[str, str]:
 def _body_of(upstream) -> "bytes | UpstreamBody":
     """The usual JSON answer, small enough to read at once (no generator to keep alive), as bytes with
     the connection back in the pool; anything larger or of unknown length as a stream."""
-    length = upstream.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) <= CHUNK:
+    length = whole_number(upstream.headers.get("Content-Length"))
+    if length is not None and length <= CHUNK:
         body = upstream.read(decode_content=False)
         upstream.release_conn()
         return body

@@ -6,10 +6,14 @@ SHA-256 of its path and query, so paths aren't kept in the clear), each answer s
 the session's own key (core.sealing), like the token record (a Redis dump reveals nothing), and stamped with when it was
 fetched. An answer older than `ttl` is not used; the hash itself lapses `ttl` after its last write, and
 goes with the session at sign-out. Only successful answers are kept.
+
+The cache is best-effort: if Redis refuses a read or a write (down, or full under noeviction), the
+page asks Navexa as if nothing were cached, and keeps nothing; one warning line says so.
 """
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +22,9 @@ import redis
 
 from . import sealing
 from .keyspace import CACHE, session_scoped
-from .metrics import CACHE_LOOKUPS
+from .metrics import CACHE_LOOKUPS, REDIS_ERRORS
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 60  # s: long enough for a visit's switches and sorts, short enough to show fresh prices
 
@@ -43,8 +49,14 @@ class AnswerCache:
             return {}
         names = list(calls)
         fields = [call_id(*calls[name]) for name in names]
+        try:
+            stored = self.redis.hmget(self._key(sid), fields)
+        except redis.RedisError as error:
+            REDIS_ERRORS.inc()
+            log.warning("answer cache unavailable reading: %s (asking Navexa)", type(error).__name__)
+            stored = [None] * len(fields)
         found = {}
-        for name, field, sealed in zip(names, fields, self.redis.hmget(self._key(sid), fields), strict=True):
+        for name, field, sealed in zip(names, fields, stored, strict=True):
             answer = self._open(sid, key, field, sealed) if sealed else None
             if answer is not None and self.clock() - answer["at"] <= self.ttl:
                 found[name] = answer["data"]
@@ -61,10 +73,14 @@ class AnswerCache:
         for path, params, data in answers:
             field = call_id(path, params)
             sealed[field] = self._seal(sid, key, field, {"at": now, "data": data})
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(self._key(sid), mapping=sealed)
-            pipe.expire(self._key(sid), int(self.ttl) + 1)
-            pipe.execute()
+        try:
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(self._key(sid), mapping=sealed)
+                pipe.expire(self._key(sid), int(self.ttl) + 1)
+                pipe.execute()
+        except redis.RedisError as error:
+            REDIS_ERRORS.inc()
+            log.warning("answer cache unavailable writing: %s (nothing kept)", type(error).__name__)
 
     def delete(self, sid: str):
         self.redis.delete(self._key(sid))

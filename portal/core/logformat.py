@@ -29,7 +29,7 @@ ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 REQUEST_LOGGER = "portal.request"
 QUIET_PATHS = ("/healthz", "/readyz")  # logged at DEBUG when they succeed
 _request_log = logging.getLogger(REQUEST_LOGGER)
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # an X-Request-ID we pass on as it is
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # an X-Request-ID we pass on as it is (the whole value)
 # Attributes every LogRecord has; anything else on a record was passed in `extra` and goes into the JSON.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -97,14 +97,14 @@ def install():
 
 def request_id_for(given: str) -> str:
     """The caller's X-Request-ID when it is sane, else a new one."""
-    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def log_request(method: str, path: str, status: int, started: float, request_id: str, user: str | None):
     """The request's one line (see the module docstring); the /api/ fast path writes it too."""
     quiet = path in QUIET_PATHS and status < 400  # orchestrators poll these all day
     _request_log.log(
-        logging.DEBUG if quiet else logging.INFO, "%s %s %s", method, path, status,
-        extra={"method": method, "path": path, "status": status,
+        logging.DEBUG if quiet else logging.INFO, "%s %s %s", method, redact(path), status,
+        extra={"method": method, "path": redact(path), "status": status,
                "duration_ms": round(1000 * (time.perf_counter() - started), 1), "request_id": request_id,
                "user": user})

@@ -29,6 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import urllib3
 
 from .metrics import NAVEXA_CALLS, NAVEXA_SECONDS
+from .values import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -186,5 +187,4 @@ def with_token(call: Callable[[str], Any], token_for: Callable[[str | None], str
 
 
 def _retry_after(response) -> int | None:
-    value = response.headers.get("Retry-After", "")
-    return int(value) if value.isdigit() else None
+    return whole_number(response.headers.get("Retry-After"))

@@ -9,7 +9,9 @@ The record is sealed (core.sealing) under the session's own key, which lives onl
 person's cookie, never in Redis: a Redis dump, even with the server's config, reveals no
 token. The session id is in the associated data, so a record cannot be moved to another session.
 The record ends when the session does: sign-in writes it with the session's absolute end, and a
-refresh keeps that end (and never writes a record that sign-out has deleted).
+refresh keeps that end; a refresh that finishes after sign-out deleted the record writes nothing and
+revokes the refresh token it was given (with a provider that revokes only the token it is shown, the
+rotated one would otherwise stay live).
 
 How a request gets its access token (`TokenStore.access_token`):
 - beyond the leeway: used as it is;
@@ -152,9 +154,11 @@ class TokenStore:
     def __init__(self, redis_client: redis.Redis, refresher: Callable[[str], dict], *,
                  clock: Callable[[], float] = time.time, leeway: float = REFRESH_LEEWAY,
                  lock_lease: float = LOCK_LEASE, wait_deadline: float = WAIT_DEADLINE,
-                 backoff: float = REFRESH_BACKOFF, max_waiters: int = MAX_WAITERS_PER_SESSION):
+                 backoff: float = REFRESH_BACKOFF, max_waiters: int = MAX_WAITERS_PER_SESSION,
+                 revoke: Callable[[str], object] = lambda refresh_token: None):
         self.redis = redis_client
         self.refresher = refresher
+        self.revoke = revoke  # best effort: a rotated refresh token that no session will ever use is revoked
         self.clock = clock
         self.leeway = leeway
         self.lock_lease = lock_lease
@@ -327,6 +331,9 @@ class TokenStore:
         REFRESHES.labels("ok").inc()
         refreshed = TokenRecord.from_response(answer, self.clock(), previous=record)
         if not self.save(sid, key, refreshed):
+            if refreshed.refresh_token and refreshed.refresh_token != record.refresh_token:
+                self.revoke(refreshed.refresh_token)  # nobody holds it now: it must not stay live at the provider
+            log.info("refresh ok user=%s but the session ended meanwhile: nothing saved", user)
             raise SessionEnded("the session ended while its refresh was in flight")
         log.info("refresh ok user=%s in %.0f ms rotated=%s", user, 1000 * (time.monotonic() - started),
                  refreshed.refresh_token != record.refresh_token)

@@ -11,7 +11,7 @@ from ..core.values import is_number
 
 LOCALE = "en_AU"
 MISSING = "—"
-_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # the whole value (fullmatch)
 # An Australian reads a bare "$" as Australian dollars: US dollars say so. Others take CLDR's English
 # symbol (NZ$, £, €, CA$, HK$, ¥), or their code and a space where there is none (CHF 1,234.00).
 SYMBOLS = {"AUD": "$", "USD": "US$"}
@@ -38,7 +38,7 @@ def money(value, currency: str | None, signed: bool = False) -> str:
     if value is None:
         return MISSING
     try:
-        if not _CURRENCY_CODE.match(currency or ""):
+        if not _CURRENCY_CODE.fullmatch(currency or ""):
             raise ValueError(currency)
         digits = get_currency_precision(currency)
         prefix = currency_prefix(currency)

@@ -26,7 +26,7 @@ bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
 
 # Auth0 organization ids (org_…) and invitation tickets are short URL-safe strings.
-_ORG_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ORG_PARAM = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the whole value (fullmatch)
 
 
 def redirect_uri() -> str:
@@ -49,7 +49,7 @@ def login():
     for name in ("organization", "invitation"):
         value = request.args.get(name)
         if value is not None:
-            if not _ORG_PARAM.match(value):
+            if not _ORG_PARAM.fullmatch(value):
                 raise BadInput(f"The {name} in this link is not valid. Ask for a new invitation link.")
             extra[name] = value
     binding = binding_cookie.read() or secrets.token_urlsafe(32)  # shared by this browser's tabs

@@ -14,12 +14,12 @@ CSRF_SESSION_KEY = "csrf"
 CSRF_HEADER = "X-CSRF"
 CSRF_FORM_FIELD = "csrf_token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-_SAFE_PATH = re.compile(r"^/(?![/\\])[^\x00-\x1f\\]*$")
+_SAFE_PATH = re.compile(r"/(?![/\\])[^\x00-\x1f\x7f\\]*")  # the whole value: fullmatch (a $ lets a final newline by)
 
 
 def safe_next(target: str | None, default: str | None = None) -> str | None:
     """Return target only if it is a path on this site (never //host, /\\host or an absolute URL)."""
-    if not target or not _SAFE_PATH.match(target):
+    if not target or not _SAFE_PATH.fullmatch(target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:

@@ -41,7 +41,7 @@ SECURE_SESSION_COOKIE = "__Host-navexa_portal"  # __Host- pins it to this exact 
 EXPIRES_AT = "exp"  # the session's absolute end (epoch seconds), set at sign-in
 ANONYMOUS_TTL = 600  # s: what a signed-out visitor's session may cost at most (the pending-login lifetime)
 NO_SESSION_PATHS = ("/healthz", "/readyz", "/static/")  # answered without opening a session
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32), the whole value (fullmatch)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(dict)
@@ -95,7 +95,7 @@ class RedisSessionInterface(SessionInterface):
         if request.path.startswith(NO_SESSION_PATHS):
             return None  # Flask's null session: readable, empty, never saved
         sid = request.cookies.get(self.cookie_name, "")
-        if not SESSION_ID.match(sid):
+        if not SESSION_ID.fullmatch(sid):
             return RedisSession()
         try:
             raw = self.client.get(session_scoped(SESSION, sid))
