@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
 # Tests run in three processes, the longest first as they free up (the suite is mostly waiting on sockets).
@@ -9,14 +10,22 @@ PYTEST := $(BIN)/python -m pytest -n 3 --dist worksteal
 
 .PHONY: run test test-fast lint bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt sandbox/requirements.txt
+# `make run` installs only what running needs; `make test` adds the test toolchain on top.
+$(RUN_STAMP): requirements.txt requirements-run.txt sandbox/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed (found %s)" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	@echo "Setting up .venv for Navexa Portal (first run only): the portal, the sandbox and a redis-server..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --progress-bar off -r requirements-run.txt
+	@echo "Installed."
+	@touch $(RUN_STAMP)
 
-run: $(STAMP)
+$(STAMP): $(RUN_STAMP) requirements-dev.txt
+	@echo "Adding the test toolchain to .venv (pytest, Playwright, Hypothesis, axe, ruff)..."
+	@$(BIN)/python -m pip install --quiet --progress-bar off -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/python -m tools.run
 
 test: $(STAMP)
