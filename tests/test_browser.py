@@ -319,11 +319,31 @@ def test_a_slow_period_click_shows_progress_at_once_and_a_second_click_loads_not
 def test_after_a_429_the_page_tries_again_by_itself_when_the_wait_is_over(page, portal, sandbox):
     sign_in_as(page, portal, "alice")
     portal.clock.advance(61)  # nothing cached: the next page asks Navexa
-    sandbox.config(api_error={"status": 429, "count": 1, "retry_after": 2})
+    sandbox.config(api_error={"status": 429, "count": 1, "retry_after": 5})
+    page.clock.install()  # the page's timers run on Playwright's clock: moved, never slept on
     page.goto(portal.url + "/portfolios")
     assert page.get_by_role("heading", name="Navexa asks us to slow down").is_visible()
-    assert not page.get_by_role("link", name="Try again").is_visible()  # not before the wait is over
+    assert page.locator("[role=timer]").inner_text() == "Trying again by itself in 5 seconds."
+    assert page.get_by_role("button", name="Pause").is_visible() and page.get_by_role("link", name="Try again now").is_visible()
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    page.clock.run_for(2000)
+    assert page.locator("[role=timer] .seconds").inner_text() == "3"
+    page.clock.run_for(3000)
     page.get_by_role("heading", name="Your portfolios", exact=True).wait_for(timeout=10000)  # retried by itself
+
+
+def test_a_paused_429_countdown_never_reloads_by_itself(page, portal, sandbox):
+    sign_in_as(page, portal, "alice")
+    portal.clock.advance(61)
+    sandbox.config(api_error={"status": 429, "count": 1, "retry_after": 5})
+    page.clock.install()
+    page.goto(portal.url + "/portfolios")
+    page.get_by_role("button", name="Pause").click()
+    page.clock.run_for(60_000)  # a minute on, well past the wait
+    assert page.get_by_role("heading", name="Navexa asks us to slow down").is_visible()
+    assert "Paused" in page.locator(".countdown").inner_text()
+    page.get_by_role("link", name="Try again now").click()
+    page.get_by_role("heading", name="Your portfolios", exact=True).wait_for(timeout=10000)
 
 
 A11Y_PAGES = ["/", "/portfolios", "/portfolios/101", "/portfolios/102/holdings/2001", "/portfolios/101/holdings/1001",
@@ -377,3 +397,45 @@ def test_a_whole_visit_by_keyboard_alone(page, portal, sandbox):
     press(page, "CBA", portal.url + "/portfolios/101/holdings/1001")
     press(page, "Sign out", portal.url + "/")
     assert page.get_by_text("You're signed out").is_visible()
+
+
+ERROR_AND_EMPTY_STATES = [  # (who, path, forced Navexa error or None, heading)
+    ("alice", "/portfolios/101", {"status": 429, "count": 1, "retry_after": 30, "match": "/portfolios/101/holdings"},
+     "Navexa asks us to slow down"),
+    ("alice", "/portfolios/101/income", {"status": 503, "count": 1, "match": "/portfolios/101/holdings"},
+     "Navexa answered with an error"),
+    ("alice", "/portfolios/101?sort=bogus", None, "That request isn't valid"),
+    ("alice", "/no-such-page", None, "Page not found"),
+    ("alice", "/login?expired=1", None, None),
+    ("carol", "/portfolios/302", None, None),
+    ("dave", "/portfolios", None, "Your portfolios"),
+    ("erin", "/portfolios/401/tax?fy=2024", None, None),
+]
+
+
+@pytest.mark.parametrize("width, height, scheme", [(1280, 800, "light"), (390, 844, "light"), (320, 640, "light"),
+                                                   (390, 844, "dark")])
+def test_error_and_empty_states_have_no_accessibility_violations(chromium, portal, sandbox, width, height, scheme):
+    """Every error and empty state, target-size included; and no page reloads itself (no meta refresh)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe, found, signed_in_as = Axe(), {}, None
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", color_scheme=scheme)
+    page = context.new_page()
+    for who, path, error, heading in ERROR_AND_EMPTY_STATES:
+        if who != signed_in_as:
+            context.clear_cookies()
+            sign_in_as(page, portal, who)
+            signed_in_as = who
+        portal.clock.advance(61)  # past the answer cache: the forced error is met
+        sandbox.config(api_error=error)
+        page.goto(portal.url + path)
+        if heading:
+            assert page.get_by_role("heading", name=heading, exact=True).first.is_visible(), path
+        assert page.locator('meta[http-equiv="refresh"]').count() == 0, path
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+        results = axe.run(page, options={"rules": {"target-size": {"enabled": True}}})
+        if results.violations_count:
+            found[path] = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
+    assert found == {}
+    context.close()

@@ -51,18 +51,36 @@
   // Back and forward may show this page again from the browser's cache: as it is, not loading.
   window.addEventListener("pageshow", clear);
 
-  // "Navexa asks us to slow down": count Retry-After down; the page's meta refresh retries at zero, and
-  // "Try again" appears only then (not earlier, when it could only be refused again).
+  // "Navexa asks us to slow down": count Retry-After down in one place on the page and try again at zero,
+  // unless the person pauses; "Try again now" works throughout. Without this script the page says when to try.
   document.querySelectorAll("[data-countdown]").forEach(function (timer) {
     var left = parseInt(timer.getAttribute("data-countdown"), 10);
-    var shown = timer.querySelector(".seconds");
+    var retry = timer.getAttribute("data-retry");
+    var waiting = timer.querySelector("[data-waiting]");
+    var pause = document.querySelector("[data-pause]");
+    if (!waiting || !retry || !(left > 0)) { return; }
+    waiting.innerHTML = "";
+    waiting.append("Trying again by itself in ");
+    var shown = document.createElement("span");
+    shown.className = "seconds";
+    shown.textContent = String(left);
+    waiting.append(shown, " seconds.");
+    timer.setAttribute("role", "timer");
     var tick = window.setInterval(function () {
       left -= 1;
-      if (shown) { shown.textContent = String(Math.max(left, 0)); }
+      shown.textContent = String(Math.max(left, 0));
       if (left <= 0) {
         window.clearInterval(tick);
-        document.querySelectorAll("[data-after-countdown]").forEach(function (link) { link.hidden = false; });
+        location.assign(retry);
       }
     }, 1000);
+    if (pause) {
+      pause.hidden = false;
+      pause.addEventListener("click", function () {
+        window.clearInterval(tick);
+        waiting.textContent = "Paused. Try again whenever you're ready.";
+        pause.hidden = true;
+      });
+    }
   });
 })();
