@@ -1,6 +1,7 @@
 """The page layer: pages through Flask's test client against a fake Navexa (tests/fake_navexa.py), with a
 session started in-process. For what doesn't cross a process; the over-HTTP tests are test_views.py."""
 
+import re
 import threading
 
 import pytest
@@ -69,3 +70,13 @@ def test_a_period_navexa_cannot_give_costs_its_bar_not_the_page(make_page_app):
     page = client.get(f"/portfolios/{PORTFOLIO_ID}").get_data(as_text=True)
     assert "Page-layer shares" in page and "CBA" in page
     assert "Navexa couldn't give us every period just now" in page  # the missing period says so in its own section
+
+
+def test_periods_longer_than_the_portfolio_has_existed_are_not_charted(make_page_app):
+    """Created 1 Mar 2024; on 21 Nov 2026 a 3Y period would start 21 Nov 2023, before it existed: no 3Y bar."""
+    answers = one_portfolio()
+    answers[f"/v1/portfolios/{PORTFOLIO_ID}"] = {**answers[f"/v1/portfolios/{PORTFOLIO_ID}"], "dateCreated": "2024-03-01T00:00:00"}
+    _, client = make_page_app(FakeNavexa(answers))
+    chart = client.get(f"/portfolios/{PORTFOLIO_ID}").get_data(as_text=True).split('id="returns-title"', 1)[1].split("</section>")[0]
+    labels = re.findall(r'class="bar-label"[^>]*>([^<]+)<', chart)
+    assert labels == ["1M", "3M", "6M", "1Y", "All"]

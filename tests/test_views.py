@@ -193,9 +193,11 @@ def digits(text):
     return f"{sign}{round(float(value), 4)}" if value else ""
 
 
-def test_a_portfolio_with_no_holdings_says_so(as_user):
+def test_a_portfolio_with_no_holdings_says_so_in_one_line_and_offers_nothing_empty(as_user):
     html = page(as_user("carol"), "/portfolios/302").text
-    assert "This portfolio has no holdings yet" in html
+    assert "This portfolio has no holdings yet: add your trades in Navexa" in html
+    assert "Download CSV" not in html and '<dl class="summary">' not in html  # no $0.00 summary, no CSV of nothing
+    assert "Total return by period" not in html  # nor a chart of 0.00 % periods
 
 
 def test_odd_and_missing_fields_show_a_dash_not_an_error(as_user):
@@ -206,11 +208,28 @@ def test_odd_and_missing_fields_show_a_dash_not_an_error(as_user):
     rows = holdings_table(html)
     odd = next(r for r in rows if r[0] == "ODD")
     assert odd[1] == "—" and odd[3] == "—" and odd[4] == "$12.30"
-    assert any(r[0] == "GHOST" for r in rows)  # reported but not listed: still shown
-    assert any(r[0] == "—" for r in rows)
+    assert any(r[0].startswith("GHOST") for r in rows)  # reported but not listed: still shown…
+    assert 'href="/portfolios/301/holdings/9003"' not in html  # …but not a link to a page that can't exist
+    assert "(in Navexa's report, not its holdings)" in unescape(html)
+    assert any(r[0] == "Unnamed holding" for r in rows)  # 9002: no symbol, no name
+    assert 'href="/portfolios/301/holdings/9002">Unnamed holding</a>' in html
     holding = page(browser, "/portfolios/301/holdings/9001").text
     assert "—" in holding and "$10.00" in holding
     assert "Units held over time" not in holding  # a trade it can't read: no chart rather than a wrong one
+
+
+def test_a_holding_without_a_symbol_or_name_is_called_unnamed_and_navexa_having_nothing_is_said_so(as_user):
+    html = unescape(page(as_user("carol"), "/portfolios/301/holdings/9002").text)
+    assert "<h1>Unnamed holding" in html and '<span aria-current="page">Unnamed holding</span>' in html
+    assert "Navexa has no trades for this holding." in html and "Navexa has no income recorded for this holding." in html
+    assert "couldn't give us" not in html  # Navexa answered: reloading wouldn't help
+
+
+def test_trades_navexa_cant_give_just_now_are_told_apart_from_none(as_user, sandbox):
+    browser = as_user("alice")
+    sandbox.config(api_error={"status": 503, "count": 1, "match": "/holdings/1001/trades"})
+    html = unescape(page(browser, "/portfolios/101/holdings/1001").text)
+    assert "Navexa couldn't give us this holding's trades just now" in html and "Navexa has no trades" not in html
 
 
 # -- one holding -------------------------------------------------------------------------

@@ -153,11 +153,12 @@ class NavexaClient:
             raise UpstreamError(f"Navexa sent something other than JSON for {path}.") from error
 
     def get_many(self, calls: dict[Any, tuple[str, dict | None]], access_token: str,
-                 optional: frozenset = frozenset()) -> dict[Any, Any]:
+                 optional: frozenset = frozenset(), failures: dict | None = None) -> dict[Any, Any]:
         """Make several GET calls at once; return their JSON by name.
 
         A failed call named in `optional` is left out of the answer (the page shows a notice where it
-        would have been); any other failure raises. A 401 always raises (the caller refreshes and retries).
+        would have been), its error put in `failures` if given; any other failure raises. A 401 always
+        raises (the caller refreshes and retries).
         """
         futures = {name: self.executor.submit(self.get_json, path, access_token, params)
                    for name, (path, params) in calls.items()}
@@ -168,6 +169,8 @@ class NavexaClient:
             raise next((e for e in fatal if isinstance(e, Unauthorized)), fatal[0])
         for name, error in failed.items():
             log.warning("optional Navexa call %r failed: %s", name, error)
+        if failures is not None:
+            failures.update(failed)
         return {name: future.result() for name, future in futures.items() if name not in failed}
 
 

@@ -3,6 +3,7 @@ diversification. No Flask here (Navexa's answers are read by pages.reading's rul
 
 import calendar
 import csv
+import dataclasses
 import io
 from dataclasses import dataclass
 from datetime import date
@@ -105,6 +106,12 @@ class HoldingRow:
     dividends: float | None
     return_pct: float | None
     sector: str | None = None  # Navexa's classification.sector, when it sends one
+    listed: bool = True  # in the portfolio's holdings (a row only the performance report has isn't: no page to link)
+
+    @property
+    def label(self) -> str:
+        """What the row is called: its symbol, else its name, else plainly unnamed."""
+        return self.symbol or self.name or "Unnamed holding"
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,8 @@ def holding_rows(holdings, performance, portfolio_currency: str | None) -> list[
     for holding in as_list(holdings):
         perf = measured.pop(holding.get("id"), {})
         rows.append(_row(holding, perf, portfolio_currency))
-    rows += [_row({}, perf, portfolio_currency) for perf in measured.values()]  # reported but not listed
+    rows += [dataclasses.replace(_row({}, perf, portfolio_currency), listed=False)  # reported but not listed
+             for perf in measured.values()]
     return rows
 
 

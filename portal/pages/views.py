@@ -99,6 +99,9 @@ def portfolio(portfolio_id):
                             for r in sorted(rows, key=lambda r: -(r.weight or 0)) if r.weight], shares=True)
     returns = []
     for code, (label, _) in PERIODS.items():
+        start = period_start(code, today(), began)
+        if code != "ALL" and began and start and start < began:
+            continue  # longer than the portfolio has existed: not a 0.00 % bar
         summary = summary_of(data.get(f"perf:{code}"))
         returns.append((label, summary.total_return_pct, formatting.percent(summary.total_return_pct)))
     returns_incomplete = any(f"perf:{code}" not in data for code in PERIODS)
@@ -126,13 +129,14 @@ def holdings_download(portfolio_id):
 @bp.get("/portfolios/<int:portfolio_id>/holdings/<int:holding_id>")
 @login_required
 def holding(portfolio_id, holding_id):
+    failures: dict = {}
     data = fetch({
         "portfolio": (resource("portfolios", portfolio_id), None),
         "holdings": (resource("portfolios", portfolio_id, "holdings"), None),
         "trades": (resource("holdings", holding_id, "trades"), None),
         "income": (resource("holdings", holding_id, "income"), None),
         "performance": (resource("portfolios", portfolio_id, "performance"), period_params("ALL", today())),
-    }, optional={"trades", "income", "performance"})
+    }, optional={"trades", "income", "performance"}, failures=failures)
     found = next((h for h in as_list(data["holdings"]) if h.get("id") == holding_id), None)
     if found is None:
         raise NotFound("That holding is not in this portfolio.")
@@ -144,12 +148,15 @@ def holding(portfolio_id, holding_id):
     summary = (holding_summary(data["trades"], data["income"], measured.get("currentPrice"))
                if "trades" in data and "income" in data and not is_cash(found) else None)
     steps = position_history(data["trades"]) if "trades" in data and not is_cash(found) else None
+    # Navexa's 404 for a holding's trades or income: it has none to give (reloading won't help); anything else: not now.
+    none_at_navexa = {name for name, error in failures.items() if isinstance(error, NotFound)}
     # Franking credits are an Australian matter: shown for AUD income, or wherever Navexa reports some.
     franking_applies = currency == "AUD" or any(number(f) for f in franking)
     return render_template("holding.html", portfolio=as_dict(data["portfolio"]), portfolio_id=portfolio_id,
                            holding=found, trades=trades, income=income, currency=currency,
                            franking_applies=franking_applies,
-                           unavailable={name for name in ("trades", "income") if name not in data}, summary=summary,
+                           unavailable={name for name in ("trades", "income") if name not in data and name not in none_at_navexa},
+                           none_at_navexa=none_at_navexa, summary=summary, label=holding_label(found),
                            chart=position_chart(steps, today()) if steps else None,
                            totals={"net": total_of(i.get("netAmount") for i in income),
                                    "franking": total_of(franking), "gross": total_of(i.get("grossAmount") for i in income)})
@@ -180,6 +187,11 @@ def income(portfolio_id):
 def income_download(portfolio_id):
     _, currency, years = income_data(portfolio_id)
     return csv_download(income_csv(years, currency), f"portfolio-{portfolio_id}-income-by-financial-year.csv")
+
+
+def holding_label(holding: dict) -> str:
+    """A holding's name on its page: its symbol, else its name, else plainly unnamed."""
+    return text(holding.get("symbol")) or text(holding.get("name")) or "Unnamed holding"
 
 
 def newest_first(items: list[dict], field: str) -> list[dict]:
