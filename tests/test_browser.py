@@ -439,3 +439,70 @@ def test_error_and_empty_states_have_no_accessibility_violations(chromium, porta
             found[path] = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
     assert found == {}
     context.close()
+
+
+def phone(chromium, width=390, height=844):
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", is_mobile=True)
+    return context, context.new_page()
+
+
+def test_on_a_phone_the_holdings_are_within_the_first_screen(chromium, portal, sandbox):
+    context, page = phone(chromium)
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/portfolios/101")
+    top = page.locator("#holdings-title").bounding_box()["y"]
+    assert top < 844, f"the holdings start {top:.0f} px down"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to holdings"
+    context.close()
+
+
+def sizes(page, selector: str) -> list[tuple[str, float, float]]:
+    return page.eval_on_selector_all(selector, """nodes => nodes.filter(n => n.offsetParent !== null).map(n => {
+        const r = n.getBoundingClientRect(); return [n.textContent.trim().slice(0, 20), r.width, r.height]; })""")
+
+
+@pytest.mark.parametrize("width", [390, 320])
+def test_on_a_phone_every_control_is_at_least_44_by_44(chromium, portal, sandbox, width):
+    context, page = phone(chromium, width, 844 if width == 390 else 640)
+    sign_in_as(page, portal, "alice")
+    small = []
+    for path, selector in (("/portfolios/101", ".periods a, .sections a, .crumbs a, thead th a, tbody th a, .actions a"),
+                           ("/portfolios/101/holdings/1001", ".crumbs a"),
+                           ("/no-such-page", ".problem-actions a, .problem-actions button")):
+        page.goto(portal.url + path)
+        small += [(path, *s) for s in sizes(page, selector) if s[1] < 44 or s[2] < 44]
+    assert small == []
+    page.goto(portal.url + "/portfolios/101")
+    tops = {round(box[1]) for box in page.eval_on_selector_all(".periods a", "ns => ns.map(n => [0, n.getBoundingClientRect().top])")}
+    assert len(tops) == 1  # the six period buttons on one row
+    context.close()
+
+
+def test_after_a_sort_or_a_period_change_focus_is_on_the_control_used(page, portal, sandbox):
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/portfolios/101")
+    page.locator("#sort-symbol").click()
+    page.wait_for_url("**sort=symbol**")
+    assert page.evaluate("document.activeElement.id") == "sort-symbol"
+    page.locator("#period-3M").click()
+    page.wait_for_url("**period=3M**")
+    assert page.evaluate("document.activeElement.id") == "period-3M"
+    page.keyboard.press("Tab")  # and the next Tab goes on from there, not from the top
+    assert page.evaluate("document.activeElement.id") == "period-6M"
+
+
+def test_while_a_period_loads_only_it_looks_current_and_the_page_reads_as_stale(page, portal, sandbox):
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/portfolios/101")
+    portal.clock.advance(61)
+    sandbox.config(api_latency_ms=1500)
+    current, stale = page.evaluate("""() => {
+        document.querySelector("#period-3M").click();
+        return [[...document.querySelectorAll(".periods a.current")].map(a => a.id),
+                getComputedStyle(document.querySelector("main")).opacity];
+    }""")
+    assert current == ["period-3M"] and float(stale) < 1
+    page.wait_for_url("**period=3M**", timeout=15000)
+    assert [a for a in page.eval_on_selector_all(".periods a.current", "ns => ns.map(n => n.id)")] == ["period-3M"]

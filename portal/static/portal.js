@@ -6,11 +6,21 @@
   "use strict";
   var root = document.documentElement;
 
+  var wasCurrent = null;  // the period that was current before a click made another one the current one
+
   function markBusy(control) {
     root.classList.add("is-loading");
     if (control) {
       control.classList.add("is-busy");
       control.setAttribute("aria-busy", "true");
+      if (control.closest && control.closest(".periods")) {  // only one period ever looks current
+        wasCurrent = document.querySelector(".periods a.current");
+        if (wasCurrent && wasCurrent !== control) {
+          wasCurrent.classList.remove("current");
+          wasCurrent.removeAttribute("aria-current");
+        }
+        control.classList.add("current");
+      }
     }
   }
 
@@ -19,7 +29,20 @@
     document.querySelectorAll(".is-busy").forEach(function (control) {
       control.classList.remove("is-busy");
       control.removeAttribute("aria-busy");
+      if (wasCurrent && control !== wasCurrent && control.closest(".periods")) { control.classList.remove("current"); }
     });
+    if (wasCurrent) {
+      wasCurrent.classList.add("current");
+      wasCurrent.setAttribute("aria-current", "true");
+      wasCurrent = null;
+    }
+  }
+
+  // After a period or sort change the address names the control that was used: focus goes back to it
+  // (the browser has scrolled there already), not to the top of the page.
+  var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  if (target && (target.matches("a[href], [tabindex]"))) {
+    target.focus({preventScroll: true});
   }
 
   document.addEventListener("click", function (event) {
