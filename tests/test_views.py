@@ -426,6 +426,13 @@ def test_the_holding_summary_shows_the_hand_computed_figures(as_user):
         assert figure in html, figure
 
 
+def test_the_units_chart_labels_each_step_and_its_zero_baseline(as_user):
+    html = unescape(page(as_user("alice"), "/portfolios/102/holdings/2001").text)
+    steps = re.findall(r'<li><span class="when">([^<]+)</span>\s*(Bought|Sold) ([\d,.]+) → ([\d,.]+) held</li>', html)
+    assert [(s[1], s[2], s[3]) for s in steps] == [("Bought", "27", "27"), ("Bought", "22", "49"), ("Sold", "4", "45")]
+    assert "0 units on the baseline" in html
+
+
 def test_the_holding_page_charts_the_units_held_after_each_trade(as_user):
     browser = as_user("alice")
     html = page(browser, "/portfolios/102/holdings/2001").text
