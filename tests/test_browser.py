@@ -204,10 +204,12 @@ def test_chart_text_is_at_least_eleven_pixels_at_any_width(chromium, portal, san
     boxes = page.eval_on_selector_all(".barchart .bar-value", "nodes => nodes.map(n => n.getBoundingClientRect().right)")
     assert max(boxes) <= width  # every value is on the screen
     page.goto(portal.url + "/portfolios/102/holdings/2001")
-    texts = page.eval_on_selector_all(".position-chart :is(.position-peak, .position-axis span, .position-legend span)",
+    texts = page.eval_on_selector_all(".position-chart :is(.position-peak, .position-axis span, .position-legend span, "
+                                      ".position-steps li)",
                                       "nodes => nodes.map(n => [n.innerText, parseFloat(getComputedStyle(n).fontSize),"
                                       " n.getBoundingClientRect().right])")
-    assert {"49 units", "16 Mar 2021", "21 Nov 2026", "Buy", "Sell"} <= {t.strip() for t, _, _ in texts}
+    assert {"49 units", "16 Mar 2021 · 0 units on the baseline", "21 Nov 2026", "Buy", "Sell",
+            "16 Mar 2021 Bought 27 → 27 held"} <= {" ".join(t.split()) for t, _, _ in texts}
     assert min(size for _, size, _ in texts) >= 11 and max(right for _, _, right in texts) <= width
     context.close()
 
