@@ -410,13 +410,15 @@ ERROR_AND_EMPTY_STATES = [  # (who, path, forced Navexa error or None, heading)
     ("alice", "/no-such-page", None, "Page not found"),
     ("alice", "/login?expired=1", None, None),
     ("carol", "/portfolios/302", None, None),
+    ("carol", "/portfolios/301", None, None),
+    ("carol", "/portfolios/301/holdings/9002", None, "Unnamed holding"),
     ("dave", "/portfolios", None, "Your portfolios"),
     ("erin", "/portfolios/401/tax?fy=2024", None, None),
 ]
 
 
-@pytest.mark.parametrize("width, height, scheme", [(1280, 800, "light"), (390, 844, "light"), (320, 640, "light"),
-                                                   (390, 844, "dark")])
+@pytest.mark.parametrize("width, height, scheme", [(w, h, scheme) for w, h in ((1280, 800), (390, 844), (320, 640))
+                                                   for scheme in ("light", "dark")])
 def test_error_and_empty_states_have_no_accessibility_violations(chromium, portal, sandbox, width, height, scheme):
     """Every error and empty state, target-size included; and no page reloads itself (no meta refresh)."""
     from axe_playwright_python.sync_playwright import Axe

@@ -212,6 +212,7 @@ def test_odd_and_missing_fields_show_a_dash_not_an_error(as_user):
     assert 'href="/portfolios/301/holdings/9003"' not in html  # …but not a link to a page that can't exist
     assert "(in Navexa's report, not its holdings)" in unescape(html)
     assert any(r[0] == "Unnamed holding" for r in rows)  # 9002: no symbol, no name
+    assert "Navexa's report gives no weights for these holdings" in unescape(html)  # not "nothing to show yet"
     assert 'href="/portfolios/301/holdings/9002">Unnamed holding</a>' in html
     holding = page(browser, "/portfolios/301/holdings/9001").text
     assert "—" in holding and "$10.00" in holding
