@@ -42,6 +42,10 @@ def today():
     return services().today()
 
 
+def csv_download(body: str, filename: str) -> Response:
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 @bp.get("/")
 def index():
     signed_out = signed_out_cookie.read() is not None
@@ -122,8 +126,7 @@ def holdings_download(portfolio_id):
     data = portfolio_data(portfolio_id, [period], period)
     currency = text(as_dict(data["portfolio"]).get("baseCurrencyCode"))
     rows = sort_rows(holding_rows(data["holdings"], data[f"perf:{period}"], currency), sort_key, direction)
-    return Response(holdings_csv(rows), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="portfolio-{portfolio_id}-holdings-{period.lower()}.csv"'})
+    return csv_download(holdings_csv(rows), f"portfolio-{portfolio_id}-holdings-{period.lower()}.csv")
 
 
 @bp.get("/portfolios/<int:portfolio_id>/holdings/<int:holding_id>")
@@ -241,10 +244,6 @@ def tax(portfolio_id):
     info, report = tax_data(portfolio_id)
     return render_template("tax.html", portfolio=info, portfolio_id=portfolio_id, report=report, as_of=today(),
                            methods=cgt.METHODS, entities=cgt.ENTITIES, year_label=cgt.year_label)
-
-
-def csv_download(body: str, filename: str) -> Response:
-    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.get("/portfolios/<int:portfolio_id>/cgt.csv")
