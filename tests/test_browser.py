@@ -510,3 +510,49 @@ def test_while_a_period_loads_only_it_looks_current_and_the_page_reads_as_stale(
     assert current == ["period-3M"] and float(stale) < 1
     page.wait_for_url("**period=3M**", timeout=15000)
     assert [a for a in page.eval_on_selector_all(".periods a.current", "ns => ns.map(n => n.id)")] == ["period-3M"]
+
+
+def rendered_error_pages(portal) -> dict[str, tuple[int, str]]:
+    """The error pages no sandbox knob reaches on demand, as the portal's own renderer answers them."""
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    from portal.core.errors import StoreUnavailable, navexa_error
+    from portal.core.navexa import UpstreamTimeout
+    from portal.web.errors import render_error, render_http_exception
+
+    pages = {}
+    with portal.app.test_request_context("/portfolios/101"):
+        for name, response in (("503", render_error(StoreUnavailable())),
+                               ("504", render_error(navexa_error(UpstreamTimeout("slow"), "/portfolios/101"))),
+                               ("413", render_http_exception(RequestEntityTooLarge()))):
+            pages[name] = (response.status_code, response.get_data(as_text=True))
+    return pages
+
+
+def fulfilling(status: int, html: str):
+    """A Playwright route handler answering with this page (one argument: Playwright passes the request to two)."""
+    def answer(route):
+        route.fulfill(status=status, body=html, content_type="text/html; charset=utf-8")
+
+    return answer
+
+
+@pytest.mark.parametrize("width, height, scheme", [(w, h, scheme) for w, h in ((1280, 800), (390, 844), (320, 640))
+                                                   for scheme in ("light", "dark")])
+def test_the_store_timeout_and_too_large_pages_have_no_accessibility_violations(chromium, portal, sandbox, width, height,
+                                                                                scheme):
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", color_scheme=scheme)
+    page = context.new_page()
+    axe, found = Axe(), {}
+    for name, (status, html) in rendered_error_pages(portal).items():
+        page.route(f"{portal.url}/_state/{name}", fulfilling(status, html))
+        page.goto(f"{portal.url}/_state/{name}")
+        assert page.get_by_role("heading", level=1).is_visible() and f"error {status}" in page.content()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+        results = axe.run(page, options={"rules": {"target-size": {"enabled": True}}})
+        if results.violations_count:
+            found[name] = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
+    assert found == {}
+    context.close()

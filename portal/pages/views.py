@@ -43,6 +43,7 @@ def today():
 
 
 def csv_download(body: str, filename: str) -> Response:
+    """A CSV the browser saves as filename."""
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
