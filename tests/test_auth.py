@@ -263,11 +263,12 @@ def test_signed_out_people_are_sent_to_login_with_next(browser):
 def test_logout_clears_redis_and_the_cookie_and_signs_out_at_the_provider(signed_in, portal, sandbox):
     sid = signed_in.session_id()
     assert portal.redis.exists(token_key(sid))
+    id_token = signed_in.record().id_token
     response = signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()},
                               allow_redirects=False, timeout=10)
     assert response.status_code == 302
     assert response.headers["Location"].startswith(sandbox.url + "/oidc/logout?")
-    assert query_of(response.headers["Location"]) == {"client_id": SANDBOX_CLIENT_ID,
+    assert query_of(response.headers["Location"]) == {"client_id": SANDBOX_CLIENT_ID, "id_token_hint": id_token,
                                                       "post_logout_redirect_uri": portal.url + "/"}
     assert not portal.redis.exists(session_key(sid))
     assert not portal.redis.exists(token_key(sid))

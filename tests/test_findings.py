@@ -177,3 +177,33 @@ def test_a_key_rotated_under_the_same_kid_is_fetched_again_once(sandbox):
     stale = provider_for(sandbox)
     stale._keys = KeySet([RSAKey.generate_key(2048, parameters={"kid": kid}, private=False)])  # same kid, old key
     assert stale.validate_id_token(token["id_token"], "n-fixed")["sub"] == "auth0|alice-7f3a91"
+
+
+# -- RFC 10017 / RFC 9700 details of sign-in and sign-out ---------------------------------------------------------
+
+
+def test_the_callback_leaks_no_referrer(browser, portal):
+    """RFC 9700 §4.2.4: the page answering the authorization response sends no Referer onward."""
+    response = browser.sign_in()
+    assert response.status_code == 302 and response.headers["Referrer-Policy"] == "no-referrer"
+    from tools.clients import Browser
+
+    refused = Browser(portal.url).get(portal.url + "/callback?code=x&state=unknown", timeout=10)  # an error page too
+    assert refused.status_code == 400 and refused.headers["Referrer-Policy"] == "no-referrer"
+    assert browser.get(portal.url + "/", timeout=10).headers["Referrer-Policy"] == "same-origin"  # elsewhere as before
+
+
+def test_sign_out_asks_the_provider_to_end_its_session_with_an_id_token_hint(signed_in, portal):
+    from tests.helpers import query_of
+
+    id_token = signed_in.record().id_token
+    response = signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()}, allow_redirects=False,
+                              timeout=10)
+    assert response.status_code == 302
+    assert query_of(response.headers["Location"])["id_token_hint"] == id_token
+
+
+def test_sign_out_clears_the_sites_cache_and_storage_but_no_other_sites_cookies(signed_in, portal):
+    response = signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()}, allow_redirects=False,
+                              timeout=10)
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'  # "cookies" would reach the whole domain's

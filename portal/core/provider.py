@@ -256,15 +256,17 @@ class Provider:
         log.info("revocation answered %s", response.status_code)
         return response.status_code
 
-    def logout_url(self, return_to: str) -> str:
-        """Where the browser signs out at the provider too, coming back to return_to."""
+    def logout_url(self, return_to: str, id_token: str | None = None) -> str:
+        """Where the browser signs out at the provider too, coming back to return_to; the session's ID token
+        goes as id_token_hint (RP-Initiated Logout 1.0), so the provider knows whose session it ends."""
         try:
             end_session = self.metadata().get("end_session_endpoint")
         except ProviderFailure:
             log.warning("logout: provider metadata unavailable; signed out locally only")
             return return_to
         if isinstance(end_session, str) and end_session:
-            return end_session + "?" + urlencode({"client_id": self.client_id, "post_logout_redirect_uri": return_to})
+            hint = {"id_token_hint": id_token} if id_token else {}
+            return end_session + "?" + urlencode({"client_id": self.client_id, "post_logout_redirect_uri": return_to, **hint})
         return self.auth_url + "/v2/logout?" + urlencode({"client_id": self.client_id, "returnTo": return_to})
 
 

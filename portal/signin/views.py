@@ -29,6 +29,15 @@ log = logging.getLogger(__name__)
 _ORG_PARAM = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the whole value (fullmatch)
 
 
+@bp.after_request
+def no_referrer_from_the_callback(response):
+    """RFC 9700 §4.2.4: whatever /callback answers (an error page included), its address, which carries the code
+    and state, is never sent onward as a Referer."""
+    if request.endpoint == "auth.callback":
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def redirect_uri() -> str:
     """Always from configuration, never from a request header (Host can be forged)."""
     return settings().public_url + "/callback"
@@ -143,6 +152,10 @@ def logout():
     if request.method == "GET":
         return render_template("logout.html")
     check_csrf()
+    hint = sessions.id_token() if current_user() is not None else None
     sessions.end(revoke=current_user() is not None)
     signed_out_cookie.issue("1", SIGNED_OUT_NOTICE_SECONDS)
-    return redirect(services().provider.logout_url(settings().public_url + "/"))
+    response = redirect(services().provider.logout_url(settings().public_url + "/", id_token=hint))
+    # This origin's cache and storage go too; not "cookies", which would reach every site of the domain.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response

@@ -89,6 +89,17 @@ def start(user: User, token: dict, new_sid: str | None = None):
     store.start(session.sid, key, TokenRecord.from_response(token, now), ends_at)
 
 
+def id_token() -> str | None:
+    """This session's ID token, if its key opens its record (for the provider's logout)."""
+    key = key_cookie.key()
+    if not session.sid or key is None:
+        return None
+    try:
+        return services().tokens.load(session.sid, key).id_token
+    except SessionEnded:
+        return None
+
+
 def end(revoke: bool = False):
     """Forget this request's session everywhere (revoking its refresh token first if asked)."""
     if session.sid:
