@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     app.register_blueprint(api_views.bp)
     ratelimit.init_app(app, *keyspace.limiter_storage(settings, client))
     app.wsgi_app = FastPath(app, redis_client=client, sessions=session_interface, tokens=token_store,
-                            navexa_client=navexa_client, production=settings.production, security_headers=headers)
+                            navexa_client=navexa_client, production=settings.production, security_headers=headers,
+                            own_origin=security.origin_of(settings.public_url))
     if settings.trusted_proxy_count:  # outermost: everything inside sees the client's address
         n = settings.trusted_proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)

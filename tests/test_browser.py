@@ -556,3 +556,23 @@ def test_the_store_timeout_and_too_large_pages_have_no_accessibility_violations(
             found[name] = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
     assert found == {}
     context.close()
+
+
+def test_a_cross_site_fetch_to_the_api_is_refused_in_chromium(page, portal, sandbox):
+    """From another origin's page (the sandbox's), with the person's cookies: the portal forwards nothing."""
+    from prometheus_client import REGISTRY
+
+    def full_answers():
+        return REGISTRY.get_sample_value("portal_api_answers_total", {"path": "full"}) or 0.0
+
+    sign_in_as(page, portal, "alice")
+    page.goto(sandbox.url + "/.well-known/openid-configuration")
+    before, answered_before = sandbox.stats()["api_requests"], full_answers()
+    page.evaluate("""url => fetch(url, {credentials: "include", mode: "no-cors"}).catch(() => null)""",
+                  portal.url + "/api/v1/portfolios")
+    page.evaluate("""url => fetch(url, {credentials: "include", method: "POST", mode: "no-cors", body: "{}"})
+                       .catch(() => null)""", portal.url + "/api/v1/portfolios")
+    assert full_answers() - answered_before == 2  # both reached the portal (and were answered by its full path)…
+    assert sandbox.stats()["api_requests"] == before  # …and neither went on to Navexa
+    page.goto(portal.url + "/portfolios")  # and the person is still signed in
+    assert page.get_by_role("heading", name="Your portfolios", exact=True).is_visible()

@@ -207,3 +207,23 @@ def test_sign_out_clears_the_sites_cache_and_storage_but_no_other_sites_cookies(
     response = signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()}, allow_redirects=False,
                               timeout=10)
     assert response.headers["Clear-Site-Data"] == '"cache", "storage"'  # "cookies" would reach the whole domain's
+
+
+# -- /api/ refuses other origins (RFC 10017's BFF: requests from anywhere but the portal's own pages) ---------------
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                                     {"Origin": "http://evil.example"}, {"Origin": "null"},
+                                     {"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"}])
+def test_api_calls_from_another_origin_are_refused_on_both_paths(signed_in, portal, sandbox, headers):
+    for method in ("GET", "POST"):
+        extra = {"X-CSRF": signed_in.csrf()} if method == "POST" else {}
+        response = signed_in.request(method, portal.url + "/api/v1/portfolios", headers={**headers, **extra}, timeout=10)
+        assert response.status_code == 403 and response.json()["error"] == "cross_origin", (method, headers)
+    assert sandbox.stats()["api_requests"] == 0  # nothing reached Navexa
+
+
+@pytest.mark.parametrize("headers", [{}, {"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}])
+def test_api_calls_from_the_portals_own_pages_or_no_browser_pass(signed_in, portal, headers):
+    own = {"Origin": portal.url} if headers.get("Sec-Fetch-Site") == "same-origin" else {}
+    assert signed_in.get(portal.url + "/api/v1/portfolios", headers={**headers, **own}, timeout=10).status_code == 200

@@ -9,8 +9,8 @@ cookie's owner for the key.
 
 Whatever it starts, it finishes: Navexa's answer, or its error as the same JSON the Flask view
 would send (a 401 is refreshed and retried once, as there). It declines, before asking Navexa,
-anything else (no session, a token to refresh, a bad path, Redis trouble), and the Flask app
-answers. The one hand-over after Navexa was asked: when the session can't go on (a refreshed token
+anything else (another origin's request, no session, a token to refresh, a bad path, Redis trouble),
+and the Flask app answers. The one hand-over after Navexa was asked: when the session can't go on (a refreshed token
 refused too, or a refresh refused for good), it deletes the token record and declines, so the
 Flask app signs the person out without asking anyone again.
 
@@ -44,7 +44,8 @@ class FastPath:
     """A WSGI wrapper round the Flask app (see the module docstring)."""
 
     def __init__(self, app: Flask, *, redis_client, sessions: RedisSessionInterface, tokens: TokenStore,
-                 navexa_client: navexa.NavexaClient, production: bool, security_headers: dict[str, str]):
+                 navexa_client: navexa.NavexaClient, production: bool, security_headers: dict[str, str],
+                 own_origin: str):
         self.wsgi_app = app.wsgi_app
         self.routes = app.url_map.bind("localhost")  # matches against the map as it is at each call
         self.redis = redis_client
@@ -53,6 +54,7 @@ class FastPath:
         self.navexa = navexa_client
         self.production = production
         self.security_headers = security_headers
+        self.own_origin = own_origin
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "GET" or not self.forwards(environ.get("PATH_INFO", "")):
@@ -87,6 +89,8 @@ class FastPath:
     def answer(self, environ, started: float, request_id: str):
         """(status line, headers, body), or None for the Flask app to answer."""
         incoming = Request(environ)  # werkzeug's parsing of cookies, query and headers, as Flask's
+        if hop.from_another_origin(incoming.headers, self.own_origin):
+            return None  # refused: the Flask view says so
         sid = incoming.cookies.get(self.sessions.cookie_name, "")
         key = key_cookie.key_in(incoming.cookies, self.production)
         if not SESSION_ID.fullmatch(sid) or key is None:

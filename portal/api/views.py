@@ -10,17 +10,24 @@ blueprint or another declares for itself (such as /api/session) is answered here
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..core.errors import SessionExpired
+from ..core.errors import CrossOrigin, SessionExpired
 from ..core.metrics import API_ANSWERS
 from ..settings import MAX_BODY
 from ..web import sessions
-from ..web.security import SAFE_METHODS, check_csrf_header
-from ..web.services import services
+from ..web.security import SAFE_METHODS, check_csrf_header, origin_of
+from ..web.services import services, settings
 from ..web.signed_in import login_required, with_access_token
 from . import hop
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 PROXY_ENDPOINT = "api.proxy"  # the one endpoint whose calls go upstream; every other /api/ endpoint is the portal's
+
+
+@bp.before_request
+def only_the_portals_own_pages():
+    """Every /api/ request, /api/session included: refused from another origin's page."""
+    if hop.from_another_origin(request.headers, origin_of(settings().public_url)):
+        raise CrossOrigin()
 
 
 @bp.after_request

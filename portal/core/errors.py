@@ -9,6 +9,7 @@ The portal's own (raised on purpose, each with its status, code, title and messa
     ├── ClientRejected           Navexa refused the portal's own client credentials (the operator's to fix)
     ├── SessionExpired           the session cannot go on: sign in again
     ├── CsrfError                a state-changing request without the session's CSRF token
+    ├── CrossOrigin              an /api/ request from another origin's page
     ├── BadInput                 a request we won't act on
     │   └── BadPath              an /api/ path that could leave Navexa's API base
     ├── UpstreamRedirect         Navexa answered an /api/ call with a redirect
@@ -88,6 +89,11 @@ class SessionExpired(PortalError):
 class CsrfError(PortalError):
     code, status, title, offers_sign_in = "csrf_failed", 400, "This form has expired", True
     message = "Please go back, reload the page and try again."
+
+
+class CrossOrigin(PortalError):
+    code, status, title = "cross_origin", 403, "Refused: a request from another site"
+    message = "The portal's API answers only the portal's own pages."
 
 
 class BadInput(PortalError):
