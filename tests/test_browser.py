@@ -44,6 +44,12 @@ def test_declining_at_navexa_shows_the_friendly_page(page, portal, sandbox):
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
+def violations(axe, page, target_size: bool = False) -> list[tuple[str, str, int]]:
+    """axe-core's violations of any impact on the page as it is: (rule, impact, nodes) each."""
+    results = axe.run(page, options={"rules": {"target-size": {"enabled": True}}} if target_size else None)
+    return [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
+
+
 def sign_in_as(page, portal, username):
     page.goto(portal.url + "/login")
     page.get_by_label("Username").fill(username)
@@ -108,10 +114,8 @@ def test_the_tax_pages_fit_every_screen_with_no_accessibility_violations(chromiu
         assert page.get_by_role("heading", level=1).is_visible()
         if page.evaluate("document.documentElement.scrollWidth") > width:
             wide[path] = page.evaluate("document.documentElement.scrollWidth")
-        results = axe.run(page)
-        if results.violations_count:
-            found[path] = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
-    assert wide == {} and found == {}
+        found[path] = violations(axe, page)
+    assert wide == {} and {p: v for p, v in found.items() if v} == {}
     context.close()
 
 
@@ -362,10 +366,8 @@ def test_no_accessibility_violations_of_any_impact(chromium, portal, sandbox, wi
     axe, found = Axe(), {}
     for path in A11Y_PAGES:
         page.goto(portal.url + path)
-        results = axe.run(page)
-        if results.violations_count:
-            found[path] = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
-    assert found == {}
+        found[path] = violations(axe, page)
+    assert {p: v for p, v in found.items() if v} == {}
     context.close()
 
 
@@ -438,10 +440,8 @@ def test_error_and_empty_states_have_no_accessibility_violations(chromium, porta
             assert page.get_by_role("heading", name=heading, exact=True).first.is_visible(), path
         assert page.locator('meta[http-equiv="refresh"]').count() == 0, path
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
-        results = axe.run(page, options={"rules": {"target-size": {"enabled": True}}})
-        if results.violations_count:
-            found[path] = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
-    assert found == {}
+        found[path] = violations(axe, page, target_size=True)
+    assert {p: v for p, v in found.items() if v} == {}
     context.close()
 
 
@@ -551,10 +551,8 @@ def test_the_store_timeout_and_too_large_pages_have_no_accessibility_violations(
         page.goto(f"{portal.url}/_state/{name}")
         assert page.get_by_role("heading", level=1).is_visible() and f"error {status}" in page.content()
         assert page.evaluate("document.documentElement.scrollWidth") <= width, name
-        results = axe.run(page, options={"rules": {"target-size": {"enabled": True}}})
-        if results.violations_count:
-            found[name] = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
-    assert found == {}
+        found[name] = violations(axe, page, target_size=True)
+    assert {p: v for p, v in found.items() if v} == {}
     context.close()
 
 
