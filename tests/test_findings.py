@@ -19,6 +19,7 @@ from portal.pages.income import income_by_financial_year, income_csv
 from portal.web.security import safe_next
 from portal.web.session_store import SESSION_ID
 from tests.helpers import PortalBrowser, token_key
+from tests.test_clients import Pool
 from tools.stack import start_redis
 
 
@@ -91,15 +92,6 @@ def test_f06_with_redis_full_a_signed_in_page_still_answers_with_its_data(make_p
         assert person.page("/portfolios/101").status_code == 200
     finally:
         service.stop()
-
-
-class Pool:
-    def __init__(self, status=200, headers=None, body=b"{}"):
-        self.status, self.headers, self.body = status, headers or {}, body
-
-    def urlopen(self, method, url, **kwargs):
-        return urllib3.HTTPResponse(body=self.body, status=self.status, preload_content=kwargs.get("preload_content") is not False,
-                                    headers=self.headers)
 
 
 @pytest.mark.parametrize("value", ["²", "١٢", "7.5", "-1", " 7", "7\n"])
