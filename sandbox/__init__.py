@@ -34,10 +34,12 @@ def create_app(environ=None) -> Flask:
     app.extensions["sandbox_client"] = client
     app.extensions["sandbox_server"] = create_server(app, client)
 
-    from . import api, auth, control
+    from . import api, auth, client_auth, control, logout
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(logout.bp)
+    app.register_blueprint(client_auth.bp)
     app.wsgi_app = JsonBodyAsForm(app.wsgi_app)
     return app

@@ -29,11 +29,14 @@ from joserfc.jwk import RSAKey
 from werkzeug.wrappers import Response
 
 from . import data
+from .client_auth import PRIVATE_KEY_JWT, authenticate_private_key_jwt
+from .logout import SID_COOKIE, end_sign_in_session, start_sign_in_session
 from .state import AuthorizationCode, RefreshToken, new_family
 
 bp = Blueprint("auth", __name__)
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access")
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", PRIVATE_KEY_JWT]
 SSO_COOKIE = "navexa_sandbox_sso"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
@@ -60,7 +63,7 @@ class Client:
         return hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
 
     def check_endpoint_auth_method(self, method, endpoint):
-        return method in ("client_secret_post", "client_secret_basic")
+        return method in CLIENT_AUTH_METHODS
 
     def check_response_type(self, response_type):
         return response_type == "code"
@@ -146,7 +149,10 @@ class Auth0OpenIDCode(OpenIDCode):
         return {"alg": "RS256", "kid": signing_key().kid}
 
     def get_client_claims(self, client):
-        return {"iss": issuer(), "aud": client.get_client_id(), "exp": int(time.time()) + 36000}
+        claims = {"iss": issuer(), "aud": client.get_client_id(), "exp": int(time.time()) + 36000}
+        if g.token_context.get("sid"):
+            claims["sid"] = g.token_context["sid"]  # the sign-in session, as Auth0 puts it in ID tokens
+        return claims
 
     def generate_user_info(self, user, scope):
         person = data.USERS[user]
@@ -161,7 +167,7 @@ class Auth0OpenIDCode(OpenIDCode):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def save_authorization_code(self, code, request):
         params = request.payload.data
@@ -176,6 +182,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge=params.get("code_challenge"),
             code_challenge_method=params.get("code_challenge_method", "S256"),
             family=new_family(),
+            sid=g.get("sign_in_sid"),
         )
         with state().lock:
             state().codes[code] = record
@@ -201,12 +208,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             authorization_code.used = True
 
     def authenticate_user(self, authorization_code):
-        g.token_context = {"audience": authorization_code.audience, "family": authorization_code.family}
+        g.token_context = {"audience": authorization_code.audience, "family": authorization_code.family,
+                           "sid": authorization_code.sid}
         return authorization_code.user
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation, as Auth0 with "Rotation" on
 
     def authenticate_refresh_token(self, refresh_token):
@@ -237,7 +245,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 
 class Auth0Revocation(RevocationEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
         with state().lock:
@@ -325,6 +333,7 @@ def user_for_sub(sub: str) -> str | None:
 def create_server(app, client: Client) -> AuthorizationServer:
     server = AuthorizationServer(app, query_client=lambda cid: client if cid == client.client_id else None, save_token=save_token)
     server.register_token_generator("default", generate_token)
+    server.register_client_auth_method(PRIVATE_KEY_JWT, authenticate_private_key_jwt)
     server.register_grant(AuthorizationCodeGrant, [Auth0CodeChallenge(required=True), Auth0OpenIDCode(require_nonce=False)])
     server.register_grant(RefreshTokenGrant)
     server.register_endpoint(Auth0Revocation)
@@ -352,7 +361,10 @@ def discovery():
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": list(SUPPORTED_SCOPES),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "id_token_signing_alg_values_supported": ["RS256"],
         "subject_types_supported": ["public"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -382,8 +394,10 @@ def authorize():
     if username not in data.USERS:
         return render_template("signin.html", query=request.query_string.decode(), users=data.USERS,
                                remembered=None, error="Unknown user: try alice or bob."), 400
+    g.sign_in_sid = start_sign_in_session(username, request.cookies.get(SID_COOKIE))
     response = server().create_authorization_response(grant=grant, grant_user=username)
     response.set_cookie(SSO_COOKIE, username, httponly=True, samesite="Lax")
+    response.set_cookie(SID_COOKIE, g.sign_in_sid, httponly=True, samesite="Lax")
     return response
 
 
@@ -405,7 +419,8 @@ def token():
         state().count("token_requests", grant_type)
     state().log_token_request({
         "grant_type": grant_type,
-        "auth_method": "client_secret_basic" if request.authorization else "client_secret_post",
+        "auth_method": ("client_secret_basic" if request.authorization else
+                        PRIVATE_KEY_JWT if "client_assertion" in request.form else "client_secret_post"),
         "params": sorted(request.form.keys()),
         "content_type": request.environ.get("sandbox.original_content_type", request.content_type),
     })
@@ -454,12 +469,14 @@ def _logout(client_id, return_to, logout_state):
         return render_template("error.html", error="invalid_request",
                                description="The returnTo URL is not in the allowed logout URLs."), 400
     state().count("logouts")
+    end_sign_in_session(request.cookies.get(SID_COOKIE), "rp-logout")  # tells the client over the back channel
     if return_to:
         target = return_to + ("?" + urlencode({"state": logout_state}) if logout_state else "")
         response = redirect(target)
     else:
         response = make_response(render_template("error.html", error="signed_out", description="You are signed out."))
     response.delete_cookie(SSO_COOKIE)
+    response.delete_cookie(SID_COOKIE)
     return response
 
 

@@ -15,6 +15,7 @@ KNOB_TYPES = {
     "opaque_access_tokens": (bool,),
     "refuse_refresh_scope": (bool,),
     "gzip_responses": (bool,),
+    "backchannel_logout_uri": (str, type(None)),
 }
 FORCEABLE_STATUSES = {"api_error": (401, 403, 404, 429, 500, 502, 503), "token_error": (500, 502, 503)}
 

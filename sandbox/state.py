@@ -21,6 +21,7 @@ DEFAULT_KNOBS = {
     "opaque_access_tokens": False,  # random strings instead of JWTs, as some certified providers issue
     "refuse_refresh_scope": False,  # a refresh grant carrying `scope` gets invalid_scope, as some providers answer
     "gzip_responses": False,  # gzip JSON answers for clients that accept it, as real APIs behind a CDN do
+    "backchannel_logout_uri": None,  # where logout tokens go (the client's back-channel logout URI), if anywhere
 }
 
 
@@ -36,6 +37,7 @@ class AuthorizationCode:
     code_challenge: str | None
     code_challenge_method: str | None
     family: str
+    sid: str | None = None  # the sign-in session it came from
     issued_at: float = field(default_factory=time.time)
     auth_time: int = field(default_factory=lambda: int(time.time()))
     used: bool = False
@@ -96,6 +98,10 @@ class SandboxState:
             self.revoked_families: set[str] = set()
             self.used_nonces: set[str] = set()
             self.opaque_tokens: dict[str, dict] = {}  # opaque access token → its claims
+            self.idp_sessions: dict[str, str] = {}  # sign-in session id (the ID token's sid) → user
+            self.backchannel_log: list[dict] = []  # each logout token sent: initiator and the client's answer
+            self.client_keys: dict | None = None  # the client's public JWKS, for private_key_jwt
+            self.assertion_ids: set[str] = set()  # client assertion jtis already used
             self.api_log: list[dict] = []
             self.token_log: list[dict] = []
             self.stats = {
@@ -104,6 +110,7 @@ class SandboxState:
                 "revocations": 0,
                 "api_requests": 0,
                 "logouts": 0,
+                "client_assertions_refused": 0,
             }
 
     def configure(self, changes: dict) -> dict:
