@@ -21,12 +21,16 @@ from .api import views as api_views
 from .api.fast_path import FastPath
 from .core import keyspace, provider
 from .core.cache import AnswerCache
+from .core.client_auth import PrivateKeyJwt
 from .core.navexa import NavexaClient
 from .core.pending import PendingLogins
+from .core.sealing import derived_key
+from .core.session_index import SessionIndex
 from .core.tokens import TokenStore
 from .pages import formatting
 from .pages import views as pages_views
 from .settings import MAX_BODY, Settings
+from .signin import backchannel, your_sessions
 from .signin import views as signin_views
 from .web import cookies, errors, ratelimit, requestlog, security, services, session_store, sessions
 
@@ -49,15 +53,20 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     session_interface = session_store.init_app(app, client, cookie_name=session_store.session_cookie_name(settings.production),
                                                secure=settings.production, clock=clock)
     navexa_client = NavexaClient(settings.api_url, **({"timeout": navexa_timeout} if navexa_timeout else {}))
+    client_auth = (PrivateKeyJwt(settings.client_id, settings.client_private_key, settings.client_key_id, clock=clock)
+                   if settings.client_auth == "private_key_jwt" else None)  # None: client_secret_post
     navexa_provider = provider.Provider(
         auth_url=settings.auth_url, client_id=settings.client_id, client_secret=settings.client_secret,
         audience=settings.audience, scope=settings.scope, refresh_scope=settings.refresh_scope,
-        timeout=provider_timeout, refresh_timeout=refresh_timeout)
+        timeout=provider_timeout, refresh_timeout=refresh_timeout, client_auth=client_auth)
     token_store = TokenStore(client, refresher=provider.refresher(navexa_provider), clock=clock,
-                             revoke=navexa_provider.revoke)
+                             revoke=navexa_provider.revoke,
+                             revocation_key=derived_key(settings.secret_key, "revocation-copy/v1"))
     services.init_app(app, services.Services(settings=settings, redis=client, navexa=navexa_client,
                                              provider=navexa_provider, tokens=token_store, pending=PendingLogins(client),
                                              cache=AnswerCache(client, ttl=settings.cache_seconds, clock=clock),
+                                             index=SessionIndex(client, token_store, revoke=navexa_provider.revoke,
+                                                                clock=clock),
                                              clock=clock, today=today))
 
     errors.init_app(app)
@@ -67,6 +76,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     headers = security.init_app(app, settings)
     app.register_blueprint(health.bp)
     app.register_blueprint(signin_views.bp)
+    app.register_blueprint(backchannel.bp)
+    app.register_blueprint(your_sessions.bp)
     app.register_blueprint(pages_views.bp)
     app.register_blueprint(api_views.bp)
     ratelimit.init_app(app, *keyspace.limiter_storage(settings, client))

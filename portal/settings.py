@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from joserfc.jwk import ECKey, RSAKey
 from limits import parse_many
 
 log = logging.getLogger(__name__)
@@ -13,7 +14,10 @@ log = logging.getLogger(__name__)
 ENVIRONMENTS = ("production", "development")
 MIN_SECRET_KEY_LENGTH = 32  # characters: at least 128 bits from `secrets.token_hex(16)`
 DEFAULT_SIGN_IN_RATE_LIMIT = "30 per minute"  # per client address, for each of /login and /callback
+# Per address: the provider's logout tokens come from a few addresses, many at once when a tenant signs people out.
+DEFAULT_BACKCHANNEL_RATE_LIMIT = "600 per minute"
 MAX_BODY = 1024 * 1024  # bytes any request body may carry (a form, or an /api/ call's body); more is 413
+CLIENT_AUTH_METHODS = ("client_secret_post", "private_key_jwt")  # NAVEXA_CLIENT_AUTH (core.client_auth)
 GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_hex(32))'"  # noqa: S105 - not a secret
 
 
@@ -40,11 +44,15 @@ class Settings:
     secret_key: str
     trusted_proxy_count: int
     sign_in_rate_limit: str = DEFAULT_SIGN_IN_RATE_LIMIT
+    backchannel_rate_limit: str = DEFAULT_BACKCHANNEL_RATE_LIMIT
     metrics_token: str | None = None
     redis_sentinels: tuple[tuple[str, int], ...] = ()
     redis_sentinel_master: str | None = None
     redis_cluster: bool = False
     cache_seconds: int = 60
+    client_auth: str = "client_secret_post"  # or private_key_jwt (core.client_auth)
+    client_private_key: str | None = None  # PEM, for private_key_jwt
+    client_key_id: str | None = None  # its kid, as registered at Navexa's tenant
 
     @property
     def production(self) -> bool:
@@ -66,10 +74,18 @@ class Settings:
 
         sentinels, sentinel_problems = _sentinels(get("REDIS_SENTINELS"))
         problems += sentinel_problems
-        required = {
-            "NAVEXA_CLIENT_ID": "the Client ID Navexa issued for the portal",
-            "NAVEXA_CLIENT_SECRET": "the Client Secret Navexa issued for the portal",
-        }
+        client_auth = get("NAVEXA_CLIENT_AUTH", "client_secret_post").lower()
+        required = {"NAVEXA_CLIENT_ID": "the Client ID Navexa issued for the portal"}
+        if client_auth == "private_key_jwt":
+            required["NAVEXA_CLIENT_PRIVATE_KEY"] = "the portal's private key (PEM, or a path to a PEM file)"
+            required["NAVEXA_CLIENT_KEY_ID"] = "the key id (kid) its public key was registered under at Navexa"
+        else:
+            required["NAVEXA_CLIENT_SECRET"] = "the Client Secret Navexa issued for the portal"  # noqa: S105
+        if client_auth not in CLIENT_AUTH_METHODS:
+            problems.append(f"NAVEXA_CLIENT_AUTH is '{client_auth}': set it to one of {', '.join(CLIENT_AUTH_METHODS)}.")
+        private_key, key_problem = _private_key(env.get("NAVEXA_CLIENT_PRIVATE_KEY") or "")
+        if client_auth == "private_key_jwt" and key_problem:
+            problems.append(key_problem)
         if sentinels:
             required["REDIS_SENTINEL_MASTER"] = "the name the sentinels monitor the primary under, e.g. mymaster"
         else:
@@ -103,10 +119,13 @@ class Settings:
             problems.append("NAVEXA_SCOPE must include 'openid': sign-in relies on the ID token.")
 
         sign_in_rate_limit = get("RATE_LIMIT_SIGN_IN", DEFAULT_SIGN_IN_RATE_LIMIT)
-        try:
-            parse_many(sign_in_rate_limit)
-        except ValueError:
-            problems.append(f"RATE_LIMIT_SIGN_IN is '{sign_in_rate_limit}': write it like '30 per minute' or '10/minute;100/hour'.")
+        backchannel_rate_limit = get("RATE_LIMIT_BACKCHANNEL_LOGOUT", DEFAULT_BACKCHANNEL_RATE_LIMIT)
+        for name, limit in (("RATE_LIMIT_SIGN_IN", sign_in_rate_limit),
+                            ("RATE_LIMIT_BACKCHANNEL_LOGOUT", backchannel_rate_limit)):
+            try:
+                parse_many(limit)
+            except ValueError:
+                problems.append(f"{name} is '{limit}': write it like '30 per minute' or '10/minute;100/hour'.")
         metrics_token = get("METRICS_TOKEN") or None
         if metrics_token and len(metrics_token) < 16:
             problems.append("METRICS_TOKEN is too short: use 16+ random characters, or leave it unset to turn /metrics off.")
@@ -136,12 +155,53 @@ class Settings:
             secret_key=secret_key,
             trusted_proxy_count=int(proxies),
             sign_in_rate_limit=sign_in_rate_limit,
+            backchannel_rate_limit=backchannel_rate_limit,
             metrics_token=metrics_token,
             redis_sentinels=sentinels,
             redis_sentinel_master=get("REDIS_SENTINEL_MASTER") or None,
             redis_cluster=redis_cluster,
             cache_seconds=int(cache_seconds),
+            client_auth=client_auth,
+            client_private_key=private_key if client_auth == "private_key_jwt" else None,
+            client_key_id=get("NAVEXA_CLIENT_KEY_ID") or None,
         )
+
+
+def _private_key(value: str) -> tuple[str | None, str | None]:
+    """NAVEXA_CLIENT_PRIVATE_KEY as PEM text: the value itself (a literal \\n stands for a newline, as .env
+    files often write it), or the file it names; (pem, None) or (None, the problem)."""
+    value = value.strip()
+    if not value:
+        return None, None  # named as missing above
+    if value.startswith("-----BEGIN"):
+        pem = value.replace("\\n", "\n")
+    else:
+        try:
+            with open(value, encoding="ascii") as file:
+                pem = file.read()
+        except (OSError, UnicodeDecodeError):
+            return None, "NAVEXA_CLIENT_PRIVATE_KEY is neither PEM text nor a readable PEM file."
+    try:
+        load_private_key(pem)
+    except ValueError as error:
+        return None, f"NAVEXA_CLIENT_PRIVATE_KEY can't be used: {error}."
+    return pem, None
+
+
+def load_private_key(pem: str) -> tuple[RSAKey | ECKey, str]:
+    """An RSA (RS256) or P-256 EC (ES256) private key from PEM; ValueError for anything else."""
+    data = pem.encode()
+    for kind, algorithm in ((RSAKey, "RS256"), (ECKey, "ES256")):
+        try:
+            key = kind.import_key(data)
+        except Exception:  # noqa: BLE001, S112 - joserfc raises several kinds for "not this kind of key"
+            continue
+        if not key.is_private:
+            raise ValueError("the key is a public key: give the private key")
+        if kind is ECKey and key.curve_name != "P-256":
+            raise ValueError("an EC key must be on P-256 (ES256)")
+        return key, algorithm
+    raise ValueError("not an RSA or EC private key in PEM")
 
 
 def _count(text: str) -> bool:

@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 from portal.core.keyspace import PENDING, REFRESH_FAILED, REFRESH_LOCK, SESSION, TOKENS, session_scoped
 from portal.core.sealing import decode_key
 from portal.core.tokens import TokenRecord
-from portal.web.cookies import key_cookie
+from portal.web.cookies import key_cookie, same_site_cookie
 from portal.web.services import services
 from portal.web.session_store import SESSION_COOKIE
 from tools.clients import Browser
@@ -21,6 +21,7 @@ from tools.stack import start_redis
 
 DAY = 86400
 PINNED_TODAY = date(2026, 11, 21)  # the date test portals report up to: amounts don't move with the calendar
+SAME_SITE_COOKIE = same_site_cookie.dev_name
 KEY_COOKIE = key_cookie.dev_name  # development cookie names (tests run APP_ENV=development unless they say)
 SERVER_POLL = 0.02  # s: how often a live server checks for shutdown (werkzeug's default 0.5 s slows tear-down)
 

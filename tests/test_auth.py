@@ -78,7 +78,8 @@ def test_signing_in_again_gives_a_new_session_id_and_the_old_one_is_gone(signed_
 
 
 def test_only_an_opaque_session_cookie_reaches_the_browser(signed_in):
-    assert set(signed_in.cookies.keys()) <= {SESSION_COOKIE, "navexa_sandbox_sso", KEY_COOKIE, "navexa_portal_login"}
+    assert set(signed_in.cookies.keys()) <= {SESSION_COOKIE, "navexa_sandbox_sso", KEY_COOKIE, "navexa_portal_login",
+                                             "navexa_portal_same_site", "navexa_sandbox_sid"}
     record = signed_in.portal.redis.get(session_key(signed_in.session_id()))
     assert b"access_token" not in record and b"refresh_token" not in record
 
@@ -296,14 +297,16 @@ def test_pages_carry_security_headers(signed_in, portal):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_every_cookie_is_httponly_and_lax(browser, portal):
+def test_every_cookie_is_httponly_and_lax_but_the_same_site_one_strict(browser, portal):
     login = browser.get(portal.url + "/login", allow_redirects=False, timeout=10)
     callback = browser.approve(login.headers["Location"])
     signed_in = browser.get(callback, allow_redirects=False, timeout=10)
     cookies = login.raw.headers.getlist("Set-Cookie") + signed_in.raw.headers.getlist("Set-Cookie")
-    assert {c.split("=", 1)[0] for c in cookies} == {"navexa_portal_login", SESSION_COOKIE, KEY_COOKIE}
-    for cookie in cookies:
-        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+    named = {c.split("=", 1)[0]: c for c in cookies}
+    assert set(named) == {"navexa_portal_login", SESSION_COOKIE, KEY_COOKIE, "navexa_portal_same_site"}
+    for name, cookie in named.items():
+        same_site = "SameSite=Strict" if name == "navexa_portal_same_site" else "SameSite=Lax"
+        assert "HttpOnly" in cookie and same_site in cookie and "Path=/" in cookie
 
 
 def test_a_non_json_session_record_is_ignored_not_unpickled(browser, portal):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from portal.settings import MAX_BODY
+from portal.web.sessions import SEEN_EVERY
 from tests.helpers import PortalBrowser, session_key, token_key
 from tools.clients import Browser
 from tools.stack import free_port, portal_env, start_portal
@@ -90,7 +91,7 @@ def raw_request(browser, method, target, headers=None, body=None, chunked=False)
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies if c.domain in ("127.0.0.1", ""))
     connection.putrequest(method, target, skip_accept_encoding=True)
-    for name, value in {"Cookie": cookie, **(headers or {})}.items():
+    for name, value in {"Cookie": cookie, "X-CSRF": "1", **(headers or {})}.items():  # as the portal's front-end
         connection.putheader(name, value)
     if chunked:
         connection.putheader("Transfer-Encoding", "chunked")
@@ -276,13 +277,19 @@ def fast_and_full(portal, browser):
     from werkzeug.test import Client
 
     from portal.api.fast_path import FastPath
-    from tests.helpers import KEY_COOKIE, SESSION_COOKIE
+    from tests.helpers import KEY_COOKIE, SAME_SITE_COOKIE, SESSION_COOKIE
+
+    class FrontEnd(Client):
+        """Sends X-CSRF on every call, as the portal's front-end code must."""
+
+        def open(self, *args, headers=None, **kwargs):
+            return super().open(*args, headers={"X-CSRF": "1", **(headers or {})}, **kwargs)
 
     hop = portal.app.wsgi_app
     assert isinstance(hop, FastPath)
-    clients = Client(hop), Client(hop.wsgi_app)
+    clients = FrontEnd(hop), FrontEnd(hop.wsgi_app)
     for client in clients:
-        for name in (SESSION_COOKIE, KEY_COOKIE):
+        for name in (SESSION_COOKIE, KEY_COOKIE, SAME_SITE_COOKIE):
             client.set_cookie(name, browser.cookies.get(name), domain="localhost")
     return clients
 
@@ -358,17 +365,24 @@ def test_a_portal_endpoint_under_api_is_never_forwarded_by_the_fast_path(make_po
 def test_the_fast_path_answers_the_usual_call_itself_and_leaves_the_rest_to_flask(signed_in, portal, sandbox):
     from werkzeug.test import EnvironBuilder
 
-    from tests.helpers import KEY_COOKIE, SESSION_COOKIE
+    from tests.helpers import KEY_COOKIE, SAME_SITE_COOKIE, SESSION_COOKIE
 
     hop = portal.app.wsgi_app
-    cookie = "; ".join(f"{n}={signed_in.cookies.get(n)}" for n in (SESSION_COOKIE, KEY_COOKIE))
+    cookie = "; ".join(f"{n}={signed_in.cookies.get(n)}" for n in (SESSION_COOKIE, KEY_COOKIE, SAME_SITE_COOKIE))
 
-    def fast_answers(path="/api/v1/portfolios", cookies=cookie):
-        environ = EnvironBuilder(path=path, headers={"Cookie": cookies}).get_environ()
+    def fast_answers(path="/api/v1/portfolios", cookies=cookie, custom_header=True):
+        headers = {"Cookie": cookies, **({"X-CSRF": "1"} if custom_header else {})}
+        environ = EnvironBuilder(path=path, headers=headers).get_environ()
         return hop.answer(environ, 0.0, "-") is not None
 
     assert fast_answers()
     assert not fast_answers(cookies=cookie.split(";")[0])  # no key cookie
+    assert not fast_answers(cookies=cookie.rsplit(";", 1)[0])  # no Strict same-site cookie: Flask refuses it
+    assert not fast_answers(custom_header=False)  # no X-CSRF: Flask refuses it
+    portal.clock.advance(SEEN_EVERY)  # "last used" is due: Flask notes it
+    assert not fast_answers()
+    assert signed_in.page("/portfolios").status_code == 200
+    assert fast_answers()
     assert not fast_answers(path="/api/%2e%2e/userinfo")
     assert not hop.forwards("/api/session") and hop.forwards("/api/v1/portfolios")
     to_leeway = signed_in.record().expires_at - portal.clock() - 30

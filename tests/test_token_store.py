@@ -11,11 +11,11 @@ import pytest
 import redis
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from portal.core.leased_lock import LeasedLock
 from portal.core.sealing import new_key
 from portal.core.tokens import (
     RECORD_VERSION,
     REFRESH_LEEWAY,
-    LeasedLock,
     RefreshBusy,
     RefreshTimedOut,
     RefreshUnavailable,

@@ -29,11 +29,13 @@ class SandboxControl:
 
 
 class Browser(requests.Session):
-    """A cookie-keeping HTTP client that signs in the way a person's browser would."""
+    """A cookie-keeping HTTP client that signs in the way a person's browser would, and calls /api/ the way
+    the portal's front-end code must: with the X-CSRF header on every request."""
 
     def __init__(self, portal_url: str):
         super().__init__()
         self.portal_url = portal_url
+        self.headers["X-CSRF"] = "1"  # any value for GET; a state change sends the session's token instead
 
     def start_login(self, path="/login") -> str:
         """GET the portal's /login; return the sandbox authorize URL it redirects to."""

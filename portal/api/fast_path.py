@@ -9,7 +9,8 @@ cookie's owner for the key.
 
 Whatever it starts, it finishes: Navexa's answer, or its error as the same JSON the Flask view
 would send (a 401 is refreshed and retried once, as there). It declines, before asking Navexa,
-anything else (another origin's request, no session, a token to refresh, a bad path, Redis trouble),
+anything else (another origin's request, no X-CSRF header or no Strict same-site cookie, no session,
+a token to refresh, a "last used" to note, a bad path, Redis trouble),
 and the Flask app answers. The one hand-over after Navexa was asked: when the session can't go on (a refreshed token
 refused too, or a refresh refused for good), it deletes the token record and declines, so the
 Flask app signs the person out without asking anyone again.
@@ -17,6 +18,7 @@ Flask app signs the person out without asking anyone again.
 Which path answered is counted: portal_api_answers_total{path="fast"|"full"}.
 """
 
+import hmac
 import logging
 import time
 
@@ -31,9 +33,10 @@ from ..core.errors import PortalError, navexa_error, refresh_error
 from ..core.keyspace import SESSION, session_scoped
 from ..core.metrics import API_ANSWERS
 from ..core.tokens import RefreshUnavailable, SessionEnded, TokenStore
-from ..web.cookies import key_cookie
+from ..core.values import is_number
+from ..web.cookies import key_cookie, same_site_cookie
 from ..web.session_store import SESSION_ID, RedisSessionInterface
-from ..web.sessions import USER_KEY
+from ..web.sessions import SAME_SITE, SEEN, SEEN_EVERY, USER_KEY
 from . import hop
 from .views import PROXY_ENDPOINT
 
@@ -86,10 +89,21 @@ class FastPath:
             return False
         return endpoint == PROXY_ENDPOINT
 
+    def same_site(self, data: dict, incoming: Request) -> bool:
+        """Whether the request carries the session's Strict same-site cookie (web.security.check_same_site)."""
+        expected = data.get(SAME_SITE)
+        given = same_site_cookie.value_in(incoming.cookies, self.production) or ""
+        return not isinstance(expected, str) or hmac.compare_digest(expected.encode(), given.encode())
+
+    def seen_long_ago(self, data: dict) -> bool:
+        """Whether the session's "last used" is due to be written (web.sessions.touch does it)."""
+        seen = data.get(SEEN)
+        return is_number(seen) and self.sessions.clock() - seen >= SEEN_EVERY
+
     def answer(self, environ, started: float, request_id: str):
         """(status line, headers, body), or None for the Flask app to answer."""
         incoming = Request(environ)  # werkzeug's parsing of cookies, query and headers, as Flask's
-        if hop.from_another_origin(incoming.headers, self.own_origin):
+        if hop.from_another_origin(incoming.headers, self.own_origin) or not environ.get("HTTP_X_CSRF"):
             return None  # refused: the Flask view says so
         sid = incoming.cookies.get(self.sessions.cookie_name, "")
         key = key_cookie.key_in(incoming.cookies, self.production)
@@ -106,7 +120,9 @@ class FastPath:
             return None  # the Flask path reports it
         data = self.sessions.record_of(raw_session)
         user = data.get(USER_KEY) if data else None
-        token = self.tokens.usable_token(sid, key, sealed) if isinstance(user, dict) else None
+        if not isinstance(user, dict) or not self.same_site(data, incoming) or self.seen_long_ago(data):
+            return None  # signed out, refused, or "last used" to note: the Flask path's
+        token = self.tokens.usable_token(sid, key, sealed)
         if token is None:
             return None  # signed out, or a token to refresh first: the Flask path's
         label = user.get("sub") or "-"

@@ -1,7 +1,8 @@
 """/api/: the JSON proxy to the Navexa API with the session's access token (Flask's adapter over
 api.hop's rules), and /api/session, answered by the portal itself.
 
-Methods other than GET/HEAD need the X-CSRF header with the session's token (else 403); a request
+Every request needs the X-CSRF header (any value for GET and HEAD, the session's CSRF token for other
+methods) and, once signed in, the Strict same-site cookie (else 403); a request
 body over MAX_BODY gets 413, with or without Content-Length, never a truncated copy.
 The usual GET is answered by api.fast_path instead, by the same rules; any /api/ path that this
 blueprint or another declares for itself (such as /api/session) is answered here.
@@ -14,7 +15,7 @@ from ..core.errors import CrossOrigin, SessionExpired
 from ..core.metrics import API_ANSWERS
 from ..settings import MAX_BODY
 from ..web import sessions
-from ..web.security import SAFE_METHODS, check_csrf_header, origin_of
+from ..web.security import SAFE_METHODS, check_csrf_header, check_custom_header, check_same_site, origin_of
 from ..web.services import services, settings
 from ..web.signed_in import login_required, with_access_token
 from . import hop
@@ -25,9 +26,12 @@ PROXY_ENDPOINT = "api.proxy"  # the one endpoint whose calls go upstream; every 
 
 @bp.before_request
 def only_the_portals_own_pages():
-    """Every /api/ request, /api/session included: refused from another origin's page."""
+    """Every /api/ request, /api/session included: refused from another origin's page, without the custom
+    header, or without the Strict same-site cookie."""
     if hop.from_another_origin(request.headers, origin_of(settings().public_url)):
         raise CrossOrigin()
+    check_custom_header()
+    check_same_site()
 
 
 @bp.after_request

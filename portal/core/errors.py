@@ -10,6 +10,7 @@ The portal's own (raised on purpose, each with its status, code, title and messa
     ├── SessionExpired           the session cannot go on: sign in again
     ├── CsrfError                a state-changing request without the session's CSRF token
     ├── CrossOrigin              an /api/ request from another origin's page
+    ├── SameSiteRequired         an /api/ request or a form without the Strict same-site cookie
     ├── BadInput                 a request we won't act on
     │   └── BadPath              an /api/ path that could leave Navexa's API base
     ├── UpstreamRedirect         Navexa answered an /api/ call with a redirect
@@ -94,6 +95,11 @@ class CsrfError(PortalError):
 class CrossOrigin(PortalError):
     code, status, title = "cross_origin", 403, "Refused: a request from another site"
     message = "The portal's API answers only the portal's own pages."
+
+
+class SameSiteRequired(PortalError):
+    code, status, title = "same_site_required", 403, "Refused: this didn't start on the portal's own pages"
+    message = "Open Navexa Portal and try again from there."
 
 
 class BadInput(PortalError):

@@ -15,6 +15,10 @@ Single-key Lua scripts stay single-key, and keys in different slots are never to
 | CACHE (`portal:cache:{sid}`) | a hash of sealed Navexa answers (core.cache) |
 | PENDING (`portal:login:<state>`) | a pending login (core.pending) |
 | BROWSER (`portal:browser:<hash>`) | a browser's latest session (core.pending) |
+| REVOCABLE (`portal:revocable:{sid}`) | the refresh token sealed under the server's key, to revoke it without the browser (core.tokens) |
+| PERSON (`portal:person:{<hash of sub>}`) | a sorted set: the person's live sessions, scored by their end (core.session_index) |
+| IDP_SESSION (`portal:idp-session:{<hash of sid>}`) | the same for one Navexa sign-in session (core.session_index) |
+| LOGOUT_JTI (`portal:logout-jti:<hash>`) | a back-channel logout token already used, until its end (core.logout_token) |
 | RATE_LIMIT | Flask-Limiter's counters (web.ratelimit) |
 """
 
@@ -33,7 +37,13 @@ REFRESH_FAILED = "portal:refresh-failed:"
 CACHE = "portal:cache:"
 PENDING = "portal:login:"
 BROWSER = "portal:browser:"
+REVOCABLE = "portal:revocable:"
+PERSON = "portal:person:"
+IDP_SESSION = "portal:idp-session:"
+LOGOUT_JTI = "portal:logout-jti:"
 RATE_LIMIT = "portal:ratelimit"
+# Every key of one session (all in its hash slot): deleting these ends it everywhere.
+SESSION_KEYS = (SESSION, TOKENS, REFRESH_LOCK, REFRESH_FAILED, CACHE, REVOCABLE)
 
 TIMEOUT = 2  # s: a stuck Redis must fail a request, not hang a worker
 HEALTH_CHECK_INTERVAL = 30  # s: a connection idle this long is checked before use

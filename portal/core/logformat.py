@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 # Query parameters whose values are secrets or one-time credentials.
 SECRET_PARAMS = ("code", "state", "token", "access_token", "refresh_token", "id_token", "code_verifier",
-                 "client_secret", "session_state")
+                 "client_secret", "client_assertion", "logout_token", "id_token_hint", "session_state")
 _SECRET_QUERY = re.compile(r"(?<=[?&;])(" + "|".join(SECRET_PARAMS) + r")=[^&;\s\"']*", re.I)
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")

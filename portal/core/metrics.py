@@ -20,6 +20,10 @@ CACHE_LOOKUPS = Counter("portal_cache_lookups_total", "Navexa answers looked for
                         ["result"])
 API_ANSWERS = Counter("portal_api_answers_total", "/api/ requests by the path that answered them: the fast path "
                       "(a WSGI adapter round Flask) or the full Flask view", ["path"])
+BACKCHANNEL_LOGOUTS = Counter("portal_backchannel_logouts_total", "Back-channel logout tokens, by outcome (ok, refused)",
+                              ["outcome"])
+SESSIONS_ENDED = Counter("portal_sessions_ended_elsewhere_total", "Sessions ended from another session or by the "
+                         "provider, by how (sessions_page, backchannel)", ["by"])
 RATE_LIMITED = Counter("portal_rate_limited_total", "Requests refused by a rate limit, by endpoint", ["endpoint"])
 
 

@@ -31,6 +31,7 @@ from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 
+from .client_auth import SecretPost
 from .tokens import RefreshRefused, RefreshTimedOut, RefreshUnavailable, SessionEnded
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,11 @@ class Provider:
 
     def __init__(self, *, auth_url: str, client_id: str, client_secret: str, audience: str | None, scope: str,
                  timeout=TIMEOUT, refresh_timeout=REFRESH_TIMEOUT, refresh_scope: str | None = None,
-                 http: requests.Session | None = None, clock: Callable[[], float] = time.time):
+                 http: requests.Session | None = None, clock: Callable[[], float] = time.time, client_auth=None):
         self.auth_url = auth_url.rstrip("/")
         self.client_id = client_id
-        self.client_secret = client_secret
+        # How the portal authenticates at the token and revocation endpoints (core.client_auth).
+        self.client_auth = client_auth or SecretPost(client_id, client_secret)
         self.audience = audience
         self.scope = scope
         self.timeout = timeout
@@ -174,6 +176,19 @@ class Provider:
             self._keys = keys
         return keys
 
+    def signed_claims(self, token: str) -> dict:
+        """The claims of a JWT signed by one of the provider's keys, with an asymmetric algorithm only (never
+        `none`, never HS256 under our own client secret); JoseError or ValueError otherwise. A signature that
+        fails under a known kid is tried once more with the key set fetched again (a key rotated under it)."""
+        kid = jws.extract_compact(token.encode()).headers().get("kid")
+        try:
+            return jwt.decode(token, self._key_set(kid), algorithms=list(ID_TOKEN_ALGORITHMS)).claims
+        except BadSignatureError:  # once: a key rotated under the same kid; a forgery fails again
+            return jwt.decode(token, self._key_set(kid, again=True), algorithms=list(ID_TOKEN_ALGORITHMS)).claims
+
+    def issuer(self) -> str:
+        return self.metadata()["issuer"]
+
     # -- sign-in -------------------------------------------------------------------------
 
     def login_request(self, redirect_uri: str, extra: dict | None = None) -> LoginRequest:
@@ -190,7 +205,7 @@ class Provider:
         return LoginRequest(url=url, state=state, nonce=nonce, code_verifier=verifier)
 
     def exchange_code(self, code: str, redirect_uri: str, code_verifier: str, nonce: str) -> tuple[dict, dict]:
-        """Exchange the code with client_secret and code_verifier; return the tokens and ID-token claims."""
+        """Exchange the code with the client's authentication and code_verifier; return the tokens and ID-token claims."""
         token = self._token_request("code exchange", self.timeout, grant_type="authorization_code", code=code,
                                     redirect_uri=redirect_uri, code_verifier=code_verifier)
         if not isinstance(token.get("id_token"), str):
@@ -201,15 +216,10 @@ class Provider:
     def validate_id_token(self, id_token: str, nonce: str) -> dict:
         """Check the ID token's signature (JWKS), iss, aud (and azp), exp, iat and nonce; return its claims."""
         try:
-            kid = jws.extract_compact(id_token.encode()).headers().get("kid")
-            try:
-                token = jwt.decode(id_token, self._key_set(kid), algorithms=list(ID_TOKEN_ALGORITHMS))
-            except BadSignatureError:  # once: a key rotated under the same kid; a forgery fails again
-                token = jwt.decode(id_token, self._key_set(kid, again=True), algorithms=list(ID_TOKEN_ALGORITHMS))
-            claims = token.claims
+            claims = self.signed_claims(id_token)
             jwt.JWTClaimsRegistry(
                 now=lambda: int(self.clock()), leeway=ID_TOKEN_LEEWAY,
-                iss={"essential": True, "value": self.metadata()["issuer"]},
+                iss={"essential": True, "value": self.issuer()},
                 aud={"essential": True, "value": self.client_id},
                 sub={"essential": True}, exp={"essential": True}, iat={"essential": True},
                 nonce={"essential": True, "value": nonce},
@@ -233,8 +243,7 @@ class Provider:
         return self._token_request("refresh", self.refresh_timeout, **params)
 
     def _token_request(self, what: str, timeout, **params) -> dict:
-        # client_secret_post, as Navexa's guide sends it.
-        data = {**params, "client_id": self.client_id, "client_secret": self.client_secret}
+        data = {**params, **self.client_auth.params(self.issuer())}
         answer = self._json(what, self._send(what, "POST", self.metadata()["token_endpoint"], timeout=timeout, data=data))
         if not isinstance(answer.get("access_token"), str):
             log.warning("%s: the answer has no access token", what)
@@ -249,8 +258,7 @@ class Provider:
                 log.info("revocation: the provider has no revocation endpoint")
                 return None
             response = self._send("revocation", "POST", endpoint, data={
-                "client_id": self.client_id, "client_secret": self.client_secret,
-                "token": refresh_token, "token_type_hint": "refresh_token"})
+                "token": refresh_token, "token_type_hint": "refresh_token", **self.client_auth.params(self.issuer())})
         except ProviderFailure:
             return None
         log.info("revocation answered %s", response.status_code)

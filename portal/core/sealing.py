@@ -1,7 +1,10 @@
 """Sealing: AES-GCM under a session's own key, for everything of a session's kept in Redis. No Flask here.
 
 Each session has a random 256-bit key that lives only in the person's key cookie, never in Redis, so
-a Redis dump (even with the server's config) opens nothing. What is sealed is bound to where it is
+a Redis dump (even with the server's config) opens no token record. One thing is sealed under a key
+of the server's instead (`derived_key`, from SECRET_KEY): the copy of a session's refresh token kept
+so that a sign-out from elsewhere (the sessions page, back-channel logout) can revoke it without the
+browser. A Redis dump alone opens nothing; with SECRET_KEY as well, refresh tokens. What is sealed is bound to where it is
 kept by its associated data (the session id and what the value is), so a sealed value cannot be moved
 to another session, or from one field to another. The token store and the answer cache both seal here.
 """
@@ -12,7 +15,9 @@ import os
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # AES-GCM's standard nonce, random for every value sealed
@@ -25,6 +30,12 @@ class Unopenable(Exception):
 def new_key() -> bytes:
     """A random per-session sealing key."""
     return AESGCM.generate_key(bit_length=8 * KEY_BYTES)
+
+
+def derived_key(secret: str, purpose: str) -> bytes:
+    """A key of the server's for one purpose, from its secret (HKDF-SHA256): the same in every process."""
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+                info=f"navexa-portal/{purpose}".encode()).derive(secret.encode())
 
 
 def encode_key(key: bytes) -> str:

@@ -47,7 +47,8 @@ from dataclasses import asdict, dataclass
 import redis
 
 from . import sealing
-from .keyspace import REFRESH_FAILED, REFRESH_LOCK, TOKENS, session_scoped
+from .keyspace import REFRESH_FAILED, REFRESH_LOCK, REVOCABLE, TOKENS, session_scoped
+from .leased_lock import LeasedLock
 from .metrics import REFRESHES
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,11 @@ class TokenStore:
                  clock: Callable[[], float] = time.time, leeway: float = REFRESH_LEEWAY,
                  lock_lease: float = LOCK_LEASE, wait_deadline: float = WAIT_DEADLINE,
                  backoff: float = REFRESH_BACKOFF, max_waiters: int = MAX_WAITERS_PER_SESSION,
-                 revoke: Callable[[str], object] = lambda refresh_token: None):
+                 revoke: Callable[[str], object] = lambda refresh_token: None,
+                 revocation_key: bytes | None = None):
         self.redis = redis_client
+        # The server's key for the refresh token's revocation copy (None: no copy is kept).
+        self.revocation_key = revocation_key
         self.refresher = refresher
         self.revoke = revoke  # best effort: a rotated refresh token that no session will ever use is revoked
         self.clock = clock
@@ -171,13 +175,44 @@ class TokenStore:
     # -- the record --------------------------------------------------------------------
 
     def start(self, sid: str, key: bytes, record: TokenRecord, ends_at: float):
-        """Store a new session's first record, to end with the session at ends_at (epoch seconds)."""
-        self.redis.set(self.key_of(sid), self._sealed(sid, key, record), exat=int(ends_at))
+        """Store a new session's first record (and its refresh token's revocation copy), to end with the
+        session at ends_at (epoch seconds)."""
+        with self.redis.pipeline(transaction=False) as pipe:  # one hash slot: the session's
+            pipe.set(self.key_of(sid), self._sealed(sid, key, record), exat=int(ends_at))
+            if self.revocation_key and record.refresh_token:
+                pipe.set(session_scoped(REVOCABLE, sid), self._revocation_copy(sid, record.refresh_token),
+                         exat=int(ends_at))
+            pipe.execute()
 
     def save(self, sid: str, key: bytes, record: TokenRecord) -> bool:
         """Replace the session's record, keeping its end; False (nothing written) if the session's
         record is gone: a refresh that finishes after sign-out never brings it back."""
-        return bool(self.redis.set(self.key_of(sid), self._sealed(sid, key, record), xx=True, keepttl=True))
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self.key_of(sid), self._sealed(sid, key, record), xx=True, keepttl=True)
+            if self.revocation_key and record.refresh_token:
+                pipe.set(session_scoped(REVOCABLE, sid), self._revocation_copy(sid, record.refresh_token),
+                         xx=True, keepttl=True)
+            return bool(pipe.execute()[0])
+
+    def revocable_refresh_token(self, sid: str) -> str | None:
+        """The session's current refresh token from its revocation copy, without the browser's key (for
+        ending a session from elsewhere); None if there is none or it does not open."""
+        if not self.revocation_key:
+            return None
+        sealed = self.redis.get(session_scoped(REVOCABLE, sid))
+        try:
+            token = sealing.unseal(self.revocation_key, sealed, self._revocation_aad(sid)) if sealed else None
+        except sealing.Unopenable:
+            log.warning("a refresh token's revocation copy did not open (SECRET_KEY changed?)")
+            return None
+        return token if isinstance(token, str) else None
+
+    def _revocation_copy(self, sid: str, refresh_token: str) -> bytes:
+        return sealing.seal(self.revocation_key, refresh_token, self._revocation_aad(sid))
+
+    @staticmethod
+    def _revocation_aad(sid: str) -> bytes:
+        return f"navexa-portal/revocable/v1/{sid}".encode()
 
     def _sealed(self, sid: str, key: bytes, record: TokenRecord) -> bytes:
         return sealing.seal(key, {"v": RECORD_VERSION, **asdict(record)}, self._aad(sid))
@@ -215,8 +250,8 @@ class TokenStore:
             raise SessionEnded("token record of an unknown shape") from error
 
     def delete(self, sid: str):
-        # One command for three keys: they share the session's hash slot, so this holds on a Cluster too.
-        self.redis.delete(*(session_scoped(prefix, sid) for prefix in (TOKENS, REFRESH_LOCK, REFRESH_FAILED)))
+        # One command for four keys: they share the session's hash slot, so this holds on a Cluster too.
+        self.redis.delete(*(session_scoped(prefix, sid) for prefix in (TOKENS, REFRESH_LOCK, REFRESH_FAILED, REVOCABLE)))
 
     @staticmethod
     def _aad(sid: str) -> bytes:
@@ -338,40 +373,3 @@ class TokenStore:
         log.info("refresh ok user=%s in %.0f ms rotated=%s", user, 1000 * (time.monotonic() - started),
                  refreshed.refresh_token != record.refresh_token)
         return refreshed
-
-
-class LeasedLock:
-    """A Redis lock whose lease is renewed by a watchdog thread for as long as it is held."""
-
-    def __init__(self, redis_client: redis.Redis, name: str, lease: float):
-        self.lock = redis_client.lock(name, timeout=lease, thread_local=False)
-        self.lease = lease
-        self._done = threading.Event()
-        self._watchdog = None
-
-    def acquire(self) -> bool:
-        """Take the lock if it is free (never blocks); start renewing its lease."""
-        if not self.lock.acquire(blocking=False):
-            return False
-        self._done.clear()
-        self._watchdog = threading.Thread(target=self._renew, daemon=True, name="token-lock-watchdog")
-        self._watchdog.start()
-        return True
-
-    def _renew(self):
-        while not self._done.wait(self.lease / 3):
-            try:
-                self.lock.reacquire()
-            except redis.exceptions.LockError:
-                log.warning("refresh lock lost before the refresh finished")
-                return
-            except redis.RedisError:
-                log.warning("could not renew the refresh lock")
-
-    def release(self):
-        self._done.set()
-        self._watchdog.join()
-        try:
-            self.lock.release()
-        except redis.exceptions.LockError:
-            pass  # the lease lapsed (Redis unreachable for a while): nothing left to release

@@ -143,7 +143,8 @@ def start_session(token: dict, claims: dict):
         return
     if presented_sid:
         sessions.drop(presented_sid, key_cookie.key())
-    sessions.start(user, token, new_sid)
+    idp_sid = claims.get("sid") if isinstance(claims.get("sid"), str) else None
+    sessions.start(user, token, new_sid, idp_sid=idp_sid)
     log.info("sign-in ok sub=%s", user.label)
 
 
@@ -152,6 +153,11 @@ def logout():
     if request.method == "GET":
         return render_template("logout.html")
     check_csrf()
+    return sign_out_here()
+
+
+def sign_out_here():
+    """End this browser's session (revoking its refresh token) and send it to sign out at Navexa too."""
     hint = sessions.id_token() if current_user() is not None else None
     sessions.end(revoke=current_user() is not None)
     signed_out_cookie.issue("1", SIGNED_OUT_NOTICE_SECONDS)

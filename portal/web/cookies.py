@@ -4,6 +4,11 @@ reads, issues and clears it.
 issue() and clear() take effect on the response being built (apply(), after every request); a
 deletion carries the attributes the cookie was set with, or browsers would ignore it. In production
 each name takes the `__Host-` prefix, which pins it to this exact origin over https.
+
+SameSite: the session and key cookies are Lax, so a link from another site (an email, a bookmark
+manager) or the return from Navexa's sign-in arrives signed in; beside them, the same-site cookie is
+Strict (RFC 10017's SHOULD), and what changes state or reaches Navexa (/api/, every form) needs it
+(web.security.check_same_site): a browser sends it only on requests that start on the portal's own site.
 """
 
 import re
@@ -18,8 +23,9 @@ from .services import settings
 class Cookie:
     """One cookie the portal sets: its name, its well-formed values, and how it is read, issued and cleared."""
 
-    def __init__(self, name: str, pattern: str):
+    def __init__(self, name: str, pattern: str, samesite: str = "Lax"):
         self.dev_name = name
+        self.samesite = samesite
         self.secure_name = "__Host-" + name
         self.pattern = re.compile(pattern)
 
@@ -47,10 +53,11 @@ class Cookie:
         production = settings().production
         name, change = self.name_for(production), g.cookies[self.dev_name]
         if change is None:
-            response.delete_cookie(name, path="/", secure=production, httponly=True, samesite="Lax")
+            response.delete_cookie(name, path="/", secure=production, httponly=True, samesite=self.samesite)
         else:
             value, max_age = change
-            response.set_cookie(name, value, path="/", httponly=True, samesite="Lax", secure=production, max_age=max_age)
+            response.set_cookie(name, value, path="/", httponly=True, samesite=self.samesite, secure=production,
+                                max_age=max_age)
         return response
 
 
@@ -75,7 +82,9 @@ binding_cookie = Cookie("navexa_portal_login", r"[A-Za-z0-9_-]{43}")
 # For a minute after sign-out: the landing page says it worked (the way back runs through Navexa's logout).
 signed_out_cookie = Cookie("navexa_portal_signed_out", r"1")
 SIGNED_OUT_NOTICE_SECONDS = 60
-COOKIES = (key_cookie, binding_cookie, signed_out_cookie)
+# Strict: sent only on requests that start on the portal's own site; its value is the session's (web.sessions).
+same_site_cookie = Cookie("navexa_portal_same_site", r"[A-Za-z0-9_-]{43}", samesite="Strict")
+COOKIES = (key_cookie, binding_cookie, signed_out_cookie, same_site_cookie)
 
 
 def init_app(app: Flask):

@@ -25,8 +25,11 @@ from ..core.metrics import REDIS_ERRORS
 log = logging.getLogger(__name__)
 
 
+JSON_PATHS = ("/api/", "/backchannel-logout")  # answered as JSON whatever goes wrong (the latter is the provider's)
+
+
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    return request.path.startswith(JSON_PATHS) or request.headers.get("X-Requested-With") == "XMLHttpRequest"
 
 
 def retry_link() -> str | None:

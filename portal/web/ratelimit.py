@@ -1,4 +1,5 @@
-"""Rate limits on signing in: /login and /callback, per client address.
+"""Rate limits per client address: signing in (/login, /callback) and the forms that end sessions
+(RATE_LIMIT_SIGN_IN); the provider's back-channel logout (RATE_LIMIT_BACKCHANNEL_LOGOUT).
 
 The address is the real client's: werkzeug's ProxyFix has already taken it from X-Forwarded-For when
 TRUSTED_PROXY_COUNT proxies are trusted, and ignores that header otherwise. Counters live in the
@@ -24,6 +25,9 @@ def count_refusal(limit: RequestLimit):
 
 
 SIGN_IN_ENDPOINTS = ("auth.login", "auth.callback")
+# The sessions page's forms (signin.your_sessions), at the sign-in limit too.
+SESSION_FORM_ENDPOINTS = ("sessions.end_one", "sessions.end_others", "sessions.end_everywhere")
+BACKCHANNEL_ENDPOINT = "backchannel.backchannel_logout"
 
 
 def sign_in_limit() -> str:
@@ -41,6 +45,8 @@ def init_app(app: Flask, storage_uri: str, storage_options: dict) -> Limiter:
                       in_memory_fallback_enabled=True, retry_after="delta-seconds", on_breach=count_refusal,
                       storage_uri=storage_uri, storage_options=storage_options)
     limiter.init_app(app)
-    for endpoint in SIGN_IN_ENDPOINTS:
-        app.view_functions[endpoint] = limiter.limit(sign_in_limit)(app.view_functions[endpoint])
+    limits = {**dict.fromkeys(SIGN_IN_ENDPOINTS + SESSION_FORM_ENDPOINTS, sign_in_limit),
+              BACKCHANNEL_ENDPOINT: lambda: settings().backchannel_rate_limit}
+    for endpoint, limit in limits.items():
+        app.view_functions[endpoint] = limiter.limit(limit)(app.view_functions[endpoint])
     return limiter

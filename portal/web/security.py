@@ -1,4 +1,10 @@
-"""Security headers, CSRF tokens and safe redirects."""
+"""Security headers, CSRF defences and safe redirects.
+
+A state change (a form, an /api/ call other than GET) needs the session's CSRF token; every /api/ call
+needs the X-CSRF header (RFC 10017: a custom header on every API request, which another site's page
+cannot add without a CORS preflight the portal never grants); both need the Strict same-site cookie
+(web.cookies) whenever the session has one.
+"""
 
 import hmac
 import re
@@ -7,8 +13,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, request, session
 
-from ..core.errors import CsrfError
-from .sessions import safe_current_user
+from ..core.errors import CsrfError, SameSiteRequired
+from .cookies import same_site_cookie
+from .sessions import SAME_SITE, safe_current_user
 
 CSRF_SESSION_KEY = "csrf"
 CSRF_HEADER = "X-CSRF"
@@ -36,15 +43,32 @@ def csrf_token() -> str:
 
 
 def check_csrf():
-    """Refuse a state-changing form without the session's CSRF token (form field or X-CSRF header)."""
-    if not _is_csrf_token(request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FORM_FIELD)):
+    """Refuse a state-changing form without the session's CSRF token (form field or X-CSRF header), or
+    without the Strict same-site cookie."""
+    if not (_is_csrf_token(request.form.get(CSRF_FORM_FIELD)) or _is_csrf_token(request.headers.get(CSRF_HEADER))):
         raise CsrfError()
+    check_same_site()
 
 
 def check_csrf_header():
     """Refuse a state-changing API call without the X-CSRF header carrying the session's token (403)."""
     if not _is_csrf_token(request.headers.get(CSRF_HEADER)):
         raise CsrfError("Send the session's CSRF token in the X-CSRF header.", status=403)
+
+
+def check_custom_header():
+    """Refuse an API call of any method without the X-CSRF header (403)."""
+    if not request.headers.get(CSRF_HEADER):
+        raise CsrfError("Every /api/ request needs the X-CSRF header: any value for GET, the session's CSRF token "
+                        "for other methods.", status=403)
+
+
+def check_same_site():
+    """Refuse a request without the session's Strict same-site cookie: the request did not start on the
+    portal's own site (a link or form elsewhere). Sessions from before the cookie existed have no value to check."""
+    expected = session.get(SAME_SITE)
+    if isinstance(expected, str) and not hmac.compare_digest(expected.encode(), (same_site_cookie.read() or "").encode()):
+        raise SameSiteRequired()
 
 
 def _is_csrf_token(given: str | None) -> bool:

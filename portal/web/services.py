@@ -14,6 +14,7 @@ from ..core.cache import AnswerCache
 from ..core.navexa import NavexaClient
 from ..core.pending import PendingLogins
 from ..core.provider import Provider
+from ..core.session_index import SessionIndex
 from ..core.tokens import TokenStore
 from ..settings import Settings
 
@@ -29,6 +30,7 @@ class Services:
     tokens: TokenStore
     pending: PendingLogins
     cache: AnswerCache
+    index: SessionIndex  # every session by person and by Navexa sign-in; ends them from anywhere
     clock: Callable[[], float]  # epoch seconds: every session's and token's time is read from it (tests move it)
     today: Callable[[], date]  # the date pages report up to (injected so tests can pin it)
 

@@ -7,6 +7,9 @@ Flask-Session's (see the README's "Why not Flask-Session"):
   (`exp`, set at sign-in): writing never extends a session;
 - `rotate()` gives the session a new id and deletes the old record, whatever the session holds
   (the defence against fixation at sign-in);
+- a session read from Redis is written back only if its record is still there (SET XX): a request
+  that was under way when the session was ended elsewhere (the sessions page, back-channel logout)
+  never brings it back;
 - a signed-out visitor's session, if anything ever writes one, lives ANONYMOUS_TTL only;
 - cookie deletions carry the attributes the cookie was set with (browsers ignore a deletion of a
   `__Host-` cookie without `Secure`);
@@ -160,10 +163,15 @@ class RedisSessionInterface(SessionInterface):
         if session.sid is None:
             session.sid, session.new_sid = secrets.token_urlsafe(32), True
         with self.client.pipeline(transaction=False) as pipe:
-            pipe.set(session_scoped(SESSION, session.sid), _encoder.encode(dict(session)), ex=ttl)
+            # A session read from Redis is only ever updated, never re-created once ended elsewhere.
+            pipe.set(session_scoped(SESSION, session.sid), _encoder.encode(dict(session)), ex=ttl,
+                     xx=not session.new_sid)
             for key in doomed:
                 pipe.delete(key)
-            pipe.execute()
+            written = pipe.execute()[0]
+        if not written:
+            self.delete_cookie(response)
+            return
         if session.new_sid:
             response.set_cookie(self.cookie_name, session.sid, path="/", httponly=True, secure=self.secure,
                                 samesite="Lax", expires=datetime.fromtimestamp(expires_at, UTC))

@@ -1,12 +1,14 @@
 """A session's life, owned here alone: who is signed in, starting a session, its end, ending it.
 
 - `start()` gives the browser a new session id (whatever it held before), writes the person, the
-  token record and the key cookie, all ending at one absolute time: LIFETIME after sign-in,
-  never extended by use.
+  token record, the key cookie and the Strict same-site cookie, all ending at one absolute time:
+  LIFETIME after sign-in, never extended by use; and indexes the session under its person and its
+  Navexa sign-in (core.session_index), with when it started and on which browser.
+- `touch()` notes when the session was last used, at most once every SEEN_EVERY.
 - `current_user()`, `expires_at()` and `seconds_left()` read it, by the app's clock.
 - `end()` forgets this request's session everywhere: the provider's refresh token (when asked),
-  every Redis record of the session, the browser's sign-in, and its cookies; `drop()` does the same
-  for a session this browser is leaving behind (another id).
+  every Redis record of the session, its index entries, the browser's sign-in, and its cookies;
+  `drop()` does the same for a session this browser is leaving behind (another id).
 
 Only this module writes the session's user or end; the session interface (web.session_store) keeps
 whatever it is given until that end.
@@ -17,18 +19,26 @@ import secrets
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from flask import current_app, session
+from flask import current_app, request, session
 
+from ..core import browsers
 from ..core.sealing import new_key
+from ..core.session_index import RECORD_IDP_SID, RECORD_USER
 from ..core.tokens import SessionEnded, TokenRecord
-from .cookies import binding_cookie, key_cookie
+from ..core.values import is_number
+from .cookies import binding_cookie, key_cookie, same_site_cookie
 from .services import services
-from .session_store import EXPIRES_AT, expiry_of
+from .session_store import EXPIRES_AT, RedisSession, expiry_of
 
 log = logging.getLogger(__name__)
 
 LIFETIME = timedelta(hours=12)  # absolute: a session is not extended by use
-USER_KEY = "user"  # the session's entry for the signed-in person's profile
+USER_KEY = RECORD_USER  # the session's entry for the signed-in person's profile
+STARTED = "started"  # epoch seconds the session began
+SEEN = "seen"  # epoch seconds it was last used, to SEEN_EVERY
+SEEN_EVERY = 60  # s: "last used" is written at most this often (one session write a minute at most)
+BROWSER = "browser"  # the browser and system it began on, in a few words (core.browsers)
+SAME_SITE = "same_site"  # the value the Strict same-site cookie must carry
 
 
 @dataclass(frozen=True)
@@ -74,19 +84,34 @@ def seconds_left() -> int | None:
     return max(0, int(end - services().clock())) if end is not None else None
 
 
-def start(user: User, token: dict, new_sid: str | None = None):
-    """Start the person's session under a new id: the person, the token record and the key cookie,
-    with one absolute end. The caller has dropped whatever session the browser held."""
+def start(user: User, token: dict, new_sid: str | None = None, idp_sid: str | None = None):
+    """Start the person's session under a new id: the person, the token record, the key and same-site
+    cookies, with one absolute end; index it. The caller has dropped whatever session the browser held."""
     store = services().tokens
     now = services().clock()
     ends_at = int(now + LIFETIME.total_seconds())
     current_app.session_interface.rotate(session, new_sid or secrets.token_urlsafe(32))
     session.clear()
-    session[USER_KEY] = asdict(user)
-    session[EXPIRES_AT] = ends_at
+    session.update({USER_KEY: asdict(user), EXPIRES_AT: ends_at, STARTED: int(now), SEEN: int(now),
+                    BROWSER: browsers.describe(request.headers.get("User-Agent")),
+                    SAME_SITE: secrets.token_urlsafe(32)})
+    if idp_sid:
+        session[RECORD_IDP_SID] = idp_sid
     key = new_key()
     key_cookie.issue_key(key, ends_at - int(now))
+    same_site_cookie.issue(session[SAME_SITE], ends_at - int(now))
     store.start(session.sid, key, TokenRecord.from_response(token, now), ends_at)
+    services().index.add(session.sid, sub=user.sub, idp_sid=idp_sid, ends_at=ends_at)
+
+
+def touch():
+    """before_request: note that a signed-in session is in use, at most once every SEEN_EVERY."""
+    if not isinstance(session, RedisSession) or current_user() is None:
+        return
+    now = int(services().clock())
+    seen = session.get(SEEN)
+    if not is_number(seen) or now - seen >= SEEN_EVERY:
+        session[SEEN] = now
 
 
 def id_token() -> str | None:
@@ -107,15 +132,18 @@ def end(revoke: bool = False):
     services().pending.forget_browser(binding_cookie.read())
     session.clear()
     key_cookie.clear()
+    same_site_cookie.clear()
 
 
 def drop(sid: str, key: bytes | None):
-    """Delete a session's token record and cached answers; revoke its refresh token first if the key
-    opens the record. The session's own record goes with the browser's session at save."""
+    """Delete this browser's session's token record, cached answers and index entries; revoke its refresh
+    token first if the key opens the record. The session's own record goes with the browser's session at save."""
     if key is not None:
         revoke_refresh_token(sid, key)
     services().tokens.delete(sid)
     services().cache.delete(sid)
+    user = current_user()
+    services().index.remove(sid, sub=user.sub if user else None, idp_sid=session.get(RECORD_IDP_SID))
 
 
 def revoke_refresh_token(sid: str, key: bytes):
@@ -130,3 +158,4 @@ def revoke_refresh_token(sid: str, key: bytes):
 
 def init_app(app):
     app.context_processor(lambda: {"current_user": safe_current_user})
+    app.before_request(touch)

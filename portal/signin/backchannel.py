@@ -1,0 +1,50 @@
+"""POST /backchannel-logout: Navexa's identity provider ends portal sessions (OpenID Connect
+Back-Channel Logout 1.0).
+
+The provider posts a logout token (form field `logout_token`) when a person signs out elsewhere,
+changes their password, or has a session revoked. A token that passes core.logout_token's checks,
+once (its jti is remembered), ends every matching portal session on every worker and container
+(core.session_index): by the Navexa sign-in's `sid`, else every session of the person's `sub`; each
+session's refresh token is revoked. 200 with no body on success, 400 with an OAuth-style JSON error
+otherwise, never a 500; the call carries no cookies and opens no session. Rate-limited per address
+(RATE_LIMIT_BACKCHANNEL_LOGOUT).
+"""
+
+import logging
+
+from flask import Blueprint, jsonify, request
+
+from ..core import logout_token
+from ..core.logout_token import InvalidLogoutToken, LogoutReplays
+from ..core.metrics import BACKCHANNEL_LOGOUTS
+from ..web.services import services
+
+bp = Blueprint("backchannel", __name__)
+log = logging.getLogger(__name__)
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@bp.post("/backchannel-logout")
+def backchannel_logout():
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return refused("send logout_token as an application/x-www-form-urlencoded form")
+    tokens = request.form.getlist("logout_token")
+    if len(tokens) != 1:
+        return refused("send exactly one logout_token")
+    try:
+        logout = logout_token.read(services().provider, tokens[0], clock=services().clock)
+    except InvalidLogoutToken as error:
+        return refused(str(error))
+    if not LogoutReplays(services().redis, services().clock).first_use(logout):
+        return refused("this logout token was already used")
+    ended = services().index.end_matching(sub=logout.sub, idp_sid=logout.sid)
+    BACKCHANNEL_LOGOUTS.labels("ok").inc()
+    log.info("back-channel logout ended %d session(s) sub=%s by=%s", len(ended), logout.sub or "-",
+             "sid" if logout.sid else "sub")
+    return "", 200, NO_STORE
+
+
+def refused(why: str):
+    BACKCHANNEL_LOGOUTS.labels("refused").inc()
+    log.info("back-channel logout refused: %s", why)
+    return jsonify(error="invalid_request", error_description=f"Logout token refused: {why}."), 400, NO_STORE

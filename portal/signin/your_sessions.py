@@ -1,0 +1,122 @@
+"""/sessions: a person's own sessions, and ending them (any other one, all others, or everywhere).
+
+Each of the person's sessions (core.session_index) is listed with when it started, when it was last
+used (to the minute) and the browser it began on, this one marked. A session is named on the page
+by a handle (a hash of its id), never by its id, which is a bearer secret. Every form needs the CSRF
+token and the Strict same-site cookie, and is rate-limited like sign-in (web.ratelimit). Ending a
+session revokes its refresh token and deletes its keys: its browser's next request is signed out.
+"Sign out everywhere" ends the others, then this one as /logout does, at Navexa too.
+"""
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+
+from ..core.errors import BadInput
+from ..core.metrics import SESSIONS_ENDED
+from ..core.values import is_number
+from ..web import sessions
+from ..web.security import check_csrf
+from ..web.services import services
+from ..web.signed_in import login_required
+from .views import sign_out_here
+
+bp = Blueprint("sessions", __name__)
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Listed:
+    handle: str
+    browser: str
+    started: str  # "3 hours ago"
+    last_used: str
+    this_one: bool
+
+
+def handle_of(sid: str) -> str:
+    """What the page calls a session: not its id (a bearer secret), and not reversible to it."""
+    return hashlib.sha256(b"navexa-portal/session-handle/" + sid.encode()).hexdigest()[:24]
+
+
+def ago(seconds: float) -> str:
+    """"just now", "4 minutes ago", "1 hour ago", "2 days ago"."""
+    seconds = max(0, int(seconds))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def others_and_records() -> tuple[list[str], dict[str, dict]]:
+    """The person's other live sessions, and every live session's record (this one's included)."""
+    user = sessions.current_user()
+    index = services().index
+    records = index.records(index.of_person(user.sub)) if user.sub else {}
+    return [sid for sid in records if sid != session.sid], records
+
+
+def listing(records: dict[str, dict]) -> list[Listed]:
+    now = services().clock()
+
+    def when(data, field):
+        value = data.get(field)
+        return ago(now - value) if is_number(value) else "at an unknown time"
+
+    rows = [Listed(handle=handle_of(sid), browser=str(data.get(sessions.BROWSER) or "An unknown browser")[:60],
+                   started=when(data, sessions.STARTED), last_used=when(data, sessions.SEEN), this_one=sid == session.sid)
+            for sid, data in records.items()]
+    by_start = {handle_of(sid): data.get(sessions.STARTED) for sid, data in records.items()}
+    return sorted(rows, key=lambda row: (not row.this_one, -(by_start[row.handle] if is_number(by_start[row.handle]) else 0)))
+
+
+@bp.get("/sessions")
+@login_required
+def list_sessions():
+    _, records = others_and_records()
+    if session.sid not in records:  # written at the end of this request if it was only just started
+        records[session.sid] = dict(session)
+    ended = request.args.get("ended")
+    return render_template("sessions.html", sessions=listing(records),
+                           ended=int(ended) if ended and ended.isascii() and ended.isdigit() and len(ended) < 4 else None)
+
+
+def end_these(sids: list[str]) -> int:
+    user = sessions.current_user()
+    ended = sum(services().index.end(sid, sub=user.sub) for sid in sids)
+    SESSIONS_ENDED.labels("sessions_page").inc(ended)
+    log.info("sessions page ended %d other session(s) sub=%s", ended, user.label)
+    return ended
+
+
+@bp.post("/sessions/end")
+@login_required
+def end_one():
+    check_csrf()
+    handle = request.form.get("session", "")
+    others, _ = others_and_records()
+    chosen = [sid for sid in others if hmac.compare_digest(handle_of(sid).encode(), handle.encode())]
+    if not chosen:
+        raise BadInput("That session has already ended, or isn't one of yours. Reload the list to see your sessions.")
+    return redirect(url_for("sessions.list_sessions", ended=end_these(chosen)))
+
+
+@bp.post("/sessions/end-others")
+@login_required
+def end_others():
+    check_csrf()
+    others, _ = others_and_records()
+    return redirect(url_for("sessions.list_sessions", ended=end_these(others)))
+
+
+@bp.post("/sessions/end-everywhere")
+@login_required
+def end_everywhere():
+    check_csrf()
+    others, _ = others_and_records()
+    end_these(others)
+    return sign_out_here()
