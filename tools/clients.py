@@ -27,6 +27,30 @@ class SandboxControl:
     def token_requests(self) -> list:
         return requests.get(self.url + "/_sandbox/token_requests", timeout=5).json()
 
+    def logout_elsewhere(self, user: str, reason: str = "idp-logout", sid: str | None = None) -> list:
+        """End the user's Navexa sign-in sessions (or one) as Auth0 would; the back-channel deliveries."""
+        response = requests.post(self.url + "/_sandbox/logout_elsewhere", json={"user": user, "reason": reason,
+                                                                                 **({"sid": sid} if sid else {})}, timeout=30)
+        response.raise_for_status()
+        return response.json()["deliveries"]
+
+    def logout_token(self, user: str | None = "alice", sid: str | None = None, claims: dict | None = None,
+                     drop=(), header: dict | None = None) -> str:
+        """A logout token signed by the tenant, not sent: claims and header overridden, claims in drop left out."""
+        response = requests.post(self.url + "/_sandbox/logout_token", json={
+            "user": user, "sid": sid, "claims": claims or {}, "drop": list(drop), "header": header or {}}, timeout=5)
+        response.raise_for_status()
+        return response.json()["logout_token"]
+
+    def idp_sessions(self) -> dict:
+        return requests.get(self.url + "/_sandbox/idp_sessions", timeout=5).json()
+
+    def backchannel(self) -> list:
+        return requests.get(self.url + "/_sandbox/backchannel", timeout=5).json()
+
+    def register_client_keys(self, jwks: dict):
+        requests.post(self.url + "/_sandbox/client_keys", json={"jwks": jwks}, timeout=5).raise_for_status()
+
 
 class Browser(requests.Session):
     """A cookie-keeping HTTP client that signs in the way a person's browser would, and calls /api/ the way

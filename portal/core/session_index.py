@@ -84,6 +84,10 @@ class SessionIndex:
             _, members = pipe.execute()
         return [m.decode() for m in members]
 
+    def exists(self, sid: str) -> bool:
+        """Whether the session is still live (its record is there)."""
+        return bool(self.redis.exists(session_scoped(SESSION, sid)))
+
     def records(self, sids: Iterable[str]) -> dict[str, dict]:
         """The stored session JSON of each of these sessions that still exists."""
         sids = list(sids)

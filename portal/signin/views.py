@@ -135,6 +135,9 @@ def start_session(token: dict, claims: dict):
     presented_sid = session.sid if current_user() is not None else None
     new_sid = secrets.token_urlsafe(32)
     other = services().pending.claim_browser(binding_cookie.read(), presented_sid, new_sid)
+    if other is not None and not services().index.exists(other):
+        # The browser's latest session has ended since (signed out elsewhere): it wins nothing.
+        other = services().pending.claim_browser(binding_cookie.read(), other, new_sid)
     if other is not None:
         log.info("sign-in ok sub=%s, but another tab signed this browser in first: keeping that session",
                  user.label)

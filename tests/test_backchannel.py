@@ -1,0 +1,227 @@
+"""POST /backchannel-logout: Navexa's tenant ends portal sessions (OpenID Connect Back-Channel Logout 1.0).
+
+Over real sockets: the sandbox signs people in with a sign-in session (`sid`) of its own, and sends
+logout tokens the way Auth0 does; the portal ends exactly the matching sessions, on every process.
+"""
+
+import base64
+import json
+import secrets
+import time
+
+import pytest
+import requests
+from joserfc import jwt
+from joserfc.jwk import OctKey, RSAKey
+
+from tests.helpers import PortalBrowser, redis_dump, session_key, token_key
+from tests.oauth_helpers import refresh as sandbox_refresh
+from tools.clients import Browser
+from tools.stack import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
+
+SID_COOKIE = "navexa_sandbox_sid"
+
+
+def signed_in_at(url: str, username="alice") -> Browser:
+    person = Browser(url)
+    assert person.sign_in(username).status_code == 302
+    return person
+
+
+def is_signed_in(person: Browser, url: str) -> bool:
+    answer = person.get(url + "/portfolios", allow_redirects=False, timeout=30)
+    assert answer.status_code in (200, 302), answer.text[:300]
+    return answer.status_code == 200
+
+
+@pytest.fixture
+def two_portals(sandbox, redis_url):
+    """Two portal processes (gunicorn, a worker each) on one Redis with one SECRET_KEY: two containers."""
+    secret, started = secrets.token_hex(32), []
+    for _ in range(2):
+        port = free_port()
+        started.append(start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}", SECRET_KEY=secret),
+                                    port=port, workers=1))
+    sandbox.config(backchannel_logout_uri=started[1][1] + "/backchannel-logout")  # the tenant calls one of them
+    yield [url for _, url in started]
+    for service, _ in started:
+        service.stop()
+
+
+def test_a_revoked_navexa_session_ends_exactly_its_portal_session_on_every_process(two_portals, sandbox):
+    first, second = two_portals
+    alice_here, alice_there, bob = signed_in_at(first), signed_in_at(second), signed_in_at(first, "bob")
+    revoked = alice_here.cookies[SID_COOKIE]
+    assert alice_there.cookies[SID_COOKIE] != revoked  # another browser: another Navexa sign-in
+    refresh_token_before = sandbox.stats()["revocations"]
+
+    deliveries = sandbox.logout_elsewhere("alice", "session-revoked", sid=revoked)
+
+    assert [d["status"] for d in deliveries] == [200]
+    assert not is_signed_in(alice_here, first) and not is_signed_in(alice_here, second)
+    assert is_signed_in(alice_there, second) and is_signed_in(alice_there, first)
+    assert is_signed_in(bob, first)
+    assert sandbox.stats()["revocations"] == refresh_token_before + 1  # the ended session's refresh token
+
+
+def test_a_password_change_ends_every_session_of_that_person_and_nobody_elses(two_portals, sandbox):
+    first, second = two_portals
+    alice_here, alice_there, bob = signed_in_at(first), signed_in_at(second), signed_in_at(second, "bob")
+
+    deliveries = sandbox.logout_elsewhere("alice", "password-changed")
+
+    assert [d["status"] for d in deliveries] == [200]  # one logout token, naming only the person (sub)
+    assert not is_signed_in(alice_here, first) and not is_signed_in(alice_there, second)
+    assert is_signed_in(bob, second) and is_signed_in(bob, first)
+    assert sandbox.stats()["revocations"] == 2
+
+
+def test_signing_out_of_another_navexa_app_ends_the_portal_session_of_that_browser(make_portal, sandbox):
+    portal = make_portal()
+    sandbox.config(backchannel_logout_uri=portal.url + "/backchannel-logout")
+    person = PortalBrowser(portal, sandbox)
+    assert person.sign_in().status_code == 302
+    sid = person.session_id()
+    refresh_token = person.record().refresh_token
+    assert sandbox.logout_elsewhere("alice", "idp-logout")[0]["status"] == 200
+    assert person.page().status_code == 302
+    assert not portal.redis.exists(session_key(sid)) and not portal.redis.exists(token_key(sid))
+    assert sandbox_refresh(sandbox.url, refresh_token).json()["error"] == "invalid_grant"
+
+
+def test_the_refresh_token_revoked_is_the_current_one_after_rotation(make_portal, sandbox):
+    portal = make_portal()
+    sandbox.config(backchannel_logout_uri=portal.url + "/backchannel-logout", access_token_ttl=120)
+    person = PortalBrowser(portal, sandbox)
+    assert person.sign_in().status_code == 302
+    first = person.record().refresh_token
+    portal.clock.advance(100)  # into the refresh leeway (a quarter of 120 s): refreshed behind the page
+    assert person.page().status_code == 200
+    for _ in range(100):  # the refresh runs behind the page
+        if person.record().refresh_token != first:
+            break
+        time.sleep(0.02)
+    rotated = person.record().refresh_token
+    assert rotated != first
+    assert sandbox.logout_elsewhere("alice", "session-revoked")[0]["status"] == 200
+    assert sandbox_refresh(sandbox.url, rotated).json()["error"] == "invalid_grant"
+
+
+def test_the_revocation_copy_reveals_no_refresh_token_to_a_redis_dump(signed_in, portal):
+    refresh_token = signed_in.record().refresh_token
+    assert refresh_token.encode() not in redis_dump(portal.redis)
+
+
+def test_a_valid_logout_token_is_answered_200_no_store_with_nothing_in_it(signed_in, portal, sandbox):
+    token = sandbox.logout_token("alice", sid=signed_in.cookies[SID_COOKIE])
+    answer = requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10)
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store" and answer.content == b""
+    assert signed_in.page().status_code == 302
+
+
+# -- what is refused: each a 400 that ends nothing --------------------------------------
+
+
+def unsigned(header: dict, claims: dict) -> str:
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part(header)}.{part(claims)}."
+
+
+def good_claims(sandbox, sid) -> dict:
+    now = int(time.time())
+    return {"iss": sandbox.url + "/", "aud": SANDBOX_CLIENT_ID, "iat": now, "exp": now + 120, "jti": secrets.token_hex(8),
+            "sub": "auth0|alice-7f3a91", "sid": sid, "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}
+
+
+def refused_tokens(sandbox, sid: str) -> dict[str, str]:
+    now = int(time.time())
+    forger = RSAKey.generate_key(2048)
+    kid = requests.get(sandbox.url + "/.well-known/jwks.json", timeout=5).json()["keys"][0]["kid"]
+    return {
+        "wrong aud": sandbox.logout_token("alice", sid, claims={"aud": "another-client"}),
+        "expired iat": sandbox.logout_token("alice", sid, claims={"iat": now - 3600, "exp": now - 3000}),
+        "iat in the future": sandbox.logout_token("alice", sid, claims={"iat": now + 3600}),
+        "a nonce": sandbox.logout_token("alice", sid, claims={"nonce": "n-123"}),
+        "alg none": unsigned({"alg": "none", "typ": "logout+jwt"}, good_claims(sandbox, sid)),
+        "HS256 with the client secret": jwt.encode({"alg": "HS256", "typ": "logout+jwt"}, good_claims(sandbox, sid),
+                                                    OctKey.import_key(SANDBOX_CLIENT_SECRET.encode())),
+        "no event claim": sandbox.logout_token("alice", sid, drop=["events"]),
+        "another event": sandbox.logout_token("alice", sid, claims={"events": {"http://example.com/other": {}}}),
+        "wrong iss": sandbox.logout_token("alice", sid, claims={"iss": "https://evil.example/"}),
+        "a foreign azp": sandbox.logout_token("alice", sid, claims={"azp": "another-client"}),
+        "neither sub nor sid": sandbox.logout_token(None, None),
+        "no jti": sandbox.logout_token("alice", sid, drop=["jti"]),
+        "an access token's typ": sandbox.logout_token("alice", sid, header={"typ": "at+jwt"}),
+        "signed by another key under the tenant's kid": jwt.encode({"alg": "RS256", "kid": kid}, good_claims(sandbox, sid),
+                                                                   forger),
+        "not a JWT": "not-a-jwt",
+    }
+
+
+REFUSALS = {  # each case, and the check of §2.6 that refuses it (named in the error description)
+    "wrong aud": "aud", "expired iat": "iat", "iat in the future": "iat", "a nonce": "nonce",
+    "alg none": "algorithm", "HS256 with the client secret": "algorithm", "no event claim": "event",
+    "another event": "event", "wrong iss": "iss", "a foreign azp": "azp", "neither sub nor sid": "neither sub nor sid",
+    "no jti": "jti", "an access token's typ": "typ", "signed by another key under the tenant's kid": "signature",
+    "not a JWT": "not a signed JWT",
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_a_logout_token_that_fails_validation_is_refused_and_ends_nothing(signed_in, portal, sandbox, case):
+    token = refused_tokens(sandbox, signed_in.cookies[SID_COOKIE])[case]
+    answer = requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10)
+    assert answer.status_code == 400, case
+    assert answer.json()["error"] == "invalid_request" and answer.headers["Cache-Control"] == "no-store"
+    assert REFUSALS[case] in answer.json()["error_description"]
+    assert token not in answer.text
+    assert signed_in.page().status_code == 200
+    assert sandbox.stats()["revocations"] == 0
+
+
+def test_a_replayed_logout_token_is_refused_and_ends_the_newer_session_not(signed_in, portal, sandbox):
+    token = sandbox.logout_token("alice", sid=signed_in.cookies[SID_COOKIE])
+    assert requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10).status_code == 200
+    assert signed_in.sign_in().status_code == 302  # the same browser: the same Navexa sign-in (sid) again
+    replay = requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10)
+    assert replay.status_code == 400 and "already used" in replay.json()["error_description"]
+    assert signed_in.page().status_code == 200
+
+
+@pytest.mark.parametrize("how", ["json body", "no field", "two fields", "a GET"])
+def test_a_malformed_call_gets_a_json_4xx(signed_in, portal, sandbox, how):
+    token = sandbox.logout_token("alice", sid=signed_in.cookies[SID_COOKIE])
+    url = portal.url + "/backchannel-logout"
+    answer = {"json body": lambda: requests.post(url, json={"logout_token": token}, timeout=10),
+              "no field": lambda: requests.post(url, data={"token": token}, timeout=10),
+              "two fields": lambda: requests.post(url, data=[("logout_token", token), ("logout_token", token)], timeout=10),
+              "a GET": lambda: requests.get(url, params={"logout_token": token}, timeout=10)}[how]()
+    assert answer.status_code in (400, 405) and answer.headers["Content-Type"].startswith("application/json")
+    assert signed_in.page().status_code == 200
+
+
+def test_back_channel_logout_is_rate_limited_as_json(make_portal, sandbox):
+    portal = make_portal(RATE_LIMIT_BACKCHANNEL_LOGOUT="2 per minute")
+    statuses = [requests.post(portal.url + "/backchannel-logout", data={"logout_token": "x"}, timeout=10)
+                for _ in range(3)]
+    assert [s.status_code for s in statuses] == [400, 400, 429]
+    assert statuses[-1].headers["Content-Type"].startswith("application/json") and "Retry-After" in statuses[-1].headers
+
+
+def test_with_redis_down_a_logout_token_gets_a_503_not_a_500(make_portal, sandbox, caplog):
+    from tools.stack import start_redis
+
+    service, url = start_redis()
+    portal = make_portal(REDIS_URL=url)
+    token = sandbox.logout_token("alice", sid="any")
+    service.stop()
+    answer = requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=30)
+    assert answer.status_code == 503 and answer.json()["error"] == "store_unavailable"
+    assert token not in caplog.text
+
+
+def test_discovery_offers_back_channel_logout_with_sessions(sandbox):
+    document = requests.get(sandbox.url + "/.well-known/openid-configuration", timeout=5).json()
+    assert document["backchannel_logout_supported"] is True and document["backchannel_logout_session_supported"] is True
