@@ -17,7 +17,7 @@ from joserfc.jwk import OctKey, RSAKey
 from tests.helpers import PortalBrowser, redis_dump, session_key, token_key
 from tests.oauth_helpers import refresh as sandbox_refresh
 from tools.clients import Browser
-from tools.stack import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal
+from tools.stack import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal, start_redis
 
 SID_COOKIE = "navexa_sandbox_sid"
 
@@ -35,8 +35,9 @@ def is_signed_in(person: Browser, url: str) -> bool:
 
 
 @pytest.fixture
-def two_portals(sandbox, redis_url):
-    """Two portal processes (gunicorn, a worker each) on one Redis with one SECRET_KEY: two containers."""
+def two_portals(sandbox):
+    """Two portal processes (gunicorn, a worker each) on a Redis of their own, with one SECRET_KEY: two containers."""
+    redis_service, redis_url = start_redis()
     secret, started = secrets.token_hex(32), []
     for _ in range(2):
         port = free_port()
@@ -46,6 +47,7 @@ def two_portals(sandbox, redis_url):
     yield [url for _, url in started]
     for service, _ in started:
         service.stop()
+    redis_service.stop()
 
 
 def test_a_revoked_navexa_session_ends_exactly_its_portal_session_on_every_process(two_portals, sandbox):
@@ -211,8 +213,6 @@ def test_back_channel_logout_is_rate_limited_as_json(make_portal, sandbox):
 
 
 def test_with_redis_down_a_logout_token_gets_a_503_not_a_500(make_portal, sandbox, caplog):
-    from tools.stack import start_redis
-
     service, url = start_redis()
     portal = make_portal(REDIS_URL=url)
     token = sandbox.logout_token("alice", sid="any")

@@ -78,8 +78,7 @@ def listing(records: dict[str, dict]) -> list[Listed]:
 @login_required
 def list_sessions():
     _, records = others_and_records()
-    if session.sid not in records:  # written at the end of this request if it was only just started
-        records[session.sid] = dict(session)
+    records[session.sid] = dict(session)  # this one as this request has it (just used, perhaps not yet written)
     ended = request.args.get("ended")
     return render_template("sessions.html", sessions=listing(records),
                            ended=int(ended) if ended and ended.isascii() and ended.isdigit() and len(ended) < 4 else None)

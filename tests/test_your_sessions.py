@@ -1,0 +1,189 @@
+"""/sessions: a person sees their own sessions and signs any of them out, over real sockets."""
+
+import html
+import re
+
+import pytest
+
+from portal.core.browsers import describe
+from portal.signin.your_sessions import ago, handle_of
+from portal.web.sessions import SEEN, SEEN_EVERY
+from tests.helpers import PortalBrowser, session_key, token_key
+from tests.oauth_helpers import refresh as sandbox_refresh
+from tools.stack import start_redis
+
+FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+SAFARI_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                 "Version/18.1 Mobile/15E148 Safari/604.1")
+
+
+@pytest.fixture
+def portal(make_portal):
+    """A portal on a Redis of its own: a person's index holds only this test's sessions."""
+    service, url = start_redis()
+    yield make_portal(REDIS_URL=url)
+    service.stop()
+
+
+def facts(person) -> list[tuple[str, str]]:
+    """(signed in, last used) of each card."""
+    return re.findall(r"<dt>Signed in</dt><dd>([^<]+)</dd>.*?<dt>Last used</dt><dd>([^<]+)</dd>",
+                      person.page("/sessions").text, re.S)
+
+
+def person_on(portal, sandbox, agent: str, username="alice") -> PortalBrowser:
+    person = PortalBrowser(portal, sandbox)
+    person.headers["User-Agent"] = agent
+    assert person.sign_in(username).status_code == 302
+    return person
+
+
+def listed(person) -> list[tuple[str, str | None]]:
+    """(browser, handle of its Sign out form or None for this one) for each card on the page."""
+    html = person.page("/sessions").text
+    cards = re.findall(r'<li class="card session[^"]*">(.*?)</li>', html, re.S)
+    return [(re.search(r"<h2>([^<]+)", card).group(1).strip(),
+             (re.search(r'name="session" value="([^"]+)"', card) or [None, None])[1]) for card in cards]
+
+
+def csrf_of(person) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', person.page("/sessions").text).group(1)
+
+
+def test_two_browsers_of_one_person_each_see_both_sessions_this_one_first(portal, sandbox):
+    laptop, phone = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE)
+    person_on(portal, sandbox, FIREFOX_WINDOWS, "bob")  # somebody else's session is nobody else's business
+    assert listed(laptop) == [("Firefox on Windows", None), ("Safari on iPhone", handle_of(phone.session_id()))]
+    assert listed(phone) == [("Safari on iPhone", None), ("Firefox on Windows", handle_of(laptop.session_id()))]
+    page = laptop.page("/sessions").text
+    assert "This browser" in page and laptop.session_id() not in page and phone.session_id() not in page
+
+
+def test_signing_the_other_session_out_ends_it_at_once_and_revokes_its_refresh_token(portal, sandbox):
+    laptop, phone = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE)
+    phones_refresh_token = phone.record().refresh_token
+    answer = laptop.post(portal.url + "/sessions/end", data={"csrf_token": csrf_of(laptop),
+                                                             "session": handle_of(phone.session_id())},
+                         allow_redirects=False, timeout=10)
+    assert answer.status_code == 302 and answer.headers["Location"] == "/sessions?ended=1"
+    assert "Signed out 1 other session." in laptop.page("/sessions?ended=1").text
+    assert phone.page().status_code == 302  # its next page: signed out
+    assert phone.get(portal.url + "/api/v1/portfolios", timeout=10).status_code == 401
+    assert sandbox.stats()["revocations"] == 1
+    assert sandbox_refresh(sandbox.url, phones_refresh_token).json()["error"] == "invalid_grant"
+    assert laptop.page().status_code == 200
+    assert [b for b, _ in listed(laptop)] == ["Firefox on Windows"], listed(laptop)
+
+
+def test_sign_out_of_all_other_sessions_keeps_this_one(portal, sandbox):
+    laptop = person_on(portal, sandbox, FIREFOX_WINDOWS)
+    others = [person_on(portal, sandbox, SAFARI_IPHONE) for _ in range(2)]
+    answer = laptop.post(portal.url + "/sessions/end-others", data={"csrf_token": csrf_of(laptop)},
+                         allow_redirects=False, timeout=10)
+    assert answer.headers["Location"] == "/sessions?ended=2"
+    assert [o.page().status_code for o in others] == [302, 302]
+    assert laptop.page().status_code == 200 and sandbox.stats()["revocations"] == 2
+
+
+def test_sign_out_everywhere_ends_both_and_signs_out_at_navexa_too(portal, sandbox):
+    laptop, phone = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE)
+    sid = laptop.session_id()
+    answer = laptop.post(portal.url + "/sessions/end-everywhere", data={"csrf_token": csrf_of(laptop)},
+                         allow_redirects=False, timeout=10)
+    assert answer.status_code == 302 and answer.headers["Location"].startswith(sandbox.url + "/oidc/logout?")
+    assert "id_token_hint=" in answer.headers["Location"]
+    assert phone.page().status_code == 302 and laptop.page().status_code == 302
+    assert not portal.redis.exists(session_key(sid)) and not portal.redis.exists(token_key(sid))
+    assert sandbox.stats()["revocations"] == 2
+
+
+def test_a_browser_whose_session_was_ended_elsewhere_signs_in_again_at_once(portal, sandbox):
+    laptop, phone = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE)
+    laptop.post(portal.url + "/sessions/end-others", data={"csrf_token": csrf_of(laptop)}, timeout=10)
+    assert phone.page().status_code == 302
+    assert phone.sign_in().status_code == 302
+    assert phone.page().status_code == 200  # not the ended session "winning" the browser back
+
+
+@pytest.mark.parametrize("form", ["/sessions/end", "/sessions/end-others", "/sessions/end-everywhere"])
+def test_every_form_needs_the_csrf_token_and_the_same_site_cookie(portal, sandbox, form):
+    laptop, phone = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE)
+    fields = {"session": handle_of(phone.session_id())}
+    assert laptop.post(portal.url + form, data=fields, allow_redirects=False, timeout=10).status_code == 400
+    strict = laptop.cookies.get("navexa_portal_same_site")
+    del laptop.cookies["navexa_portal_same_site"]  # as a browser sends a request that started on another site
+    answer = laptop.post(portal.url + form, data={**fields, "csrf_token": csrf_of(laptop)}, allow_redirects=False,
+                         timeout=10)
+    assert answer.status_code == 403 and "portal's own pages" in html.unescape(answer.text)
+    laptop.cookies.set("navexa_portal_same_site", strict)
+    assert phone.page().status_code == 200 and laptop.page().status_code == 200 and sandbox.stats()["revocations"] == 0
+
+
+def test_a_session_that_is_not_yours_or_already_ended_cannot_be_signed_out(portal, sandbox):
+    alice, bob = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE, "bob")
+    for handle in (handle_of(bob.session_id()), handle_of(alice.session_id()), "not-a-handle", "é" * 24, ""):
+        answer = alice.post(portal.url + "/sessions/end", data={"csrf_token": csrf_of(alice), "session": handle},
+                            allow_redirects=False, timeout=10)
+        assert answer.status_code == 400 and "isn't one of yours" in html.unescape(answer.text)
+    assert bob.page().status_code == 200 and alice.page().status_code == 200
+
+
+def test_signed_out_the_sessions_page_asks_to_sign_in(browser, portal):
+    answer = browser.page("/sessions")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+    assert browser.post(portal.url + "/sessions/end-others", allow_redirects=False, timeout=10).status_code in (302, 400)
+
+
+def test_the_forms_are_rate_limited_like_sign_in(make_portal, sandbox):
+    portal = make_portal(RATE_LIMIT_SIGN_IN="2 per minute")
+    laptop = PortalBrowser(portal, sandbox)
+    assert laptop.sign_in().status_code == 302
+    token = csrf_of(laptop)
+    statuses = [laptop.post(portal.url + "/sessions/end-others", data={"csrf_token": token}, allow_redirects=False,
+                            timeout=10).status_code for _ in range(3)]
+    assert statuses == [302, 302, 429]
+
+
+def test_last_used_is_written_at_most_once_a_minute(portal, sandbox):
+    signed_in = person_on(portal, sandbox, FIREFOX_WINDOWS)
+
+    def seen():
+        import json
+
+        return json.loads(portal.redis.get(session_key(signed_in.session_id())))[SEEN]
+
+    portal.clock.freeze()
+    signed_in.page()
+    first = seen()
+    portal.clock.advance(SEEN_EVERY - 1)
+    signed_in.page()
+    assert seen() == first
+    portal.clock.advance(1)
+    signed_in.page()
+    assert seen() == first + SEEN_EVERY
+    assert facts(signed_in) == [("1 minute ago", "just now")]
+    portal.clock.advance(5 * 60)
+    assert facts(signed_in) == [("6 minutes ago", "just now")]  # this request is a use
+
+
+def test_ago_in_words():
+    # Working: 59 s is under a minute; 60 s one minute; 7199 s is 1 h 59 min → 1 hour; 2 days 1 s → 2 days.
+    assert [ago(0), ago(59), ago(60), ago(150), ago(3600), ago(7199), ago(2 * 86400 + 1), ago(-5)] == [
+        "just now", "just now", "1 minute ago", "2 minutes ago", "1 hour ago", "1 hour ago", "2 days ago", "just now"]
+
+
+@pytest.mark.parametrize("agent, words", [
+    (FIREFOX_WINDOWS, "Firefox on Windows"),
+    (SAFARI_IPHONE, "Safari on iPhone"),
+    ("Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36",
+     "Chrome on Android"),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 "
+     "Edg/131.0", "Edge on macOS"),
+    ("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+     "Chrome on ChromeOS"),
+    ("curl/8.5.0", "An unknown browser"),
+    ("", "An unknown browser"),
+    ("<script>alert(1)</script> Firefox/1", "Firefox"),  # only known words come out
+])
+def test_a_browser_in_a_few_words(agent, words):
+    assert describe(agent) == words
