@@ -57,6 +57,14 @@ def portal(make_portal):
 
 
 @pytest.fixture
+def lone_portal(make_portal):
+    """A portal on a Redis of its own: a person's session index holds only this test's sessions."""
+    service, url = start_redis()
+    yield make_portal(REDIS_URL=url)
+    service.stop()
+
+
+@pytest.fixture
 def browser(portal, sandbox):
     return PortalBrowser(portal, sandbox)
 

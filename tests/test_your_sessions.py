@@ -10,7 +10,6 @@ from portal.signin.your_sessions import ago, handle_of
 from portal.web.sessions import SEEN, SEEN_EVERY
 from tests.helpers import PortalBrowser, session_key, token_key
 from tests.oauth_helpers import refresh as sandbox_refresh
-from tools.stack import start_redis
 
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 SAFARI_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -18,11 +17,8 @@ SAFARI_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWe
 
 
 @pytest.fixture
-def portal(make_portal):
-    """A portal on a Redis of its own: a person's index holds only this test's sessions."""
-    service, url = start_redis()
-    yield make_portal(REDIS_URL=url)
-    service.stop()
+def portal(lone_portal):
+    return lone_portal
 
 
 def facts(person) -> list[tuple[str, str]]:
