@@ -79,7 +79,8 @@ class LoginFailed(PortalError):
 class ClientRejected(PortalError):
     code, status, title = "provider_error", 502, "Navexa's sign-in service answered unexpectedly"
     message = ("Navexa refused the portal's client credentials. Operators: check NAVEXA_CLIENT_ID and "
-               "NAVEXA_CLIENT_SECRET.")
+               "NAVEXA_CLIENT_SECRET (with NAVEXA_CLIENT_AUTH=private_key_jwt: NAVEXA_CLIENT_PRIVATE_KEY and "
+               "NAVEXA_CLIENT_KEY_ID, and the public key registered at Navexa).")
 
 
 class SessionExpired(PortalError):
