@@ -62,11 +62,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     token_store = TokenStore(client, refresher=provider.refresher(navexa_provider), clock=clock,
                              revoke=navexa_provider.revoke,
                              revocation_key=derived_key(settings.secret_key, "revocation-copy/v1"))
+    pending = PendingLogins(client)
     services.init_app(app, services.Services(settings=settings, redis=client, navexa=navexa_client,
-                                             provider=navexa_provider, tokens=token_store, pending=PendingLogins(client),
+                                             provider=navexa_provider, tokens=token_store, pending=pending,
                                              cache=AnswerCache(client, ttl=settings.cache_seconds, clock=clock),
-                                             index=SessionIndex(client, token_store, revoke=navexa_provider.revoke,
-                                                                clock=clock),
+                                             index=SessionIndex(client, token_store, pending,
+                                                                revoke=navexa_provider.revoke, clock=clock),
                                              clock=clock, today=today))
 
     errors.init_app(app)

@@ -1,4 +1,5 @@
-"""Hostile input, generated: at least 10,000 requests over /login?next=, /callback and session cookies,
+"""Hostile input, generated: 12,000 requests over /login?next=, /callback, session cookies, the state-changing
+forms, POST /backchannel-logout and the sessions page's forms,
 signed out and signed in. None may answer 500, echo markup unescaped, redirect off the site, or
 show or log a token, code, verifier or secret.
 
@@ -26,7 +27,8 @@ from tools.clients import Browser
 from tools.stack import SANDBOX_CLIENT_SECRET, portal_env
 
 pytestmark = pytest.mark.soak  # ten thousand generated requests: `make test` runs them, `make test-fast` doesn't
-EXAMPLES = {"login": 2500, "callback": 2500, "callback_signed_in": 2000, "cookies": 2000, "forms": 1000}
+EXAMPLES = {"login": 2500, "callback": 2500, "callback_signed_in": 2000, "cookies": 2000, "forms": 1000,
+            "backchannel": 1000, "session_forms": 1000}
 PUBLIC_URL = "http://127.0.0.1:5999"  # a loopback redirect URI the sandbox accepts; nothing listens there
 HOSTILE = [
     "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "'; alert(1); '", "//evil.example",
@@ -57,7 +59,8 @@ CALLBACK_NAMES = ["state", "code", "error", "error_description", "next", "iss", 
 @pytest.fixture(scope="module")
 def app(sandbox_service, redis_url):
     # Thousands of sign-in requests from one address: the rate limit (tested elsewhere) stays out of the way.
-    env = portal_env(sandbox_service.url, redis_url, PUBLIC_URL, RATE_LIMIT_SIGN_IN="1000000 per minute")
+    env = portal_env(sandbox_service.url, redis_url, PUBLIC_URL, RATE_LIMIT_SIGN_IN="1000000 per minute",
+                     RATE_LIMIT_BACKCHANNEL_LOGOUT="1000000 per minute")
     application = create_app(Settings.from_env(env), today=lambda: PINNED_TODAY)
     application.testing = False  # errors take the same path as in production
     return application
@@ -226,7 +229,7 @@ def test_any_session_cookie(shard, app, secrets_to_hide, logs, session_cookie, k
     client = client_with(app, {k: v for k, v in cookies.items() if v is not None and "\x00" not in v})
     response = client.get(path)
     check(response, [session_cookie, key or "", binding or ""], secrets_to_hide)
-    assert response.status_code in (200, 302, 400, 401, 404)
+    assert response.status_code in (200, 302, 400, 401, 403, 404)  # 403: /api/ without X-CSRF
 
 
 @fuzz_settings("forms")
@@ -239,5 +242,43 @@ def test_state_changing_requests_with_any_csrf_value(shard, app, signed_in_cooki
     data = {"csrf_token": csrf} if csrf is not None else None
     response = client_with(app, signed_in_cookies).post(path, data=data, headers=headers)
     check(response, [csrf or "", header or ""], secrets_to_hide)
+    assert response.status_code in (400, 403)  # never accepted: the values are never the session's token
+    assert services(app).redis.exists(session_key(signed_in_cookies[SESSION_COOKIE]))
+
+
+def b64(text: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(text.encode("utf-8", "surrogatepass")).rstrip(b"=").decode()
+
+
+# Almost-JWTs: three parts, whose header and claims are JSON-ish and hostile, and any signature.
+almost_jwts = st.builds(lambda header, claims, signature: f"{b64(header)}.{b64(claims)}.{b64(signature)}",
+                        st.one_of(values, st.sampled_from(['{"alg":"none"}', '{"alg":"HS256"}', '{"alg":"RS256","kid":"x"}'])),
+                        st.one_of(values, st.just('{"events":{"http://schemas.openid.net/event/backchannel-logout":{}}}')),
+                        values)
+
+
+@fuzz_settings("backchannel")
+@given(fields=st.lists(st.tuples(st.sampled_from(["logout_token", "logout_token", "sid", "sub", "state"]),
+                                 st.one_of(values, almost_jwts)), max_size=3))
+def test_backchannel_logout_with_any_form(shard, app, signed_in_cookies, secrets_to_hide, logs, fields):
+    from werkzeug.datastructures import MultiDict
+
+    response = app.test_client().post("/backchannel-logout", data=MultiDict(fields))
+    check(response, [v for _, v in fields], secrets_to_hide)
+    assert response.status_code == 400 and response.is_json and response.headers["Cache-Control"] == "no-store"
+    assert services(app).redis.exists(session_key(signed_in_cookies[SESSION_COOKIE]))  # nobody was signed out
+
+
+@fuzz_settings("session_forms")
+@given(path=st.sampled_from(["/sessions/end", "/sessions/end-others", "/sessions/end-everywhere"]),
+       csrf=st.one_of(values, st.none()), handle=st.one_of(values, st.none()), same_site=st.booleans())
+def test_the_session_forms_with_any_values(shard, app, signed_in_cookies, secrets_to_hide, logs, path, csrf, handle,
+                                           same_site):
+    cookies = {k: v for k, v in signed_in_cookies.items() if same_site or k != "navexa_portal_same_site"}
+    data = {k: v for k, v in {"csrf_token": csrf, "session": handle}.items() if v is not None}
+    response = client_with(app, cookies).post(path, data=data)
+    check(response, [csrf or "", handle or ""], secrets_to_hide)
     assert response.status_code in (400, 403)  # never accepted: the values are never the session's token
     assert services(app).redis.exists(session_key(signed_in_cookies[SESSION_COOKIE]))

@@ -11,7 +11,7 @@ from werkzeug.test import EnvironBuilder
 from portal.app import create_app
 from portal.core.tokens import VALID_MARGIN
 from portal.settings import Settings
-from portal.web.cookies import key_cookie
+from portal.web.cookies import key_cookie, same_site_cookie
 from portal.web.session_store import SESSION_COOKIE
 from tests.helpers import PortalBrowser, lock_key, session_key, signed_in_then_redis_stops, token_key, warning_lines
 from tests.redis_topologies import SENTINEL_MASTER, start_cluster, start_sentinel_setup
@@ -92,9 +92,35 @@ def test_on_a_cluster_two_processes_share_sessions_and_refresh_once(sandbox, clu
         assert len(slots) == 1  # a session's keys share one slot
         assert client.exists(session_key(sid)) and client.exists(token_key(sid))
         hop = create_app(Settings.from_env(env)).wsgi_app
-        cookie = "; ".join(f"{name}={person.cookies.get(name)}" for name in (SESSION_COOKIE, key_cookie.dev_name))
-        environ = EnvironBuilder(path="/api/v1/portfolios", headers={"Cookie": cookie}).get_environ()
+        cookie = "; ".join(f"{name}={person.cookies.get(name)}"
+                           for name in (SESSION_COOKIE, key_cookie.dev_name, same_site_cookie.dev_name))
+        environ = EnvironBuilder(path="/api/v1/portfolios", headers={"Cookie": cookie, "X-CSRF": "1"}).get_environ()
         assert hop.answer(environ, 0.0, "-") is not None  # the /api/ fast path reads both keys in one MGET: one slot
+    finally:
+        portal_a.stop()
+        portal_b.stop()
+
+
+def test_on_a_cluster_the_sessions_page_and_back_channel_logout_reach_every_session(sandbox, cluster):
+    env = portal_env(sandbox.url, f"redis://127.0.0.1:{cluster[0]}/0", REDIS_CLUSTER="1")
+    port_a, port_b = free_port(), free_port()
+    portal_a, url_a = start_portal({**env, "PUBLIC_URL": f"http://127.0.0.1:{port_a}"}, port=port_a, workers=1)
+    portal_b, url_b = start_portal({**env, "PUBLIC_URL": f"http://127.0.0.1:{port_b}"}, port=port_b, workers=1)
+    try:
+        people = [Browser(url) for url in (url_a, url_b, url_a)]
+        for person in people:
+            assert person.sign_in().status_code == 302
+        listing = people[0].get(url_a + "/sessions", timeout=30).text
+        assert listing.count('class="card session') == 3  # sessions in three slots, one index key
+        sandbox.config(backchannel_logout_uri=url_b + "/backchannel-logout")
+        first_sid = people[0].cookies.get("navexa_sandbox_sid")
+        assert [d["status"] for d in sandbox.logout_elsewhere("alice", "session-revoked", sid=first_sid)] == [200]
+        signed_in = [p.get(u + "/portfolios", allow_redirects=False, timeout=30).status_code
+                     for p, u in zip(people, (url_a, url_b, url_a), strict=True)]
+        assert signed_in == [302, 200, 200]
+        assert [d["status"] for d in sandbox.logout_elsewhere("alice", "password-changed")] == [200]
+        assert [p.get(url_a + "/portfolios", allow_redirects=False, timeout=30).status_code for p in people] == [302] * 3
+        assert sandbox.stats()["revocations"] == 3
     finally:
         portal_a.stop()
         portal_b.stop()

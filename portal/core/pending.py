@@ -6,7 +6,8 @@ a doubled or replayed callback finds nothing, and another browser presenting the
 uses nor spends it. Nothing here outlives PENDING_LOGIN_TTL. No Flask here.
 
 The same binding also names the browser's latest completed sign-in (`claim_browser`), so two
-tabs finishing sign-in at once cannot leave one session orphaned.
+tabs finishing sign-in at once cannot leave one session orphaned; a session ended from elsewhere
+releases that claim (`release_browser`), so the browser's next sign-in is not mistaken for a race lost.
 """
 
 import hashlib
@@ -41,6 +42,10 @@ if current and current ~= ARGV[1] then return current end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return false
 """
+# Forget the browser's latest session only if it is still this one.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+"""
 
 
 def binding_hash(binding: str) -> str:
@@ -65,6 +70,7 @@ class PendingLogins:
         self._put = client.register_script(_PUT)
         self._take = client.register_script(_TAKE)
         self._claim = client.register_script(_CLAIM)
+        self._release = client.register_script(_RELEASE)
 
     def put(self, state: str, binding: str, pending: PendingLogin):
         self._put(keys=[PENDING + state],
@@ -87,6 +93,10 @@ class PendingLogins:
         current = self._claim(keys=[BROWSER + binding_hash(binding)],
                               args=[presented_sid or "", new_sid, self.ttl])
         return current.decode() if isinstance(current, bytes) else current
+
+    def release_browser(self, claim: str, sid: str):
+        """A session ended elsewhere: its browser (named by the claim, binding_hash of its cookie) has none."""
+        self._release(keys=[BROWSER + claim], args=[sid])
 
     def forget_browser(self, binding: str | None):
         if binding:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 import redis
 
 from .keyspace import IDP_SESSION, PERSON, SESSION, SESSION_KEYS, session_scoped
+from .pending import PendingLogins
 from .tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # What a session's stored JSON says of where it came from (web.sessions writes these fields).
 RECORD_USER = "user"  # {"sub", "name", "email"}
 RECORD_IDP_SID = "idp_sid"  # the Navexa sign-in session's `sid`, if the ID token had one
+RECORD_CLAIM = "claim"  # the hash of its browser's binding cookie (core.pending's claim on the browser)
 
 # KEYS[1] an index; ARGV: the session's end, its id, now. Prune ended ones, add, live as long as the longest.
 _ADD = """
@@ -57,10 +59,11 @@ def idp_session_key(idp_sid: str) -> str:
 class SessionIndex:
     """The person and Navexa-sign-in indexes of portal sessions, and ending sessions through them."""
 
-    def __init__(self, redis_client: redis.Redis, tokens: TokenStore, *, revoke: Callable[[str], object],
-                 clock: Callable[[], float]):
+    def __init__(self, redis_client: redis.Redis, tokens: TokenStore, pending: PendingLogins, *,
+                 revoke: Callable[[str], object], clock: Callable[[], float]):
         self.redis = redis_client
         self.tokens = tokens
+        self.pending = pending
         self.revoke = revoke
         self.clock = clock
         self._add = redis_client.register_script(_ADD)
@@ -114,14 +117,25 @@ class SessionIndex:
                 pipe.zrem(key, sid)
             pipe.execute()
 
-    def end(self, sid: str, *, sub: str | None = None, idp_sid: str | None = None) -> bool:
-        """End one session from anywhere: revoke its refresh token, delete its keys, unindex it.
-        True if it existed."""
+    def remove_all(self, sids: list[str], *, sub: str | None, idp_sid: str | None):
+        with self.redis.pipeline(transaction=False) as pipe:
+            for key in self._keys(sub, idp_sid):
+                if sids:
+                    pipe.zrem(key, *sids)
+            pipe.execute()
+
+    def end(self, sid: str) -> bool:
+        """End one session from anywhere: revoke its refresh token, delete its keys, unindex it, release its
+        browser's claim. True if it existed."""
+        record = self.records([sid]).get(sid, {})
+        user = record.get(RECORD_USER) if isinstance(record.get(RECORD_USER), dict) else {}
         refresh_token = self.tokens.revocable_refresh_token(sid)
         if refresh_token:
             self.revoke(refresh_token)  # best effort: the provider may be down; the session ends all the same
         existed = self.redis.delete(*(session_scoped(prefix, sid) for prefix in SESSION_KEYS))
-        self.remove(sid, sub=sub, idp_sid=idp_sid)
+        self.remove(sid, sub=user.get("sub"), idp_sid=record.get(RECORD_IDP_SID))
+        if isinstance(record.get(RECORD_CLAIM), str):
+            self.pending.release_browser(record[RECORD_CLAIM], sid)
         return bool(existed)
 
     def end_matching(self, *, sub: str | None = None, idp_sid: str | None = None) -> list[str]:
@@ -135,13 +149,8 @@ class SessionIndex:
             candidates = self.of_person(sub)
         else:
             return []
-        records = self.records(candidates)
-        ended = []
-        for sid in candidates:
-            data = records.get(sid, {})
-            user = data.get(RECORD_USER) if isinstance(data.get(RECORD_USER), dict) else {}
-            if self.end(sid, sub=user.get("sub") or sub, idp_sid=data.get(RECORD_IDP_SID) or idp_sid):
-                ended.append(sid)
+        ended = [sid for sid in candidates if self.end(sid)]
+        self.remove_all(candidates, sub=sub, idp_sid=idp_sid)  # whatever the records said, these indexes forget them
         return ended
 
     @staticmethod

@@ -14,7 +14,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 
 from ..core.errors import BadInput, ClientRejected, LoginDeclined, LoginFailed, LoginStateError
 from ..core.metrics import SIGN_INS
-from ..core.pending import MAX_NEXT_LENGTH, PENDING_LOGIN_TTL, PendingLogin
+from ..core.pending import MAX_NEXT_LENGTH, PENDING_LOGIN_TTL, PendingLogin, binding_hash
 from ..core.provider import ProviderRefused
 from ..web import sessions
 from ..web.cookies import SIGNED_OUT_NOTICE_SECONDS, binding_cookie, key_cookie, signed_out_cookie
@@ -135,9 +135,6 @@ def start_session(token: dict, claims: dict):
     presented_sid = session.sid if current_user() is not None else None
     new_sid = secrets.token_urlsafe(32)
     other = services().pending.claim_browser(binding_cookie.read(), presented_sid, new_sid)
-    if other is not None and not services().index.exists(other):
-        # The browser's latest session has ended since (signed out elsewhere): it wins nothing.
-        other = services().pending.claim_browser(binding_cookie.read(), other, new_sid)
     if other is not None:
         log.info("sign-in ok sub=%s, but another tab signed this browser in first: keeping that session",
                  user.label)
@@ -147,7 +144,8 @@ def start_session(token: dict, claims: dict):
     if presented_sid:
         sessions.drop(presented_sid, key_cookie.key())
     idp_sid = claims.get("sid") if isinstance(claims.get("sid"), str) else None
-    sessions.start(user, token, new_sid, idp_sid=idp_sid)
+    binding = binding_cookie.read()
+    sessions.start(user, token, new_sid, idp_sid=idp_sid, claim=binding_hash(binding) if binding else None)
     log.info("sign-in ok sub=%s", user.label)
 
 

@@ -23,7 +23,7 @@ from flask import current_app, request, session
 
 from ..core import browsers
 from ..core.sealing import new_key
-from ..core.session_index import RECORD_IDP_SID, RECORD_USER
+from ..core.session_index import RECORD_CLAIM, RECORD_IDP_SID, RECORD_USER
 from ..core.tokens import SessionEnded, TokenRecord
 from ..core.values import is_number
 from .cookies import binding_cookie, key_cookie, same_site_cookie
@@ -84,7 +84,7 @@ def seconds_left() -> int | None:
     return max(0, int(end - services().clock())) if end is not None else None
 
 
-def start(user: User, token: dict, new_sid: str | None = None, idp_sid: str | None = None):
+def start(user: User, token: dict, new_sid: str | None = None, idp_sid: str | None = None, claim: str | None = None):
     """Start the person's session under a new id: the person, the token record, the key and same-site
     cookies, with one absolute end; index it. The caller has dropped whatever session the browser held."""
     store = services().tokens
@@ -97,6 +97,8 @@ def start(user: User, token: dict, new_sid: str | None = None, idp_sid: str | No
                     SAME_SITE: secrets.token_urlsafe(32)})
     if idp_sid:
         session[RECORD_IDP_SID] = idp_sid
+    if claim:
+        session[RECORD_CLAIM] = claim  # released if the session is ended from elsewhere
     key = new_key()
     key_cookie.issue_key(key, ends_at - int(now))
     same_site_cookie.issue(session[SAME_SITE], ends_at - int(now))
