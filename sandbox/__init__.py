@@ -29,7 +29,8 @@ def create_app(environ=None) -> Flask:
         client_secret=env.get("SANDBOX_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
         extra_redirect_uris=tuple(u for u in env.get("SANDBOX_REDIRECT_URIS", "").split(",") if u),
     )
-    app.extensions["sandbox_state"] = SandboxState()
+    # Where logout tokens go (the client's back-channel logout URI), as registered at the tenant.
+    app.extensions["sandbox_state"] = SandboxState({"backchannel_logout_uri": env.get("SANDBOX_BACKCHANNEL_LOGOUT_URI")})
     app.extensions["sandbox_key"] = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8)})
     app.extensions["sandbox_client"] = client
     app.extensions["sandbox_server"] = create_server(app, client)

@@ -469,7 +469,8 @@ def _logout(client_id, return_to, logout_state):
         return render_template("error.html", error="invalid_request",
                                description="The returnTo URL is not in the allowed logout URLs."), 400
     state().count("logouts")
-    end_sign_in_session(request.cookies.get(SID_COOKIE), "rp-logout")  # tells the client over the back channel
+    # The browser's sign-in session (Auth0 also reads logout_hint as one); the client hears of it by back channel.
+    end_sign_in_session(request.cookies.get(SID_COOKIE) or request.args.get("logout_hint"), "rp-logout")
     if return_to:
         target = return_to + ("?" + urlencode({"state": logout_state}) if logout_state else "")
         response = redirect(target)

@@ -86,13 +86,14 @@ class RefreshToken:
 class SandboxState:
     """The sandbox's whole mutable world, guarded by one lock."""
 
-    def __init__(self):
+    def __init__(self, knob_defaults: dict | None = None):
         self.lock = threading.RLock()
+        self.knob_defaults = {**DEFAULT_KNOBS, **(knob_defaults or {})}  # what reset() goes back to
         self.reset()
 
     def reset(self):
         with self.lock:
-            self.knobs = copy.deepcopy(DEFAULT_KNOBS)
+            self.knobs = copy.deepcopy(self.knob_defaults)
             self.codes: dict[str, AuthorizationCode] = {}
             self.refresh_tokens: dict[str, RefreshToken] = {}
             self.revoked_families: set[str] = set()

@@ -270,6 +270,7 @@ def test_logout_clears_redis_and_the_cookie_and_signs_out_at_the_provider(signed
     assert response.status_code == 302
     assert response.headers["Location"].startswith(sandbox.url + "/oidc/logout?")
     assert query_of(response.headers["Location"]) == {"client_id": SANDBOX_CLIENT_ID, "id_token_hint": id_token,
+                                                      "logout_hint": signed_in.cookies["navexa_sandbox_sid"],
                                                       "post_logout_redirect_uri": portal.url + "/"}
     assert not portal.redis.exists(session_key(sid))
     assert not portal.redis.exists(token_key(sid))

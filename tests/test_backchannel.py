@@ -91,6 +91,21 @@ def test_signing_out_of_another_navexa_app_ends_the_portal_session_of_that_brows
     assert sandbox_refresh(sandbox.url, refresh_token).json()["error"] == "invalid_grant"
 
 
+def test_signing_out_of_the_portal_ends_the_navexa_session_whose_logout_token_then_finds_nothing_left(make_portal,
+                                                                                                      sandbox):
+    portal = make_portal()
+    sandbox.config(backchannel_logout_uri=portal.url + "/backchannel-logout")
+    leaving, staying = PortalBrowser(portal, sandbox), PortalBrowser(portal, sandbox)
+    assert leaving.sign_in().status_code == 302 and staying.sign_in().status_code == 302
+    sid = leaving.cookies[SID_COOKIE]
+    answer = leaving.post(portal.url + "/logout", data={"csrf_token": leaving.csrf()}, allow_redirects=False, timeout=10)
+    assert leaving.get(answer.headers["Location"], allow_redirects=False, timeout=10).status_code == 302  # at Navexa
+    assert sid not in sandbox.idp_sessions()
+    assert sandbox.backchannel() == [{"initiator": "rp-logout", "status": 200}]
+    assert staying.page().status_code == 200 and leaving.page().status_code == 302
+    assert sandbox.stats()["revocations"] == 1  # the one the sign-out revoked; the logout token found nothing more
+
+
 def test_the_refresh_token_revoked_is_the_current_one_after_rotation(make_portal, sandbox):
     portal = make_portal()
     sandbox.config(backchannel_logout_uri=portal.url + "/backchannel-logout", access_token_ttl=120)

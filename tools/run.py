@@ -31,9 +31,10 @@ def main():
     try:
         redis_service, redis_url = start_redis()
         services.append(redis_service)
-        sandbox_service, sandbox_url = start_sandbox(sandbox_port, log=sys.stderr)
-        services.append(sandbox_service)
         portal_url = f"http://127.0.0.1:{port}"
+        sandbox_service, sandbox_url = start_sandbox(sandbox_port, log=sys.stderr, env={
+            "SANDBOX_BACKCHANNEL_LOGOUT_URI": portal_url + "/backchannel-logout"})
+        services.append(sandbox_service)
         portal_service, _ = start_portal(portal_env(sandbox_url, redis_url, portal_url), port=port, log=sys.stderr)
         services.append(portal_service)
     except Exception as error:

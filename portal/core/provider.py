@@ -264,9 +264,10 @@ class Provider:
         log.info("revocation answered %s", response.status_code)
         return response.status_code
 
-    def logout_url(self, return_to: str, id_token: str | None = None) -> str:
+    def logout_url(self, return_to: str, id_token: str | None = None, logout_hint: str | None = None) -> str:
         """Where the browser signs out at the provider too, coming back to return_to; the session's ID token
-        goes as id_token_hint (RP-Initiated Logout 1.0), so the provider knows whose session it ends."""
+        goes as id_token_hint (RP-Initiated Logout 1.0), so the provider knows whose session it ends, and
+        the provider's session id (the ID token's sid) as logout_hint, which Auth0 reads as the session to end."""
         try:
             end_session = self.metadata().get("end_session_endpoint")
         except ProviderFailure:
@@ -274,6 +275,7 @@ class Provider:
             return return_to
         if isinstance(end_session, str) and end_session:
             hint = {"id_token_hint": id_token} if id_token else {}
+            hint.update({"logout_hint": logout_hint} if logout_hint else {})
             return end_session + "?" + urlencode({"client_id": self.client_id, "post_logout_redirect_uri": return_to, **hint})
         return self.auth_url + "/v2/logout?" + urlencode({"client_id": self.client_id, "returnTo": return_to})
 

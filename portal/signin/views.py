@@ -160,9 +160,11 @@ def logout():
 def sign_out_here():
     """End this browser's session (revoking its refresh token) and send it to sign out at Navexa too."""
     hint = sessions.id_token() if current_user() is not None else None
+    navexa_session = sessions.idp_sid()
     sessions.end(revoke=current_user() is not None)
     signed_out_cookie.issue("1", SIGNED_OUT_NOTICE_SECONDS)
-    response = redirect(services().provider.logout_url(settings().public_url + "/", id_token=hint))
+    response = redirect(services().provider.logout_url(settings().public_url + "/", id_token=hint,
+                                                       logout_hint=navexa_session))
     # This origin's cache and storage go too; not "cookies", which would reach every site of the domain.
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response

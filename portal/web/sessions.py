@@ -127,6 +127,12 @@ def id_token() -> str | None:
         return None
 
 
+def idp_sid() -> str | None:
+    """The Navexa sign-in session this session came from (the ID token's sid), if it said."""
+    value = session.get(RECORD_IDP_SID)
+    return value if isinstance(value, str) else None
+
+
 def end(revoke: bool = False):
     """Forget this request's session everywhere (revoking its refresh token first if asked)."""
     if session.sid:
