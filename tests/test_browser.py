@@ -175,12 +175,14 @@ def test_in_production_every_cookie_is_gone_after_sign_out(page, production_port
     portal = production_portal
     sign_in_as(page, portal, "alice")
     cookies = {c["name"]: c for c in page.context.cookies(portal.url)}
-    for name in ("__Host-navexa_portal", "__Host-navexa_portal_key", "__Host-navexa_portal_login"):
+    for name in ("__Host-navexa_portal", "__Host-navexa_portal_key", "__Host-navexa_portal_login",
+                 "__Host-navexa_portal_same_site"):
         assert cookies[name]["secure"] and cookies[name]["httpOnly"] and cookies[name]["path"] == "/", name
+    assert cookies["__Host-navexa_portal_same_site"]["sameSite"] == "Strict"
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(portal.url + "/")
     left = {c["name"] for c in page.context.cookies(portal.url)}
-    assert not {"__Host-navexa_portal", "__Host-navexa_portal_key"} & left
+    assert not {"__Host-navexa_portal", "__Host-navexa_portal_key", "__Host-navexa_portal_same_site"} & left
     assert page.get_by_role("link", name="Sign in with Navexa").is_visible()
 
 
