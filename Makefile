@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.slow_provider
 	$(BIN)/python -m bench.proxy_overhead
 	$(BIN)/python -m bench.navexa_calls
+	$(BIN)/python -m bench.session_bytes
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

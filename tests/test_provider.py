@@ -99,3 +99,35 @@ def test_the_logout_url_uses_the_end_session_endpoint(sandbox):
     url = provider_for(sandbox).logout_url("http://127.0.0.1:1/")
     assert url.startswith(sandbox.url + "/oidc/logout?")
     assert query_of(url) == {"client_id": SANDBOX_CLIENT_ID, "post_logout_redirect_uri": "http://127.0.0.1:1/"}
+
+
+def test_an_id_token_from_another_issuer_fails_validation(sandbox):
+    token, claims = signed_in_tokens(sandbox, nonce="n-iss")
+    provider = provider_for(sandbox)
+    provider._metadata = {**provider.metadata(), "issuer": "https://another-tenant.example/"}  # a mix-up
+    with pytest.raises(InvalidIdToken):
+        provider.validate_id_token(token["id_token"], "n-iss")
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256"])
+def test_an_id_token_under_a_symmetric_or_no_algorithm_fails_validation(sandbox, alg):
+    import base64
+    import json
+
+    from joserfc import jwt
+    from joserfc.jwk import OctKey
+
+    token, claims = signed_in_tokens(sandbox, nonce="n-alg")
+    if alg == "HS256":  # keyed with our own client secret, which the provider and the portal share
+        forged = jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(SANDBOX_CLIENT_SECRET.encode()))
+    else:
+        def part(value):
+            return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+        forged = f"{part({'alg': 'none'})}.{part(claims)}."
+    with pytest.raises(InvalidIdToken):
+        provider_for(sandbox).validate_id_token(forged, "n-alg")
+
+
+def test_the_id_token_names_the_navexa_sign_in_session(sandbox):
+    _, claims = signed_in_tokens(sandbox)
+    assert isinstance(claims.get("sid"), str) and claims["sid"]  # what back-channel logout names
