@@ -27,6 +27,7 @@ from .core.pending import PendingLogins
 from .core.sealing import derived_key
 from .core.session_index import SessionIndex
 from .core.tokens import TokenStore
+from .core.upstream_gate import REFRESH_PATIENCE, Gate, gated_refresher
 from .pages import formatting
 from .pages import views as pages_views
 from .settings import MAX_BODY, Settings
@@ -52,14 +53,20 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     client = keyspace.connect(settings)
     session_interface = session_store.init_app(app, client, cookie_name=session_store.session_cookie_name(settings.production),
                                                secure=settings.production, clock=clock)
-    navexa_client = NavexaClient(settings.api_url, **({"timeout": navexa_timeout} if navexa_timeout else {}))
+    # Polite upstream, shared through Redis by every container: each person's Navexa pause (and rate, if
+    # NAVEXA_RATE_LIMIT), and the tenant's refresh rate and pause.
+    navexa_gate = Gate(client, keyspace.GATE + "navexa:", rate=settings.navexa_rate, clock=clock)
+    refresh_gate = Gate(client, keyspace.GATE + "refresh:", rate=settings.refresh_rate, clock=clock)
+    navexa_client = NavexaClient(settings.api_url, gate=navexa_gate,
+                                 **({"timeout": navexa_timeout} if navexa_timeout else {}))
     client_auth = (PrivateKeyJwt(settings.client_id, settings.client_private_key, settings.client_key_id, clock=clock)
                    if settings.client_auth == "private_key_jwt" else None)  # None: client_secret_post
     navexa_provider = provider.Provider(
         auth_url=settings.auth_url, client_id=settings.client_id, client_secret=settings.client_secret,
         audience=settings.audience, scope=settings.scope, refresh_scope=settings.refresh_scope,
         timeout=provider_timeout, refresh_timeout=refresh_timeout, client_auth=client_auth)
-    token_store = TokenStore(client, refresher=provider.refresher(navexa_provider), clock=clock,
+    token_store = TokenStore(client, refresher=gated_refresher(provider.refresher(navexa_provider), refresh_gate,
+                                                               REFRESH_PATIENCE), clock=clock,
                              revoke=navexa_provider.revoke,
                              revocation_key=derived_key(settings.secret_key, "revocation-copy/v1"))
     pending = PendingLogins(client)

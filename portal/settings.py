@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from joserfc.jwk import ECKey, RSAKey
-from limits import parse_many
+from limits import parse, parse_many
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +16,8 @@ MIN_SECRET_KEY_LENGTH = 32  # characters: at least 128 bits from `secrets.token_
 DEFAULT_SIGN_IN_RATE_LIMIT = "30 per minute"  # per client address, for each of /login and /callback
 # Per address: the provider's logout tokens come from a few addresses, many at once when a tenant signs people out.
 DEFAULT_BACKCHANNEL_RATE_LIMIT = "600 per minute"
+# Refresh grants per second for the whole deployment, below Auth0's tenant limit (about 25/s on paid plans).
+DEFAULT_REFRESH_RATE_LIMIT = "20/second"
 MAX_BODY = 1024 * 1024  # bytes any request body may carry (a form, or an /api/ call's body); more is 413
 CLIENT_AUTH_METHODS = ("client_secret_post", "private_key_jwt")  # NAVEXA_CLIENT_AUTH (core.client_auth)
 GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_hex(32))'"  # noqa: S105 - not a secret
@@ -45,6 +47,8 @@ class Settings:
     trusted_proxy_count: int
     sign_in_rate_limit: str = DEFAULT_SIGN_IN_RATE_LIMIT
     backchannel_rate_limit: str = DEFAULT_BACKCHANNEL_RATE_LIMIT
+    refresh_rate: float | None = 20.0  # refresh grants a second, every container together (None: no limit)
+    navexa_rate: float | None = None  # Navexa calls a second per person, every container together (None: no limit)
     metrics_token: str | None = None
     redis_sentinels: tuple[tuple[str, int], ...] = ()
     redis_sentinel_master: str | None = None
@@ -126,6 +130,10 @@ class Settings:
                 parse_many(limit)
             except ValueError:
                 problems.append(f"{name} is '{limit}': write it like '30 per minute' or '10/minute;100/hour'.")
+        refresh_rate, problem = _rate("REFRESH_RATE_LIMIT", get("REFRESH_RATE_LIMIT", DEFAULT_REFRESH_RATE_LIMIT))
+        problems += problem
+        navexa_rate, problem = _rate("NAVEXA_RATE_LIMIT", get("NAVEXA_RATE_LIMIT"))
+        problems += problem
         metrics_token = get("METRICS_TOKEN") or None
         if metrics_token and len(metrics_token) < 16:
             problems.append("METRICS_TOKEN is too short: use 16+ random characters, or leave it unset to turn /metrics off.")
@@ -156,6 +164,8 @@ class Settings:
             trusted_proxy_count=int(proxies),
             sign_in_rate_limit=sign_in_rate_limit,
             backchannel_rate_limit=backchannel_rate_limit,
+            refresh_rate=refresh_rate,
+            navexa_rate=navexa_rate,
             metrics_token=metrics_token,
             redis_sentinels=sentinels,
             redis_sentinel_master=get("REDIS_SENTINEL_MASTER") or None,
@@ -165,6 +175,17 @@ class Settings:
             client_private_key=private_key if client_auth == "private_key_jwt" else None,
             client_key_id=get("NAVEXA_CLIENT_KEY_ID") or None,
         )
+
+
+def _rate(name: str, text: str) -> tuple[float | None, list[str]]:
+    """A rate like '20/second' or '300 per minute' as calls a second; '' or '0' is no limit."""
+    if text in ("", "0", "off"):
+        return None, []
+    try:
+        item = parse(text)
+    except ValueError:
+        return None, [f"{name} is '{text}': write it like '20/second' or '300 per minute', or 0 for no limit."]
+    return item.amount / item.get_expiry(), []
 
 
 def _private_key(value: str) -> tuple[str | None, str | None]:

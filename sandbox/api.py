@@ -45,6 +45,11 @@ def gatekeeper():
     g.user = authenticate()
     if g.user is None:
         return jsonify(error="unauthorized", message="A valid access token for the Navexa API is required."), 401
+    if state().over_rate(g.user):
+        response = jsonify(error="rate_limited", message="Too many requests.")
+        response.status_code = 429
+        response.headers["Retry-After"] = str(state().knob("api_rate_limit").get("retry_after", 1))
+        return response
     raw = data.RAW.get(request.path.removeprefix("/api").removeprefix("/v1"))
     if raw is not None and g.user == "carol":
         return jsonify(raw)

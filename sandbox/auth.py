@@ -407,6 +407,13 @@ def forced_token_error():
     if delay:
         time.sleep(delay / 1000)
     forced = state().take_forced_error("token_error")
+    if forced and forced["status"] == 429:  # Auth0's rate limit: JSON, Retry-After when it says one
+        state().count("token_rate_limited")
+        response = jsonify(error="too_many_requests", error_description="Global limit has been reached")
+        response.status_code = 429
+        if forced.get("retry_after") is not None:
+            response.headers["Retry-After"] = str(forced["retry_after"])
+        return response
     if forced:
         return Response("<html><body>Service Unavailable</body></html>", forced["status"], mimetype="text/html")
     return None

@@ -16,8 +16,9 @@ KNOB_TYPES = {
     "refuse_refresh_scope": (bool,),
     "gzip_responses": (bool,),
     "backchannel_logout_uri": (str, type(None)),
+    "api_rate_limit": (dict, type(None)),
 }
-FORCEABLE_STATUSES = {"api_error": (401, 403, 404, 429, 500, 502, 503), "token_error": (500, 502, 503)}
+FORCEABLE_STATUSES = {"api_error": (401, 403, 404, 429, 500, 502, 503), "token_error": (429, 500, 502, 503)}
 
 
 def state():

@@ -22,6 +22,9 @@ DEFAULT_KNOBS = {
     "refuse_refresh_scope": False,  # a refresh grant carrying `scope` gets invalid_scope, as some providers answer
     "gzip_responses": False,  # gzip JSON answers for clients that accept it, as real APIs behind a CDN do
     "backchannel_logout_uri": None,  # where logout tokens go (the client's back-channel logout URI), if anywhere
+    # {"per_second": n, "retry_after": s}: each person's API calls beyond n in any second answer 429, as a
+    # rate-limited API does; None: no limit.
+    "api_rate_limit": None,
 }
 
 
@@ -112,7 +115,10 @@ class SandboxState:
                 "api_requests": 0,
                 "logouts": 0,
                 "client_assertions_refused": 0,
+                "api_rate_limited": 0,
+                "token_rate_limited": 0,
             }
+            self.api_calls_by_user: dict[str, list[float]] = {}  # each person's recent call times
 
     def configure(self, changes: dict) -> dict:
         with self.lock:
@@ -152,8 +158,23 @@ class SandboxState:
 
     def log_token_request(self, entry: dict):
         with self.lock:
-            self.token_log.append(entry)
-            del self.token_log[:-100]
+            self.token_log.append({**entry, "at": time.time()})
+            del self.token_log[:-2000]
+
+    def over_rate(self, user: str) -> bool:
+        """Whether this call of the person's goes over the api_rate_limit knob (and is counted as refused)."""
+        with self.lock:
+            limit = self.knobs.get("api_rate_limit")
+            if not limit:
+                return False
+            now = time.time()
+            recent = [t for t in self.api_calls_by_user.get(user, []) if now - t < 1.0]
+            if len(recent) >= limit["per_second"]:
+                self.stats["api_rate_limited"] += 1
+                self.api_calls_by_user[user] = recent
+                return True
+            self.api_calls_by_user[user] = recent + [now]
+            return False
 
     def revoke_family(self, family: str):
         with self.lock:

@@ -3,8 +3,10 @@
 import os
 
 import pytest
+import redis
 
 from portal.app import create_app
+from portal.core.keyspace import GATE
 from portal.settings import Settings
 from tests.helpers import PINNED_TODAY, LivePortal, MovableClock, PortalBrowser
 from tools.clients import SandboxControl
@@ -49,6 +51,10 @@ def make_portal(sandbox, redis_url):
     yield start
     for portal in started:
         portal.stop()
+    # Pauses and rates are per person and per tenant, as in production: no test inherits another's.
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(GATE + "*"):
+        client.delete(key)
 
 
 @pytest.fixture

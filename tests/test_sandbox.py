@@ -473,7 +473,7 @@ def test_token_error_knob_fails_the_token_and_revocation_endpoints_n_times(sandb
 
 
 @pytest.mark.parametrize("knobs", [{"nope": 1}, {"api_latency_ms": "slow"}, {"api_error": {"status": 418}},
-                                   {"token_error": {"status": 429}}])
+                                   {"token_error": {"status": 418}}, {"api_rate_limit": 5}])
 def test_config_refuses_unknown_or_ill_typed_knobs(sandbox, knobs):
     assert requests.post(sandbox.url + "/_sandbox/config", json=knobs, timeout=5).status_code == 400
 

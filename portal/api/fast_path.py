@@ -131,7 +131,8 @@ class FastPath:
             return token if refused is None else self.tokens.access_token(sid, key, reject=refused, user=label)
 
         try:
-            reply = hop.reply(hop.send(self.navexa, call, lambda attempt: navexa.with_token(attempt, token_for)))
+            reply = hop.reply(hop.send(self.navexa, call, lambda attempt: navexa.with_token(attempt, token_for),
+                                       person=user.get("sub")))
         except (navexa.TokenRejected, SessionEnded):
             self.tokens.delete(sid)  # the session can't go on: the Flask path signs out, asking nobody again
             return None

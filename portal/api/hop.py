@@ -106,14 +106,15 @@ class Call:
     body: bytes | None = None
 
 
-def send(client: navexa.NavexaClient, call: Call, with_token: Callable[[Callable[[str], Any]], Any]):
+def send(client: navexa.NavexaClient, call: Call, with_token: Callable[[Callable[[str], Any]], Any],
+         person: str | None = None):
     """Make the call through with_token (which hands it the session's token, refreshed and retried once
     on 401: core.navexa.with_token underneath); the upstream answer, still unread. Navexa's error answers
     raise (a redirect as UpstreamRedirect)."""
 
     def attempt(token: str):
         return client.request(call.method, call.segments, token, params=call.params, headers=call.headers,
-                              body=call.body, stream=True, check=False)
+                              body=call.body, stream=True, check=False, person=person)
 
     try:
         return with_token(attempt)

@@ -77,7 +77,7 @@ def proxy(path):
         check_csrf_header()
     call = hop.Call(request.method, hop.upstream_segments(request.environ), list(request.args.items(multi=True)),
                     hop.forwarded_headers(request.headers), request_body())
-    answer = hop.reply(hop.send(services().navexa, call, with_access_token))
+    answer = hop.reply(hop.send(services().navexa, call, with_access_token, person=sessions.current_user().sub))
     if isinstance(answer.body, bytes):
         return Response(answer.body, status=answer.status, headers=answer.headers)
     response = Response(stream_with_context(iter(answer.body)), status=answer.status, headers=answer.headers,

@@ -9,6 +9,12 @@ goes with the session at sign-out. Only successful answers are kept.
 
 The cache is best-effort: if Redis refuses a read or a write (down, or full under noeviction), the
 page asks Navexa as if nothing were cached, and keeps nothing; one warning line says so.
+
+Identical calls in flight for one session are made once (`claim`, `wait_for`, `release`): the first
+request to miss a call claims it (`portal:inflight:{sid}:<field>`, for IN_FLIGHT seconds at most);
+another request of the session (a second tab, on any worker) that misses it meanwhile waits for its
+answer to land in the cache instead of asking Navexa again, and asks itself only if the claim goes
+without an answer (the first call failed) or the wait runs out.
 """
 
 import hashlib
@@ -21,12 +27,14 @@ from typing import Any
 import redis
 
 from . import sealing
-from .keyspace import CACHE, session_scoped
+from .keyspace import CACHE, IN_FLIGHT_CALL, session_scoped
 from .metrics import CACHE_LOOKUPS, REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 60  # s: long enough for a visit's switches and sorts, short enough to show fresh prices
+IN_FLIGHT = 20.0  # s a claim on a call lasts at most: longer than Navexa's read timeout
+WAIT_POLL = 0.05  # s between looks for a claimed call's answer
 
 
 def call_id(path: str, params: dict | None) -> str:
@@ -43,7 +51,8 @@ class AnswerCache:
         self.ttl = ttl
         self.clock = clock
 
-    def get_many(self, sid: str, key: bytes, calls: dict[Any, tuple[str, dict | None]]) -> dict[Any, Any]:
+    def get_many(self, sid: str, key: bytes, calls: dict[Any, tuple[str, dict | None]],
+                 count: bool = True) -> dict[Any, Any]:
         """The answers still fresh for these calls, by the calls' names (one round trip)."""
         if self.ttl <= 0 or not calls:
             return {}
@@ -60,8 +69,9 @@ class AnswerCache:
             answer = self._open(sid, key, field, sealed) if sealed else None
             if answer is not None and self.clock() - answer["at"] <= self.ttl:
                 found[name] = answer["data"]
-        CACHE_LOOKUPS.labels("hit").inc(len(found))
-        CACHE_LOOKUPS.labels("miss").inc(len(calls) - len(found))
+        if count:
+            CACHE_LOOKUPS.labels("hit").inc(len(found))
+            CACHE_LOOKUPS.labels("miss").inc(len(calls) - len(found))
         return found
 
     def put_many(self, sid: str, key: bytes, answers: list[tuple[str, dict | None, Any]]):
@@ -82,12 +92,59 @@ class AnswerCache:
             REDIS_ERRORS.inc()
             log.warning("answer cache unavailable writing: %s (nothing kept)", type(error).__name__)
 
+    def claim(self, sid: str, calls: dict[Any, tuple[str, dict | None]]) -> set:
+        """Claim the calls nobody of this session is making now; the names claimed (all of them when the
+        cache is off or Redis refuses: nothing can be shared then)."""
+        if self.ttl <= 0 or not calls:
+            return set(calls)
+        names = list(calls)
+        try:
+            with self.redis.pipeline(transaction=False) as pipe:  # one slot: the session's
+                for name in names:
+                    pipe.set(self._claim_key(sid, call_id(*calls[name])), b"1", nx=True, px=int(IN_FLIGHT * 1000))
+                won = pipe.execute()
+        except redis.RedisError:
+            return set(calls)
+        return {name for name, ok in zip(names, won, strict=True) if ok}
+
+    def release(self, sid: str, calls: dict[Any, tuple[str, dict | None]]):
+        if self.ttl <= 0 or not calls:
+            return
+        try:
+            self.redis.delete(*(self._claim_key(sid, call_id(*call)) for call in calls.values()))
+        except redis.RedisError:
+            pass  # the claims lapse by themselves within IN_FLIGHT
+
+    def wait_for(self, sid: str, key: bytes, calls: dict[Any, tuple[str, dict | None]],
+                 patience: float = IN_FLIGHT) -> dict[Any, Any]:
+        """The answers of calls another request of this session is making, as they land in the cache; stops
+        early when their claims are gone without an answer. What never came is missing from the result."""
+        found, give_up = {}, time.monotonic() + patience
+        pending = dict(calls)
+        while pending and time.monotonic() < give_up:
+            time.sleep(WAIT_POLL)
+            found.update(self.get_many(sid, key, pending, count=False))
+            pending = {name: call for name, call in pending.items() if name not in found}
+            try:
+                claimed = self.redis.exists(*(self._claim_key(sid, call_id(*c)) for c in pending.values())) if pending else 0
+            except redis.RedisError:
+                break
+            if not claimed:
+                found.update(self.get_many(sid, key, pending, count=False))  # it may have landed just now
+                break
+        CACHE_LOOKUPS.labels("shared").inc(len(found))
+        return found
+
     def delete(self, sid: str):
         self.redis.delete(self._key(sid))
 
     @staticmethod
     def _key(sid: str) -> str:
         return session_scoped(CACHE, sid)
+
+    @staticmethod
+    def _claim_key(sid: str, field: str) -> str:
+        return session_scoped(IN_FLIGHT_CALL, sid) + ":" + field
 
     @staticmethod
     def _aad(sid: str, field: str) -> bytes:

@@ -163,12 +163,16 @@ PROVIDER_ANSWERS: dict[type[provider.ProviderFailure], Answer] = {
     provider.InvalidIdToken: Answer(502, "invalid_id_token", ClientRejected.title,
                                     "Navexa's ID token did not pass validation. Please sign in again.", retry=False,
                                     offers_sign_in=True),
+    provider.ProviderRateLimited: Answer(503, "provider_rate_limited", "Navexa's sign-in service asks us to slow down",
+                                         "Too many people are signing in at once. Please try again {wait}."),
     provider.ProviderRefused: Answer(502, "provider_refused", "Navexa's sign-in service refused the request", AGAIN_SOON),
     provider.ProviderFailure: Answer(502, "provider_error", ClientRejected.title, AGAIN_SOON),
 }
 
 REFRESH_ANSWERS: dict[type[tokens.RefreshUnavailable], Answer] = {  # a refresh failed, the session is kept
     tokens.RefreshBusy: Answer(503, "refresh_busy", "Your session is being renewed", AGAIN_SOON),
+    tokens.RefreshRateLimited: Answer(503, "provider_rate_limited", "Navexa's sign-in service asks us to slow down",
+                                      "Your session is fine. Please try again {wait}."),
     tokens.RefreshTimedOut: Answer(504, "provider_timeout", "Navexa's sign-in service didn't answer in time", AGAIN_SOON),
     tokens.RefreshRefused: Answer(502, "provider_refused", "Navexa's sign-in service refused to renew your session",
                                   AGAIN_SOON),
@@ -183,13 +187,24 @@ def answer_for(error: Exception, table: dict) -> Answer:
 
 def navexa_error(error: navexa.NavexaError, retry_link: str | None = None) -> PortalError:
     """What a failed Navexa call is answered with (a 429 says how long to wait)."""
-    wait = f"in {error.retry_after} seconds" if error.retry_after is not None else "in a minute"
-    return answer_for(error, NAVEXA_ANSWERS).error(retry_link, retry_after=error.retry_after, wait=wait)
+    return answer_for(error, NAVEXA_ANSWERS).error(retry_link, retry_after=error.retry_after,
+                                                   wait=in_seconds(error.retry_after))
 
 
 def refresh_error(error: tokens.RefreshUnavailable, retry_link: str | None = None) -> PortalError:
-    """What a refresh that failed but keeps the session is answered with."""
-    return answer_for(error, REFRESH_ANSWERS).error(retry_link)
+    """What a refresh that failed but keeps the session is answered with (a rate limit says how long to wait)."""
+    retry_after = getattr(error, "retry_after", None)
+    return answer_for(error, REFRESH_ANSWERS).error(retry_link, retry_after=retry_after, wait=in_seconds(retry_after))
+
+
+def provider_error(error: provider.ProviderFailure, retry_link: str | None = None) -> PortalError:
+    """What a failed call to the provider is answered with (a rate limit says how long to wait)."""
+    retry_after = getattr(error, "retry_after", None)
+    return answer_for(error, PROVIDER_ANSWERS).error(retry_link, retry_after=retry_after, wait=in_seconds(retry_after))
+
+
+def in_seconds(retry_after: int | None) -> str:
+    return f"in {retry_after} seconds" if retry_after is not None else "in a minute"
 
 
 def json_body(error: PortalError) -> bytes:

@@ -13,12 +13,14 @@ Single-key Lua scripts stay single-key, and keys in different slots are never to
 | TOKENS (`portal:tokens:{sid}`) | the sealed token record (core.tokens) |
 | REFRESH_LOCK, REFRESH_FAILED | the refresh lock's lease; a remembered refresh failure (core.tokens) |
 | CACHE (`portal:cache:{sid}`) | a hash of sealed Navexa answers (core.cache) |
+| IN_FLIGHT_CALL (`portal:inflight:{sid}:<field>`) | a Navexa call one of the session's requests is making now (core.cache) |
 | PENDING (`portal:login:<state>`) | a pending login (core.pending) |
 | BROWSER (`portal:browser:<hash>`) | a browser's latest session (core.pending) |
 | REVOCABLE (`portal:revocable:{sid}`) | the refresh token sealed under the server's key, to revoke it without the browser (core.tokens) |
 | PERSON (`portal:person:{<hash of sub>}`) | a sorted set: the person's live sessions, scored by their end (core.session_index) |
 | IDP_SESSION (`portal:idp-session:{<hash of sid>}`) | the same for one Navexa sign-in session (core.session_index) |
 | LOGOUT_JTI (`portal:logout-jti:<hash>`) | a back-channel logout token already used, until its end (core.logout_token) |
+| GATE (`portal:gate:…`) | upstream rates and pauses: the token endpoint's, each person's at Navexa (core.upstream_gate) |
 | RATE_LIMIT | Flask-Limiter's counters (web.ratelimit) |
 """
 
@@ -35,12 +37,14 @@ TOKENS = "portal:tokens:"  # noqa: S105 - a key prefix, not a secret
 REFRESH_LOCK = "portal:refresh-lock:"
 REFRESH_FAILED = "portal:refresh-failed:"
 CACHE = "portal:cache:"
+IN_FLIGHT_CALL = "portal:inflight:"
 PENDING = "portal:login:"
 BROWSER = "portal:browser:"
 REVOCABLE = "portal:revocable:"
 PERSON = "portal:person:"
 IDP_SESSION = "portal:idp-session:"
 LOGOUT_JTI = "portal:logout-jti:"
+GATE = "portal:gate:"
 RATE_LIMIT = "portal:ratelimit"
 # Every key of one session (all in its hash slot): deleting these ends it everywhere.
 SESSION_KEYS = (SESSION, TOKENS, REFRESH_LOCK, REFRESH_FAILED, CACHE, REVOCABLE)

@@ -16,6 +16,11 @@ client or upstream can re-read them as something else; redirects are never follo
     └── UpstreamTimeout      no answer within the read timeout
 
 What the person is told about each is errors.NAVEXA_ANSWERS.
+
+Polite to Navexa (with a `gate`, core.upstream_gate, and the person a call is for): after a 429 the
+person's calls pause, from every worker and container, until its Retry-After lapses (a call meanwhile is
+RateLimited at once, without asking Navexa); with NAVEXA_RATE_LIMIT, each person's calls keep to that
+rate, waiting up to PERSON_PATIENCE for a turn.
 """
 
 import json
@@ -38,6 +43,7 @@ READ_TIMEOUT = 15  # s: Navexa's performance reports can be slow on large portfo
 POOL_SIZE = 32  # connections kept per worker; pages fetch several resources at once
 FANOUT_THREADS = 16  # concurrent API calls per worker process, shared by all its requests
 API_VERSION = "v1"  # public Navexa API clients call /v1/... under the API base
+PERSON_PATIENCE = 10.0  # s a call may wait for its person's turn under NAVEXA_RATE_LIMIT (pages wait, not fail)
 
 
 def resource(*segments: str | int) -> str:
@@ -93,7 +99,8 @@ class NavexaClient:
     """
 
     def __init__(self, base_url: str, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), pool_size: int = POOL_SIZE,
-                 fanout_threads: int = FANOUT_THREADS, pool=None):
+                 fanout_threads: int = FANOUT_THREADS, pool=None, gate=None):
+        self.gate = gate  # core.upstream_gate.Gate per person, or None
         parts = urlsplit(base_url.rstrip("/"))
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.base_path = parts.path.rstrip("/")
@@ -114,12 +121,15 @@ class NavexaClient:
         return self.base_path + "/" + "/".join(quote(s, safe="") for s in segments) + query
 
     def request(self, method: str, path: str | Sequence[str], access_token: str, *, params=None, headers=None,
-                body=None, stream=False, check=True) -> urllib3.BaseHTTPResponse:
+                body=None, stream=False, check=True, person: str | None = None) -> urllib3.BaseHTTPResponse:
         """Send one call; return the response if it is 2xx or 304, else raise the matching NavexaError.
 
         With check=False any answer below 500 except 401 and redirects is returned as it is (for the proxy).
         stream=True leaves the body unread and undecoded (compressed bytes stay compressed).
+        `person` (the session's sub) puts the call within the person's pause and rate (the module docstring).
         """
+        if self.gate is not None and person:
+            self._wait_for_turn(person)
         sent_headers = {"Accept": "application/json", **(headers or {}), "Authorization": f"Bearer {access_token}"}
         started = time.perf_counter()
         try:
@@ -137,6 +147,9 @@ class NavexaClient:
             raise UpstreamError(f"Navexa could not be reached ({type(error).__name__}).") from error
         status = response.status
         NAVEXA_CALLS.labels(str(status)).inc()
+        if status == 429 and self.gate is not None and person:
+            seconds = self.gate.pause(person, _retry_after(response))
+            log.info("Navexa said 429: this person's calls pause for %.0f s on every worker", seconds)
         NAVEXA_SECONDS.observe(time.perf_counter() - started)
         if status < 300 or status == 304 or (not check and 400 <= status < 500 and status != 401):
             return response
@@ -145,22 +158,37 @@ class NavexaClient:
         kind = _BY_STATUS.get(status, UpstreamError)
         raise kind(f"Navexa answered {status}.", upstream_status=status, retry_after=_retry_after(response))
 
-    def get_json(self, path: str, access_token: str, params=None) -> Any:
-        response = self.request("GET", path, access_token, params=params)
+    def _wait_for_turn(self, person: str):
+        """Raise RateLimited, without calling, while the person's calls are paused or their rate is used up."""
+        from .upstream_gate import whole_seconds
+
+        paused = self.gate.paused_for(person)
+        if paused:
+            NAVEXA_CALLS.labels("paused").inc()
+            raise RateLimited("Navexa asked us to wait.", upstream_status=429, retry_after=whole_seconds(paused))
+        still = self.gate.wait_turn(person, PERSON_PATIENCE)
+        if still is not None:
+            NAVEXA_CALLS.labels("paused").inc()
+            raise RateLimited("This person's Navexa budget is used up.", upstream_status=429,
+                              retry_after=whole_seconds(still))
+
+    def get_json(self, path: str, access_token: str, params=None, person: str | None = None) -> Any:
+        response = self.request("GET", path, access_token, params=params, person=person)
         try:
             return json.loads(response.data)
         except ValueError as error:
             raise UpstreamError(f"Navexa sent something other than JSON for {path}.") from error
 
     def get_many(self, calls: dict[Any, tuple[str, dict | None]], access_token: str,
-                 optional: frozenset = frozenset(), failures: dict | None = None) -> dict[Any, Any]:
+                 optional: frozenset = frozenset(), failures: dict | None = None,
+                 person: str | None = None) -> dict[Any, Any]:
         """Make several GET calls at once; return their JSON by name.
 
         A failed call named in `optional` is left out of the answer (the page shows a notice where it
         would have been), its error put in `failures` if given; any other failure raises. A 401 always
         raises (the caller refreshes and retries).
         """
-        futures = {name: self.executor.submit(self.get_json, path, access_token, params)
+        futures = {name: self.executor.submit(self.get_json, path, access_token, params, person)
                    for name, (path, params) in calls.items()}
         wait(futures.values())
         failed = {name: f.exception() for name, f in futures.items() if f.exception() is not None}

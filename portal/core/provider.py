@@ -10,6 +10,7 @@ No Flask here: settings come in, plain values go out. Every call to the provider
     ├── ProviderBadAnswer      an answer we can't use: not JSON, an HTTP error without an OAuth
     │   │                      error, a missing field
     │   └── InvalidIdToken     an ID token that fails validation
+    ├── ProviderRateLimited    429: the tenant's rate limit (`retry_after` when it said one)
     └── ProviderRefused        an OAuth error answer; `error` is its code (invalid_grant, …)
 
 `refresher()` turns these into the token store's contract (tokens.SessionEnded ends the
@@ -32,7 +33,8 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 
 from .client_auth import SecretPost
-from .tokens import RefreshRefused, RefreshTimedOut, RefreshUnavailable, SessionEnded
+from .tokens import RefreshRateLimited, RefreshRefused, RefreshTimedOut, RefreshUnavailable, SessionEnded
+from .values import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,14 @@ class ProviderBadAnswer(ProviderFailure):
 
 class InvalidIdToken(ProviderBadAnswer):
     code = "invalid_id_token"
+
+
+class ProviderRateLimited(ProviderFailure):
+    code = "provider_rate_limited"
+
+    def __init__(self, retry_after: int | None):
+        super().__init__(f"the provider is rate-limiting (Retry-After: {retry_after})")
+        self.retry_after = retry_after
 
 
 class ProviderRefused(ProviderFailure):
@@ -129,7 +139,11 @@ class Provider:
             raise ProviderUnreachable(f"{what}: {type(error).__name__}") from error
 
     def _json(self, what: str, response: requests.Response) -> dict:
-        """The answer's JSON object; an OAuth error answer raises ProviderRefused."""
+        """The answer's JSON object; an OAuth error answer raises ProviderRefused, a 429 ProviderRateLimited."""
+        if response.status_code == 429:
+            retry_after = whole_number(response.headers.get("Retry-After"))
+            log.warning("%s: provider rate-limited us (Retry-After: %s)", what, retry_after)
+            raise ProviderRateLimited(retry_after)
         try:
             body = response.json()
         except ValueError:
@@ -292,6 +306,8 @@ def refresher(provider: Provider) -> Callable[[str], dict]:
             raise RefreshRefused(error.error) from error
         except ProviderTimeout as error:
             raise RefreshTimedOut("token endpoint timed out") from error
+        except ProviderRateLimited as error:
+            raise RefreshRateLimited(error.retry_after) from error
         except ProviderFailure as error:
             raise RefreshUnavailable(f"token endpoint unusable: {error.code}") from error
 

@@ -16,7 +16,9 @@ rotated one would otherwise stay live).
 How a request gets its access token (`TokenStore.access_token`):
 - beyond the leeway: used as it is;
 - inside the leeway but still valid: used as it is, while one request per session starts a
-  refresh in the background (no request waits for a token it doesn't need yet);
+  refresh in the background (no request waits for a token it doesn't need yet); each session's
+  leeway is stretched by its own share of REFRESH_SPREAD (from its id), so sessions whose tokens
+  expire together refresh ahead at different moments, not all at once;
 - expired, or just refused by the API: the request waits for the refresh, within one deadline;
   only MAX_WAITERS_PER_SESSION requests of a session may wait out a slow refresh in a worker
   (the rest give up after SHORT_WAIT), so one session's burst can't take every thread from everyone else;
@@ -31,12 +33,14 @@ How a refresh can fail (the refresher, core.provider.refresher, raises these; co
     └── RefreshUnavailable     the provider could not be asked now; the session is kept
         ├── RefreshBusy        too many of this session's requests already wait for the refresh
         ├── RefreshTimedOut    the token endpoint (or another worker's refresh) took too long
+        ├── RefreshRateLimited the token endpoint said 429, or the portal's own rate for it is used up
+        │                      (`retry_after`); refreshes pause tenant-wide (core.upstream_gate)
         └── RefreshRefused     the provider answered with another OAuth error (`error` is its code)
 
 No Flask here: the refresher is a function handed in by the caller.
 """
 
-import json
+import hashlib
 import logging
 import threading
 import time
@@ -50,6 +54,15 @@ from . import sealing
 from .keyspace import REFRESH_FAILED, REFRESH_LOCK, REVOCABLE, TOKENS, session_scoped
 from .leased_lock import LeasedLock
 from .metrics import REFRESHES
+from .refresh_failures import (  # noqa: F401 - re-exported: the store's contract lives with the store
+    RefreshBusy,
+    RefreshRateLimited,
+    RefreshRefused,
+    RefreshTimedOut,
+    RefreshUnavailable,
+    SessionEnded,
+    TokenError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,57 +77,7 @@ REFRESH_BACKOFF = 5.0  # s a failed refresh is remembered: waiters get its answe
 MAX_WAITERS_PER_SESSION = 4  # requests of one session that may wait out a slow refresh in one worker process;
 SHORT_WAIT = 1.0  # s the others wait (enough for a normal refresh) before answering "busy", freeing their thread
 RECORD_VERSION = 1
-
-
-class TokenError(Exception):
-    """The session's tokens could not be used."""
-
-
-class SessionEnded(TokenError):
-    """The session cannot go on: no record, a record the key can't open, or a refused refresh."""
-
-
-class RefreshUnavailable(TokenError):
-    """The provider could not be asked right now; the session is kept."""
-
-    outcome = "unavailable"  # the refresh metric's label, and how a remembered failure is told apart
-
-    def remembered(self) -> str:
-        """What is kept for REFRESH_BACKOFF, so waiters get this same failure."""
-        return json.dumps({"outcome": self.outcome, "message": str(self)})
-
-    @staticmethod
-    def recalled(remembered: bytes) -> "RefreshUnavailable":
-        failure = json.loads(remembered)
-        message = failure.get("message", "")
-        if failure.get("outcome") == RefreshRefused.outcome:
-            return RefreshRefused(failure.get("error") or "-", message)
-        return (RefreshTimedOut if failure.get("outcome") == RefreshTimedOut.outcome else RefreshUnavailable)(message)
-
-
-class RefreshBusy(RefreshUnavailable):
-    """This session's refresh is slow and enough of its requests already wait for it."""
-
-    outcome = "busy"
-
-
-class RefreshTimedOut(RefreshUnavailable):
-    """The token endpoint, or another worker's refresh of this session, took too long."""
-
-    outcome = "timeout"
-
-
-class RefreshRefused(RefreshUnavailable):
-    """The provider refused the refresh with an OAuth error that doesn't end the session."""
-
-    outcome = "refused"
-
-    def __init__(self, error: str, message: str | None = None):
-        super().__init__(message or f"refresh refused: {error}")
-        self.error = error  # the provider's OAuth error code
-
-    def remembered(self) -> str:
-        return json.dumps({"outcome": self.outcome, "message": str(self), "error": self.error})
+REFRESH_SPREAD = 1.0  # each session's leeway is stretched by up to this share of itself (0 to 1×, by session id)
 
 
 @dataclass(frozen=True)
@@ -142,8 +105,9 @@ class TokenRecord:
         """How long before expiry to refresh: `most`, or a quarter of a short token's life."""
         return min(most, LEEWAY_SHARE * self.lifetime) if self.lifetime else most
 
-    def fresh(self, now: float, most_leeway: float) -> bool:
-        return self.expires_at - now > max(self.leeway(most_leeway), VALID_MARGIN)
+    def fresh(self, now: float, most_leeway: float, stretch: float = 0.0) -> bool:
+        """Whether no refresh is due yet: more than the leeway (times 1 + stretch) left."""
+        return self.expires_at - now > max(self.leeway(most_leeway) * (1 + stretch), VALID_MARGIN)
 
     def valid(self, now: float) -> bool:
         return self.expires_at - now > VALID_MARGIN
@@ -228,7 +192,12 @@ class TokenStore:
             record = self.unseal(sid, key, sealed)
         except SessionEnded:
             return None
-        return record.access_token if record.fresh(self.clock(), self.leeway) else None
+        return record.access_token if record.fresh(self.clock(), self.leeway, self.stretch(sid)) else None
+
+    @staticmethod
+    def stretch(sid: str) -> float:
+        """This session's own share of REFRESH_SPREAD, 0 to REFRESH_SPREAD, the same in every process."""
+        return REFRESH_SPREAD * int(hashlib.sha256(sid.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
     @staticmethod
     def key_of(sid: str) -> str:
@@ -267,7 +236,7 @@ class TokenStore:
         """
         record = self.load(sid, key)
         now = self.clock()
-        if record.access_token != reject and record.fresh(now, self.leeway):
+        if record.access_token != reject and record.fresh(now, self.leeway, self.stretch(sid)):
             return record.access_token
         if record.access_token != reject and record.valid(now):
             self._refresh_ahead(sid, key, record, user)

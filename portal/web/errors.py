@@ -11,15 +11,7 @@ from flask import make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from ..core import navexa, provider
-from ..core.errors import (
-    PROVIDER_ANSWERS,
-    PortalError,
-    SessionExpired,
-    StoreUnavailable,
-    answer_for,
-    json_body,
-    navexa_error,
-)
+from ..core.errors import PortalError, SessionExpired, StoreUnavailable, json_body, navexa_error, provider_error
 from ..core.metrics import REDIS_ERRORS
 
 log = logging.getLogger(__name__)
@@ -58,7 +50,7 @@ def render_navexa_error(error: navexa.NavexaError):
 
 
 def render_provider_failure(error: provider.ProviderFailure):
-    return render_error(answer_for(error, PROVIDER_ANSWERS).error(retry_link()))
+    return render_error(provider_error(error, retry_link()))
 
 
 HTTP_TITLES = {404: "Page not found", 405: "That method isn't allowed here"}

@@ -1,0 +1,119 @@
+"""Being polite upstream, shared by every worker and container through Redis. No Flask here.
+
+A `Gate` holds, per name (the token endpoint, or one person at Navexa):
+- a **rate**: GCRA (a leaky bucket kept as one "theoretical arrival time" per name) in a single-key
+  script, so any number of processes share it exactly and it works on a Cluster; `wait_turn()` waits
+  for the name's next slot, within a deadline;
+- a **pause**, after the upstream answered 429: nobody calls it for that name until the pause lapses
+  (its Retry-After, or DEFAULT_PAUSE when it gave none).
+Times are the app's clock (injectable), so tests move them instead of sleeping; waiting is bounded by
+the monotonic clock, so a frozen app clock can never hang a request.
+"""
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+
+import redis
+
+from .tokens import RefreshRateLimited
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAUSE = 10.0  # s after a 429 that says no Retry-After
+MAX_PAUSE = 300.0  # s: a Retry-After beyond this is read as this (a typo upstream must not stop us for a day)
+POLL = 0.01  # s: the shortest sleep while waiting for a turn
+REFRESH_PATIENCE = 5.0  # s a refresh waits for the token endpoint's turn (the session's other requests wait too)
+
+# KEYS[1] the name's arrival time; ARGV: now (ms), interval (ms), burst. 0 and the slot taken, or the
+# ms until the next slot (nothing taken).
+_TURN = """
+local now, interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now or tat - now > 600000 then tat = now end  -- 10 min ahead: a clock that went back; start again
+local allowed_at = tat - interval * burst
+if now < allowed_at then return allowed_at - now end
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(tat + interval - now) + 1000)
+return 0
+"""
+
+
+class Gate:
+    """A shared rate and pause for calls to one upstream, per name (see the module docstring)."""
+
+    def __init__(self, redis_client: redis.Redis, prefix: str, *, rate: float | None, burst: int = 1,
+                 clock: Callable[[], float] = time.time):
+        self.redis = redis_client
+        self.prefix = prefix
+        self.rate = rate  # calls a second per name; None: no limit, only pauses
+        self.burst = max(1, burst)
+        self.clock = clock
+        self._turn = redis_client.register_script(_TURN)
+
+    def _key(self, kind: str, name: str) -> str:
+        hashed = hashlib.sha256(name.encode()).hexdigest()[:24]
+        return f"{self.prefix}{kind}:{{{hashed}}}"
+
+    def paused_for(self, name: str) -> float:
+        """Seconds left of the name's pause (0: none)."""
+        until = self.redis.get(self._key("pause", name))
+        return max(0.0, float(until) - self.clock()) if until else 0.0
+
+    def pause(self, name: str, seconds: float | None) -> float:
+        """Pause calls for this name (a 429 said so); a longer pause already set is kept. The seconds set."""
+        seconds = min(MAX_PAUSE, DEFAULT_PAUSE if seconds is None else max(1.0, float(seconds)))
+        until = self.clock() + seconds
+        key = self._key("pause", name)
+        current = self.redis.get(key)
+        if current is None or float(current) < until:
+            self.redis.set(key, repr(until), px=int(seconds * 1000) + 1000)
+        return seconds
+
+    def wait_turn(self, name: str, patience: float) -> float | None:
+        """Wait for the name's next slot, at most `patience` seconds; None when it came (the slot is
+        taken), else how long the wait would still have been (nothing taken)."""
+        if self.rate is None:
+            return None
+        interval_ms = 1000.0 / self.rate
+        give_up = time.monotonic() + patience
+        while True:
+            wait_ms = float(self._turn(keys=[self._key("rate", name)],
+                                       args=[int(self.clock() * 1000), interval_ms, self.burst]))
+            if wait_ms <= 0:
+                return None
+            left = give_up - time.monotonic()
+            if wait_ms / 1000 > left:
+                return wait_ms / 1000
+            time.sleep(max(POLL, wait_ms / 1000))
+
+
+TOKEN_ENDPOINT = "token-endpoint"  # noqa: S105 - a name, not a secret; the gate's name for the provider's token endpoint (one for the tenant)
+
+
+def gated_refresher(refresh: Callable[[str], dict], gate: "Gate", patience: float) -> Callable[[str], dict]:
+    """The token store's refresher, within the tenant-wide gate: paused after a 429 (for its Retry-After),
+    and at most the gate's rate across every process. A refresh that can't have a turn within `patience`
+    is RefreshRateLimited (the session is kept; its request answers 503 with Retry-After)."""
+
+    def run(refresh_token: str) -> dict:
+        paused = gate.paused_for(TOKEN_ENDPOINT)
+        if paused:
+            raise RefreshRateLimited(whole_seconds(paused), "refreshes are paused: the token endpoint said 429")
+        still = gate.wait_turn(TOKEN_ENDPOINT, patience)
+        if still is not None:
+            raise RefreshRateLimited(whole_seconds(still), "the portal's rate for the token endpoint is used up")
+        try:
+            return refresh(refresh_token)
+        except RefreshRateLimited as error:
+            error.retry_after = whole_seconds(gate.pause(TOKEN_ENDPOINT, error.retry_after))
+            log.warning("the token endpoint said 429: refreshes paused for %s s everywhere", error.retry_after)
+            raise
+
+    return run
+
+
+def whole_seconds(seconds: float) -> int:
+    """A wait as the whole seconds a Retry-After header says (never 0 while there is any wait)."""
+    return max(1, math.ceil(seconds))
