@@ -153,8 +153,8 @@ class SandboxState:
     def log_api_request(self, entry: dict):
         with self.lock:
             self.stats["api_requests"] += 1
-            self.api_log.append(entry)
-            del self.api_log[:-100]
+            self.api_log.append({**entry, "at": time.time()})
+            del self.api_log[:-2000]
 
     def log_token_request(self, entry: dict):
         with self.lock:

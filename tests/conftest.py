@@ -21,9 +21,13 @@ def sandbox_service():
 
 
 @pytest.fixture
-def sandbox(sandbox_service):
-    """The session's sandbox, reset to defaults for each test."""
+def sandbox(sandbox_service, redis_url):
+    """The session's sandbox, reset to defaults for each test; and no upstream pause or rate left in the shared
+    Redis by an earlier test (they are per person and per tenant, as in production)."""
     sandbox_service.reset()
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(GATE + "*"):
+        client.delete(key)
     return sandbox_service
 
 
@@ -51,10 +55,6 @@ def make_portal(sandbox, redis_url):
     yield start
     for portal in started:
         portal.stop()
-    # Pauses and rates are per person and per tenant, as in production: no test inherits another's.
-    client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(GATE + "*"):
-        client.delete(key)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ _TURN = """
 local now, interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now or tat - now > 600000 then tat = now end  -- 10 min ahead: a clock that went back; start again
-local allowed_at = tat - interval * burst
+local allowed_at = tat - interval * (burst - 1)
 if now < allowed_at then return allowed_at - now end
 redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(tat + interval - now) + 1000)
 return 0

@@ -1,0 +1,184 @@
+"""Polite to Navexa and its Auth0 tenant, shared by every process through Redis: counts, not timings.
+
+Two portals on one Redis stand for two containers (in-process ones where the test moves the clock
+instead of waiting; gunicorn processes where it doesn't need to).
+"""
+
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from portal.core.keyspace import REFRESH_FAILED
+from portal.core.tokens import TokenStore
+from tests.helpers import PortalBrowser
+from tools.clients import Browser
+from tools.stack import free_port, portal_env, start_portal
+
+
+def most_in_any_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max((sum(1 for u in times[i:] if u - t < 1.0) for i, t in enumerate(times)), default=0)
+
+
+def lapse_session_backoffs(portal):
+    """Each session's own memory of its last failed refresh lasts REFRESH_BACKOFF (5 s) of Redis's time, which
+    the app's clock doesn't move: a test that moves the clock past a pause lets those lapse too."""
+    for key in portal.redis.scan_iter(REFRESH_FAILED + "*"):
+        portal.redis.delete(key)
+
+
+def refresh_times(sandbox) -> list[float]:
+    return [r["at"] for r in sandbox.token_requests() if r["grant_type"] == "refresh_token"]
+
+
+@pytest.fixture
+def two_processes(sandbox, redis_url):
+    """Two gunicorn portals (a worker each) on one Redis, with the environment given."""
+    started = []
+
+    def start(**env):
+        for _ in range(2):
+            port = free_port()
+            started.append(start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}", **env),
+                                        port=port, workers=1))
+        return [url for _, url in started[-2:]]
+
+    yield start
+    for service, _ in started:
+        service.stop()
+
+
+# -- the token endpoint: a rate for the whole tenant, and a pause after its 429 ---------------------------
+
+
+def test_refreshes_keep_to_the_tenant_rate_across_two_processes_and_nobody_is_signed_out(two_processes, sandbox):
+    urls = two_processes(REFRESH_RATE_LIMIT="4/second")
+    sandbox.config(access_token_ttl=3)  # under VALID_MARGIN: every session's first call must refresh
+    people = [Browser(urls[i % 2]) for i in range(12)]
+    for person in people:
+        assert person.sign_in().status_code == 302
+    sandbox.config(access_token_ttl=86400)
+    with ThreadPoolExecutor(24) as pool:  # every session from both processes at once
+        statuses = list(pool.map(lambda i: people[i % 12].get(urls[i % 2] + "/api/v1/portfolios", timeout=60).status_code,
+                                 range(24)))
+    assert statuses == [200] * 24  # each waited its turn (4 a second: 3 s for 12), none was signed out
+    times = refresh_times(sandbox)
+    assert len(times) == 12  # one refresh per session
+    assert most_in_any_second(times) <= 5  # the rate, with the one-call burst at a window's edge
+
+
+def test_a_429_from_the_token_endpoint_pauses_every_refresh_everywhere_and_keeps_every_session(make_portal, sandbox):
+    first, second = make_portal(), make_portal()
+    sandbox.config(access_token_ttl=3)
+    alice, bob = PortalBrowser(first, sandbox), PortalBrowser(second, sandbox)
+    assert alice.sign_in().status_code == 302 and bob.sign_in("bob").status_code == 302
+    sandbox.config(access_token_ttl=86400, token_error={"status": 429, "count": 1, "retry_after": 30})
+
+    refused = alice.get(first.url + "/api/v1/portfolios", timeout=30)
+    assert refused.status_code == 503 and refused.json()["error"] == "provider_rate_limited"
+    assert 29 <= int(refused.headers["Retry-After"]) <= 30
+    elsewhere = bob.get(second.url + "/api/v1/portfolios", timeout=30)  # another person, another container
+    assert elsewhere.status_code == 503 and elsewhere.json()["error"] == "provider_rate_limited"
+    page = bob.page("/portfolios")
+    assert page.status_code == 503 and "data-countdown" in page.text  # the page counts the wait down
+    assert len(refresh_times(sandbox)) == 1  # only the first asked: the tenant-wide pause held the rest
+    assert sandbox.stats()["token_rate_limited"] == 1
+
+    for portal in (first, second):
+        portal.clock.advance(31)  # the pause lapses (and the tokens are long expired: refresh due)
+    lapse_session_backoffs(first)
+    assert alice.get(first.url + "/api/v1/portfolios", timeout=30).status_code == 200
+    assert bob.get(second.url + "/api/v1/portfolios", timeout=30).status_code == 200  # nobody lost their session
+    assert len(refresh_times(sandbox)) == 3
+
+
+def test_a_token_endpoint_429_without_retry_after_pauses_for_the_default(make_portal, sandbox):
+    from portal.core.upstream_gate import DEFAULT_PAUSE
+
+    portal = make_portal()
+    sandbox.config(access_token_ttl=3)
+    person = PortalBrowser(portal, sandbox)
+    assert person.sign_in().status_code == 302
+    sandbox.config(access_token_ttl=86400, token_error={"status": 429, "count": 1})
+    refused = person.get(portal.url + "/api/v1/portfolios", timeout=30)
+    assert refused.status_code == 503 and int(refused.headers["Retry-After"]) == DEFAULT_PAUSE
+    portal.clock.advance(DEFAULT_PAUSE + 1)
+    lapse_session_backoffs(portal)
+    assert person.get(portal.url + "/api/v1/portfolios", timeout=30).status_code == 200
+
+
+def test_sessions_whose_tokens_expire_together_refresh_ahead_at_different_moments():
+    """Each session's leeway is stretched by its own share (0–100 %) of itself, from its id: 1,000 sessions whose
+    tokens expire in the same second start their refresh over a minute, not in one second.
+    Working: leeway 60 s, stretch 0–1 → refresh-ahead 60–120 s before expiry; 1,000 over 60 one-second
+    buckets is about 17 a second; a bucket of more than 40 would be a pile-up."""
+    moments = [int(60 * (1 + TokenStore.stretch(secrets.token_urlsafe(32)))) for _ in range(1000)]
+    buckets = {second: moments.count(second) for second in set(moments)}
+    assert min(moments) >= 60 and max(moments) <= 120
+    assert max(buckets.values()) <= 40 and len(buckets) >= 55
+
+
+# -- Navexa: each person's pause after a 429, their rate, and calls made once ---------------------------
+
+
+def test_a_navexa_429_pauses_that_persons_calls_on_every_process_and_no_one_elses(two_processes, sandbox):
+    first, second = two_processes()
+    alice, bob = Browser(first), Browser(second)
+    assert alice.sign_in().status_code == 302 and bob.sign_in("bob").status_code == 302
+    sandbox.config(api_error={"status": 429, "count": 1, "retry_after": 30})
+    assert alice.get(first + "/api/v1/portfolios", timeout=30).status_code == 429
+    calls = sandbox.stats()["api_requests"]
+    for url in (first, second, first, second):  # the same person on both containers: nothing reaches Navexa
+        answer = alice.get(url + "/api/v1/portfolios", timeout=30)
+        assert answer.status_code == 429 and answer.json()["error"] == "rate_limited"
+        assert 1 <= int(answer.headers["Retry-After"]) <= 30
+    page = alice.get(second + "/portfolios", allow_redirects=False, timeout=30)
+    assert page.status_code == 429 and "data-countdown" in page.text
+    assert sandbox.stats()["api_requests"] == calls
+    assert bob.get(second + "/api/v1/portfolios", timeout=30).status_code == 200  # another person isn't paused
+    assert sandbox.stats()["api_requests"] == calls + 1
+
+
+def test_when_the_persons_pause_lapses_their_calls_reach_navexa_again(make_portal, sandbox):
+    portal = make_portal()
+    person = PortalBrowser(portal, sandbox)
+    assert person.sign_in().status_code == 302
+    sandbox.config(api_error={"status": 429, "count": 1, "retry_after": 5})
+    assert person.get(portal.url + "/api/v1/portfolios", timeout=30).status_code == 429
+    assert person.get(portal.url + "/api/v1/portfolios", timeout=30).status_code == 429
+    assert sandbox.stats()["api_requests"] == 1
+    portal.clock.advance(6)
+    assert person.get(portal.url + "/api/v1/portfolios", timeout=30).status_code == 200
+    assert sandbox.stats()["api_requests"] == 2
+
+
+def test_two_tabs_opening_one_portfolio_at_once_on_two_processes_make_its_calls_once(make_portal, sandbox):
+    first, second = make_portal(), make_portal()  # one Redis: one session seen by both
+    tab = PortalBrowser(first, sandbox)
+    assert tab.sign_in().status_code == 302
+    other_tab = tab.twin()
+    sandbox.config(api_latency_ms=300)  # long enough for the two loads to overlap
+    before = sandbox.stats()["api_requests"]
+    with ThreadPoolExecutor(2) as pool:
+        pages = list(pool.map(lambda pair: pair[0].get(pair[1] + "/portfolios/101", timeout=60),
+                              [(tab, first.url), (other_tab, second.url)]))
+    assert [p.status_code for p in pages] == [200, 200]
+    assert pages[0].text.count("$82,361.00") >= 1 and pages[1].text.count("$82,361.00") >= 1
+    assert sandbox.stats()["api_requests"] - before == 8  # one page's calls, not two pages'
+
+
+def test_with_a_per_person_rate_a_page_waits_for_its_turns_rather_than_failing(make_portal, sandbox):
+    portal = make_portal(NAVEXA_RATE_LIMIT="4/second", NAVEXA_CACHE_SECONDS="0")
+    person = PortalBrowser(portal, sandbox)
+    assert person.sign_in().status_code == 302
+    assert person.page("/portfolios/101").status_code == 200  # 8 calls at once, 4 a second: about 2 s
+    times = [r["at"] for r in sandbox.api_requests()]
+    assert len(times) == 8 and most_in_any_second(times) <= 5
+
+
+def test_the_sandbox_rate_limits_each_person_and_says_when_to_come_back(signed_in, portal, sandbox):
+    sandbox.config(api_rate_limit={"per_second": 2, "retry_after": 3})
+    statuses = [signed_in.get(portal.url + "/api/v1/portfolios", timeout=10) for _ in range(3)]
+    assert [s.status_code for s in statuses] == [200, 200, 429]
+    assert statuses[-1].headers["Retry-After"] == "3" and sandbox.stats()["api_rate_limited"] == 1
