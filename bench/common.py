@@ -5,7 +5,7 @@ import statistics
 from contextlib import contextmanager
 
 from tools.clients import Browser, SandboxControl
-from tools.stack import free_port, portal_env, start_portal, start_redis, start_sandbox
+from tools.stack import free_port, portal_env, start_granian, start_portal, start_redis, start_sandbox
 
 
 class Stack:
@@ -37,6 +37,19 @@ class Stack:
         service, url = start_portal(env, **options)
         self.masters[url] = service.process.pid
         return self._keep((service, url))
+
+    def granian(self, env: dict, app: str = "wsgi:app", workers: int = 2, threads: int = 8) -> str:
+        """Start the portal (or app) under granian's WSGI interface; its URL."""
+        service, url = start_granian(env, app=app, workers=workers, threads=threads)
+        self.masters[url] = service.process.pid
+        return self._keep((service, url))
+
+    def server(self, kind: str, env: dict, **options) -> str:
+        """gunicorn or granian, as kind says, with the same workers and threads."""
+        if kind == "granian":
+            return self.granian(env, app=options.get("app", "wsgi:app"), workers=options.get("workers", 2),
+                                threads=options.get("threads", 8))
+        return self.gunicorn(env, **options)
 
     def worker_cpu(self, url: str) -> float:
         """CPU seconds (user and system) the gunicorn workers serving url have used so far (Linux /proc)."""

@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     navexa_gate = Gate(client, keyspace.GATE + "navexa:", rate=settings.navexa_rate, clock=clock)
     refresh_gate = Gate(client, keyspace.GATE + "refresh:", rate=settings.refresh_rate, clock=clock)
     navexa_client = NavexaClient(settings.api_url, gate=navexa_gate,
+                                 on_pause=lambda person, seconds: services.services(app).index.mark_paused(person, seconds),
                                  **({"timeout": navexa_timeout} if navexa_timeout else {}))
     client_auth = (PrivateKeyJwt(settings.client_id, settings.client_private_key, settings.client_key_id, clock=clock)
                    if settings.client_auth == "private_key_jwt" else None)  # None: client_secret_post

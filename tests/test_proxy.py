@@ -322,8 +322,9 @@ def test_the_fast_path_answers_exactly_as_the_flask_view_with_as_many_navexa_cal
     portal.clock.freeze()  # /api/session's expires_in must not tick between the two answers
     answers, calls, paths = [], [], []
     for client in (full_client, fast_client):
-        for paused in portal.redis.scan_iter("portal:gate:*"):  # a 429 pauses the person: each path sees Navexa's own
-            portal.redis.delete(paused)
+        for pattern in ("portal:gate:*", "portal:navexa-paused:*"):  # a 429 pauses the person: each path sees Navexa's
+            for paused in portal.redis.scan_iter(pattern):
+                portal.redis.delete(paused)
         sandbox.config(**knobs)
         before, fast_before = sandbox.stats()["api_requests"], answers_by_path("fast")
         headers = {"X-Request-ID": "same-for-both", "Accept-Encoding": "gzip" if knobs.get("gzip_responses") else ""}

@@ -119,6 +119,18 @@ def portal_env(sandbox_url: str, redis_url: str, public_url: str | None = None, 
     return {name: value for name, value in env.items() if value is not None}
 
 
+def start_granian(env: dict, port: int | None = None, app: str = "wsgi:app", workers: int = 2, threads: int = 8,
+                  log=None) -> tuple[Service, str]:
+    """Start the portal (or another WSGI entry) under granian's WSGI interface; return it and its URL."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--blocking-threads", str(threads), "--no-access-log", app]
+    service = Service("granian", args, env={**os.environ, **env}, log=log)
+    wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30, what="granian")
+    return service, url
+
+
 def start_portal(env: dict, port: int | None = None, workers: int = 2, threads: int = 8, log=None,
                  access_log: bool = False, app: str = "wsgi:app") -> tuple[Service, str]:
     """Start the portal (or another WSGI entry, `app`) under gunicorn with the given environment; return it and its URL.

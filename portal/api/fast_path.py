@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request
 
 from ..core import logformat, navexa
 from ..core.errors import PortalError, navexa_error, refresh_error
-from ..core.keyspace import SESSION, session_scoped
+from ..core.keyspace import NAVEXA_PAUSED, SESSION, session_scoped
 from ..core.metrics import API_ANSWERS
 from ..core.tokens import RefreshUnavailable, SessionEnded, TokenStore
 from ..core.values import is_number
@@ -114,14 +114,17 @@ class FastPath:
                             hop.forwarded_headers(incoming.headers))
         except PortalError:  # a bad path: the Flask view says so
             return None
-        try:
-            raw_session, sealed = self.redis.mget(session_scoped(SESSION, sid), self.tokens.key_of(sid))
+        try:  # one round trip: the session, its token record and its person's Navexa pause share a slot
+            raw_session, sealed, paused_until = self.redis.mget(session_scoped(SESSION, sid), self.tokens.key_of(sid),
+                                                                 session_scoped(NAVEXA_PAUSED, sid))
         except redis.RedisError:
             return None  # the Flask path reports it
         data = self.sessions.record_of(raw_session)
         user = data.get(USER_KEY) if data else None
         if not isinstance(user, dict) or not self.same_site(data, incoming) or self.seen_long_ago(data):
             return None  # signed out, refused, or "last used" to note: the Flask path's
+        if paused_until is not None and float(paused_until) > self.sessions.clock():
+            return None  # Navexa asked this person to wait: the Flask path answers 429 with the time left
         token = self.tokens.usable_token(sid, key, sealed)
         if token is None:
             return None  # signed out, or a token to refresh first: the Flask path's
@@ -131,8 +134,10 @@ class FastPath:
             return token if refused is None else self.tokens.access_token(sid, key, reject=refused, user=label)
 
         try:
+            # The pause was read above; the person's rate (NAVEXA_RATE_LIMIT), if any, is still the client's to keep.
+            rated = self.navexa.gate is not None and self.navexa.gate.rate is not None
             reply = hop.reply(hop.send(self.navexa, call, lambda attempt: navexa.with_token(attempt, token_for),
-                                       person=user.get("sub")))
+                                       person=user.get("sub"), gated=rated))
         except (navexa.TokenRejected, SessionEnded):
             self.tokens.delete(sid)  # the session can't go on: the Flask path signs out, asking nobody again
             return None

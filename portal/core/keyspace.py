@@ -14,6 +14,7 @@ Single-key Lua scripts stay single-key, and keys in different slots are never to
 | REFRESH_LOCK, REFRESH_FAILED | the refresh lock's lease; a remembered refresh failure (core.tokens) |
 | CACHE (`portal:cache:{sid}`) | a hash of sealed Navexa answers (core.cache) |
 | IN_FLIGHT_CALL (`portal:inflight:{sid}:<field>`) | a Navexa call one of the session's requests is making now (core.cache) |
+| NAVEXA_PAUSED (`portal:navexa-paused:{sid}`) | until when its person is paused at Navexa: the fast path's copy (core.session_index) |
 | PENDING (`portal:login:<state>`) | a pending login (core.pending) |
 | BROWSER (`portal:browser:<hash>`) | a browser's latest session (core.pending) |
 | REVOCABLE (`portal:revocable:{sid}`) | the refresh token sealed under the server's key, to revoke it without the browser (core.tokens) |
@@ -38,6 +39,7 @@ REFRESH_LOCK = "portal:refresh-lock:"
 REFRESH_FAILED = "portal:refresh-failed:"
 CACHE = "portal:cache:"
 IN_FLIGHT_CALL = "portal:inflight:"
+NAVEXA_PAUSED = "portal:navexa-paused:"
 PENDING = "portal:login:"
 BROWSER = "portal:browser:"
 REVOCABLE = "portal:revocable:"
@@ -47,7 +49,7 @@ LOGOUT_JTI = "portal:logout-jti:"
 GATE = "portal:gate:"
 RATE_LIMIT = "portal:ratelimit"
 # Every key of one session (all in its hash slot): deleting these ends it everywhere.
-SESSION_KEYS = (SESSION, TOKENS, REFRESH_LOCK, REFRESH_FAILED, CACHE, REVOCABLE)
+SESSION_KEYS = (SESSION, TOKENS, REFRESH_LOCK, REFRESH_FAILED, CACHE, REVOCABLE, NAVEXA_PAUSED)
 
 TIMEOUT = 2  # s: a stuck Redis must fail a request, not hang a worker
 HEALTH_CHECK_INTERVAL = 30  # s: a connection idle this long is checked before use

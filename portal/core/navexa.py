@@ -99,8 +99,9 @@ class NavexaClient:
     """
 
     def __init__(self, base_url: str, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), pool_size: int = POOL_SIZE,
-                 fanout_threads: int = FANOUT_THREADS, pool=None, gate=None):
+                 fanout_threads: int = FANOUT_THREADS, pool=None, gate=None, on_pause=None):
         self.gate = gate  # core.upstream_gate.Gate per person, or None
+        self.on_pause = on_pause  # on_pause(person, seconds): told of each new pause (the fast path's copy)
         parts = urlsplit(base_url.rstrip("/"))
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.base_path = parts.path.rstrip("/")
@@ -121,14 +122,16 @@ class NavexaClient:
         return self.base_path + "/" + "/".join(quote(s, safe="") for s in segments) + query
 
     def request(self, method: str, path: str | Sequence[str], access_token: str, *, params=None, headers=None,
-                body=None, stream=False, check=True, person: str | None = None) -> urllib3.BaseHTTPResponse:
+                body=None, stream=False, check=True, person: str | None = None,
+                gated: bool = True) -> urllib3.BaseHTTPResponse:
         """Send one call; return the response if it is 2xx or 304, else raise the matching NavexaError.
 
         With check=False any answer below 500 except 401 and redirects is returned as it is (for the proxy).
         stream=True leaves the body unread and undecoded (compressed bytes stay compressed).
-        `person` (the session's sub) puts the call within the person's pause and rate (the module docstring).
+        `person` (the session's sub) puts the call within the person's pause and rate (the module docstring);
+        gated=False skips the check before the call (the caller has made it) but still pauses on a 429.
         """
-        if self.gate is not None and person:
+        if self.gate is not None and person and gated:
             self._wait_for_turn(person)
         sent_headers = {"Accept": "application/json", **(headers or {}), "Authorization": f"Bearer {access_token}"}
         started = time.perf_counter()
@@ -150,6 +153,8 @@ class NavexaClient:
         if status == 429 and self.gate is not None and person:
             seconds = self.gate.pause(person, _retry_after(response))
             log.info("Navexa said 429: this person's calls pause for %.0f s on every worker", seconds)
+            if self.on_pause is not None:
+                self.on_pause(person, seconds)
         NAVEXA_SECONDS.observe(time.perf_counter() - started)
         if status < 300 or status == 304 or (not check and 400 <= status < 500 and status != 401):
             return response

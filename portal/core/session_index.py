@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 
 import redis
 
-from .keyspace import IDP_SESSION, PERSON, SESSION, SESSION_KEYS, session_scoped
+from .keyspace import IDP_SESSION, NAVEXA_PAUSED, PERSON, SESSION, SESSION_KEYS, session_scoped
 from .pending import PendingLogins
 from .tokens import TokenStore
 
@@ -90,6 +90,16 @@ class SessionIndex:
     def exists(self, sid: str) -> bool:
         """Whether the session is still live (its record is there)."""
         return bool(self.redis.exists(session_scoped(SESSION, sid)))
+
+    def mark_paused(self, sub: str, seconds: float):
+        """Copy a person's Navexa pause into each of their sessions' slots, where the /api/ fast path reads it
+        in the same round trip as the session (the person's own key is in another slot)."""
+        until = repr(self.clock() + seconds)
+        sids = self.of_person(sub)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for sid in sids:
+                pipe.set(session_scoped(NAVEXA_PAUSED, sid), until, px=int(seconds * 1000) + 1000)
+            pipe.execute()
 
     def records(self, sids: Iterable[str]) -> dict[str, dict]:
         """The stored session JSON of each of these sessions that still exists."""
