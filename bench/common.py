@@ -38,9 +38,10 @@ class Stack:
         self.masters[url] = service.process.pid
         return self._keep((service, url))
 
-    def granian(self, env: dict, app: str = "wsgi:app", workers: int = 2, threads: int = 8) -> str:
+    def granian(self, env: dict, app: str = "wsgi:app", workers: int = 2, threads: int = 8,
+                port: int | None = None) -> str:
         """Start the portal (or app) under granian's WSGI interface; its URL."""
-        service, url = start_granian(env, app=app, workers=workers, threads=threads)
+        service, url = start_granian(env, port=port, app=app, workers=workers, threads=threads)
         self.masters[url] = service.process.pid
         return self._keep((service, url))
 

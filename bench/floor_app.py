@@ -3,6 +3,10 @@ proxy must make (urllib3, one kept-alive connection pool) and returns its bytes.
 no Redis, no checks: what any proxy under the same server costs at the least.
 
     FLOOR_UPSTREAM=http://127.0.0.1:8000/api gunicorn bench.floor_app:app
+
+With FLOOR_REDIS_URL it also makes the one Redis round trip a BFF can't do without (is this session still
+live?): an MGET of two keys with redis-py, as the portal's fast path does. The portal's distance from this
+second floor is what its own checks, crypto and log line cost.
 """
 
 import os
@@ -14,6 +18,11 @@ UPSTREAM = os.environ.get("FLOOR_UPSTREAM", "http://127.0.0.1:8000/api")
 _parts = urlsplit(UPSTREAM)
 _pool = urllib3.connection_from_url(f"{_parts.scheme}://{_parts.netloc}", maxsize=32, retries=False)
 _HEADERS = {"Authorization": "Bearer bench-token", "Accept": "application/json"}
+_redis = None
+if os.environ.get("FLOOR_REDIS_URL"):
+    import redis
+
+    _redis = redis.Redis.from_url(os.environ["FLOOR_REDIS_URL"])
 
 
 def app(environ, start_response):
@@ -21,6 +30,8 @@ def app(environ, start_response):
     if path == "/healthz":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
         return [b"ok"]
+    if _redis is not None:
+        _redis.mget("floor:{s}:session", "floor:{s}:tokens")
     upstream = _pool.urlopen("GET", _parts.path + path.removeprefix("/api"), headers=_HEADERS, redirect=False)
     start_response(f"{upstream.status} OK", [("Content-Type", upstream.headers.get("Content-Type", "application/json")),
                                              ("Content-Length", str(len(upstream.data)))])
