@@ -4,7 +4,8 @@ after a page costs no Navexa call. No Flask here.
 One Redis hash per session (`portal:cache:{sid}`, in the session's hash slot): a field per call (the
 SHA-256 of its path and query, so paths aren't kept in the clear), each answer sealed with AES-GCM under
 the session's own key (core.sealing), like the token record (a Redis dump reveals nothing), and stamped with when it was
-fetched. An answer older than `ttl` is not used; the hash itself lapses `ttl` after its last write, and
+fetched; each is deflated before sealing (Navexa's JSON shrinks about tenfold, and a session's cache is
+most of what it costs Redis). An answer older than `ttl` is not used; the hash itself lapses `ttl` after its last write, and
 goes with the session at sign-out. Only successful answers are kept.
 
 The cache is best-effort: if Redis refuses a read or a write (down, or full under noeviction), the
@@ -148,14 +149,14 @@ class AnswerCache:
 
     @staticmethod
     def _aad(sid: str, field: str) -> bytes:
-        return f"navexa-portal/cache/v1/{sid}/{field}".encode()
+        return f"navexa-portal/cache/v2/{sid}/{field}".encode()  # v2: deflated before sealing
 
     def _seal(self, sid: str, key: bytes, field: str, value: dict) -> bytes:
-        return sealing.seal(key, value, self._aad(sid, field))
+        return sealing.seal_compressed(key, value, self._aad(sid, field))
 
     def _open(self, sid: str, key: bytes, field: str, sealed: bytes) -> dict | None:
         try:
-            answer = sealing.unseal(key, sealed, self._aad(sid, field))
+            answer = sealing.unseal_compressed(key, sealed, self._aad(sid, field))
         except sealing.Unopenable:
             return None  # another key, another session's field, or damage: fetch it again
         return answer if isinstance(answer, dict) else None

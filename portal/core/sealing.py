@@ -12,6 +12,7 @@ to another session, or from one field to another. The token store and the answer
 import base64
 import json
 import os
+import zlib
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -58,6 +59,20 @@ def seal(key: bytes, value: Any, aad: bytes) -> bytes:
     """value as JSON, encrypted and authenticated under key, bound to aad: nonce + ciphertext."""
     nonce = os.urandom(NONCE_BYTES)
     return nonce + AESGCM(key).encrypt(nonce, json.dumps(value).encode(), aad)
+
+
+def seal_compressed(key: bytes, value: Any, aad: bytes) -> bytes:
+    """seal(), with the JSON deflated first: for large values (Navexa's answers compress about tenfold)."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 6), aad)
+
+
+def unseal_compressed(key: bytes, sealed: bytes, aad: bytes) -> Any:
+    """The value seal_compressed() sealed; Unopenable as unseal() says."""
+    try:
+        return json.loads(zlib.decompress(AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)))
+    except (InvalidTag, ValueError, zlib.error) as error:
+        raise Unopenable() from error
 
 
 def unseal(key: bytes, sealed: bytes, aad: bytes) -> Any:
