@@ -70,3 +70,19 @@ def test_a_cache_time_of_zero_turns_it_off(redis_url):
     key = new_key()
     cache.put_many("off", key, [("/portfolios", None, [1])])
     assert cache.get_many("off", key, {"list": ("/portfolios", None)}) == {}
+
+
+def test_a_large_answer_is_kept_deflated_and_still_sealed(redis_url):
+    """Working: 200 holdings of repetitive JSON are about 23 KB; deflated and sealed they are under a quarter of it."""
+    import json
+
+    client = redis.Redis.from_url(redis_url)
+    cache, key = AnswerCache(client), new_key()
+    answer = [{"holdingId": 1000 + i, "symbol": f"S{i:03}", "name": "A listed company", "units": 100, "currency": "AUD"}
+              for i in range(200)]
+    cache.put_many("deflated", key, [(resource("portfolios", 1, "holdings"), None, answer)])
+    stored = b"".join(client.hgetall(cache_key("deflated")).values())
+    assert len(stored) < len(json.dumps(answer)) / 4
+    assert b"A listed company" not in stored and b"holdingId" not in stored
+    assert cache.get_many("deflated", key, {"h": (resource("portfolios", 1, "holdings"), None)}) == {"h": answer}
+    assert cache.get_many("deflated", new_key(), {"h": (resource("portfolios", 1, "holdings"), None)}) == {}
