@@ -16,6 +16,8 @@ USERS = {
     "dave": {"sub": "auth0|dave-90b1c3", "name": "Dave New", "email": "dave@example.com"},
     # erin's trades are chosen to hit the edges of a capital gains report (see TAX_TRADES).
     "erin": {"sub": "auth0|erin-44e0b7", "name": "Erin Tax", "email": "erin@example.com"},
+    # frank holds fifty shares in one portfolio: the size a crowd bench needs (bench/many_sessions.py).
+    "frank": {"sub": "auth0|frank-3c71d8", "name": "Frank Fifty", "email": "frank@example.com"},
 }
 
 SHARE, ETF, CASH = 1, 1, 3  # Navexa's holdingTypeId: 1 = share or ETF, 3 = cash
@@ -28,6 +30,7 @@ PORTFOLIOS = {
     301: {"owner": "carol", "name": None, "baseCurrencyCode": None, "dateCreated": "not a date"},
     302: {"owner": "carol", "name": "Fresh start", "baseCurrencyCode": "AUD", "dateCreated": "2026-11-01T00:00:00"},
     401: {"owner": "erin", "name": "Tax time", "baseCurrencyCode": "AUD", "dateCreated": "2022-07-01T00:00:00"},
+    501: {"owner": "frank", "name": "Fifty holdings", "baseCurrencyCode": "AUD", "dateCreated": "2020-01-02T00:00:00"},
 }
 
 # Answers served as they are for carol's odd portfolio: wrong types, nulls, missing and extra fields.
@@ -95,6 +98,11 @@ HOLDINGS = [
     Holding(4007, 401, "NDQ", "ASX", "Betashares Nasdaq 100 ETF", "AUD", ETF, 60, 49.80, 0.10, date(2024, 9, 2)),
     Holding(4008, 401, "VGS", "ASX", "Vanguard MSCI Index International Shares ETF", "AUD", ETF, 100, 139.10, 0.08,
             date(2023, 8, 1)),
+] + [  # frank's fifty: made-up ASX codes, prices and dividends that vary by position
+    Holding(5001 + i, 501, f"F{i + 1:02}", "ASX", f"Fifty Holdings Company {i + 1}", "AUD", SHARE, 100 + 10 * i,
+            round(5 + 3.7 * i, 2), round(0.02 + 0.003 * (i % 9), 3), date(2020, 1 + i % 12, 2 + i % 25),
+            round(0.05 + 0.01 * (i % 7), 2), 2, 1.0 if i % 3 else 0.5)
+    for i in range(50)
 ]
 
 # erin's trades, as (day, kind, units, price, brokerage[, exchange rate]): the edges a CGT report must get right.

@@ -452,3 +452,12 @@ def test_the_portfolio_shows_its_diversification(as_user):
                       "Not classified: 30.75%.", "By market", "ASX: 84.82%.", "Cash: 15.18%.", "AUD: 100.00%.",
                       "Shares: 84.82%."):
         assert described in html, described
+
+
+def test_a_portfolio_of_fifty_holdings_renders_every_row_and_its_income_makes_one_call_a_holding(as_user, sandbox):
+    frank = as_user("frank")
+    page = frank.page("/portfolios/501")
+    assert page.status_code == 200 and page.text.count('href="/portfolios/501/holdings/50') == 50
+    before = sandbox.stats()["api_requests"]
+    assert frank.page("/portfolios/501/income").status_code == 200
+    assert sandbox.stats()["api_requests"] - before == 50  # one income call a holding; the portfolio's own are cached
