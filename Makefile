@@ -45,6 +45,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.proxy_overhead
 	$(BIN)/python -m bench.navexa_calls
 	$(BIN)/python -m bench.session_bytes
+	$(BIN)/python -m bench.refresh_storm
+	$(BIN)/python -m bench.many_sessions
+	$(BIN)/python -m bench.slow_clients
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

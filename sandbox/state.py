@@ -159,7 +159,7 @@ class SandboxState:
     def log_token_request(self, entry: dict):
         with self.lock:
             self.token_log.append({**entry, "at": time.time()})
-            del self.token_log[:-2000]
+            del self.token_log[:-5000]
 
     def over_rate(self, user: str) -> bool:
         """Whether this call of the person's goes over the api_rate_limit knob (and is counted as refused)."""
