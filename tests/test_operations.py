@@ -1,5 +1,5 @@
-"""What operators see: JSON log lines with request ids and no secrets, and gunicorn as configured by
-gunicorn.conf.py, stopping gracefully with a request in flight."""
+"""What operators see: JSON log lines with request ids and no secrets, under gunicorn (gunicorn.conf.py) and
+granian (serve.py, the image's) alike, stopping gracefully with a request in flight; slow clients."""
 
 import json
 import secrets
@@ -20,15 +20,17 @@ from tests.helpers import PortalBrowser, query_of
 from tools.clients import Browser
 from tools.stack import SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal, start_redis
 
+SERVERS = ["gunicorn", "granian"]  # every operator test holds under both (granian: serve.py)
 
-@pytest.fixture
-def logged_portal(sandbox, redis_url, tmp_path):
+
+@pytest.fixture(params=SERVERS)
+def logged_portal(request, sandbox, redis_url, tmp_path):
     """A portal under gunicorn (from gunicorn.conf.py) whose stderr goes to a file; yields (url, read_log)."""
     path = tmp_path / "portal.log"
     port = free_port()
     with open(path, "w") as log:
         service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}"), port=port,
-                                    workers=1, log=log)
+                                    workers=1, log=log, server=request.param)
         yield url, service, lambda: path.read_text()
         service.stop()
 
@@ -83,7 +85,7 @@ def test_the_request_id_is_taken_from_the_caller_or_made_and_echoed(logged_porta
     assert {"edge-7f3a-01", made, hostile} <= logged
 
 
-def test_gunicorn_stops_gracefully_with_a_request_in_flight(logged_portal, sandbox):
+def test_the_server_stops_gracefully_with_a_request_in_flight(logged_portal, sandbox):
     url, service, read_log = logged_portal
     person = Browser(url)
     assert person.sign_in().status_code == 302
@@ -119,10 +121,11 @@ def test_metrics_are_off_unless_a_token_is_set(portal):
     assert Browser(portal.url).get(portal.url + "/metrics", timeout=10).status_code == 404
 
 
-def test_metrics_need_the_token_and_add_up_every_worker(sandbox, redis_url):
+@pytest.mark.parametrize("server", SERVERS)
+def test_metrics_need_the_token_and_add_up_every_worker(sandbox, redis_url, server):
     port = free_port()
     service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}",
-                                           METRICS_TOKEN=METRICS_TOKEN), port=port, workers=2)
+                                           METRICS_TOKEN=METRICS_TOKEN), port=port, workers=2, server=server)
     try:
         scraper = Browser(url)
         assert scraper.get(url + "/metrics", timeout=10).status_code == 401
@@ -167,3 +170,42 @@ def test_with_redis_down_the_limiter_takes_nothing_down(make_portal, sandbox):
     assert requests.get(portal.url + "/", timeout=10).status_code == 200
     answers = [requests.get(portal.url + "/login", allow_redirects=False, timeout=10).status_code for _ in range(3)]
     assert answers == [503] * 3  # the pending-login store's answer, not a limiter's 500
+
+
+def test_slow_clients_cost_nobody_else_an_answer_under_the_images_server(sandbox, redis_url):
+    """20 connections dripping a header byte a second hold granian's attention, not its threads (2 of them here):
+    ten fresh /healthz calls meanwhile each answer within a second. Bounded: 20 sockets, about 5 s."""
+    import socket
+
+    port = free_port()
+    service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}"), port=port, workers=1,
+                                threads=2, server="granian")
+    drips, stop = [], threading.Event()
+    try:
+        for _ in range(20):
+            drip = socket.create_connection(("127.0.0.1", port), timeout=5)
+            drip.send(b"GET /portfolios HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            drips.append(drip)
+
+        def keep_dripping():
+            while not stop.wait(1.0):
+                for drip in drips:
+                    try:
+                        drip.send(b"a")
+                    except OSError:
+                        pass
+
+        dripper = threading.Thread(target=keep_dripping, daemon=True)
+        dripper.start()
+        times = []
+        for _ in range(10):
+            started = time.monotonic()
+            assert requests.get(url + "/healthz", timeout=5, headers={"Connection": "close"}).status_code == 200
+            times.append(time.monotonic() - started)
+            time.sleep(0.4)
+        assert max(times) < 1.0, times
+    finally:
+        stop.set()
+        for drip in drips:
+            drip.close()
+        service.stop()

@@ -35,7 +35,8 @@ def main():
         sandbox_service, sandbox_url = start_sandbox(sandbox_port, log=sys.stderr, env={
             "SANDBOX_BACKCHANNEL_LOGOUT_URI": portal_url + "/backchannel-logout"})
         services.append(sandbox_service)
-        portal_service, _ = start_portal(portal_env(sandbox_url, redis_url, portal_url), port=port, log=sys.stderr)
+        portal_service, _ = start_portal(portal_env(sandbox_url, redis_url, portal_url), port=port, log=sys.stderr,
+                                         server="granian")  # as the image runs it (serve.py)
         services.append(portal_service)
     except Exception as error:
         print(f"make run failed: {error}", file=sys.stderr)

@@ -132,11 +132,18 @@ def start_granian(env: dict, port: int | None = None, app: str = "wsgi:app", wor
 
 
 def start_portal(env: dict, port: int | None = None, workers: int = 2, threads: int = 8, log=None,
-                 access_log: bool = False, app: str = "wsgi:app") -> tuple[Service, str]:
+                 access_log: bool = False, app: str = "wsgi:app", server: str = "gunicorn") -> tuple[Service, str]:
     """Start the portal (or another WSGI entry, `app`) under gunicorn with the given environment; return it and its URL.
 
     gunicorn reads the project's gunicorn.conf.py, as in production; only bind, workers and threads are set here.
     """
+    if server == "granian":  # serve.py, as the image runs it, with the same knobs
+        port = port or free_port()
+        url = f"http://127.0.0.1:{port}"
+        knobs = {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads)}
+        service = Service("portal", [sys.executable, str(ROOT / "serve.py")], env={**os.environ, **env, **knobs}, log=log)
+        wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30, what="portal")
+        return service, url
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",

@@ -1,0 +1,52 @@
+"""Navexa Portal under granian (a Rust HTTP server for WSGI apps): `python serve.py`.
+
+The same knobs as gunicorn.conf.py: BIND, WEB_CONCURRENCY (worker processes), GUNICORN_THREADS (threads each),
+LOG_LEVEL; JSON log lines on stderr through the portal's own formatter and redaction, one line a request
+(the portal's; granian's access log stays off); Prometheus's multiprocess directory made fresh when /metrics is
+on; on SIGTERM, requests in flight get 30 s to finish. Granian reads each request in Rust before a Python
+thread sees it, so slow clients cost no thread (bench/slow_clients.py).
+"""
+
+import os
+import shutil
+import tempfile
+
+GRACEFUL_TIMEOUT = 30  # s requests in flight get on SIGTERM, as gunicorn.conf.py's graceful_timeout
+HEADER_READ_TIMEOUT = 10_000  # ms a client may take to send its request's headers
+
+
+def logging_config(level: str) -> dict:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": "portal.core.logformat.RedactSecrets"},
+                    "request": {"()": "portal.core.logformat.RequestContext"}},
+        "formatters": {"json": {"()": "portal.core.logformat.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json",
+                                "filters": ["redact", "request"]}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {name: {"level": "INFO", "handlers": [], "propagate": True} for name in ("_granian", "granian.access")},
+    }
+
+
+def main():
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+    from granian.server import Server
+
+    host, _, port = os.environ.get("BIND", "0.0.0.0:8000").rpartition(":")
+    if os.environ.get("METRICS_TOKEN"):
+        metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(
+            tempfile.gettempdir(), f"navexa-portal-metrics-{os.getpid()}"))
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        os.makedirs(metrics_dir, exist_ok=True)
+    Server("wsgi:app", address=host or "0.0.0.0", port=int(port), interface=Interfaces.WSGI,  # noqa: S104 - in a container
+           workers=int(os.environ.get("WEB_CONCURRENCY", "2")),
+           blocking_threads=int(os.environ.get("GUNICORN_THREADS", "8")),
+           log_dictconfig=logging_config(os.environ.get("LOG_LEVEL", "INFO")), log_access=False,
+           respawn_failed_workers=True, workers_kill_timeout=GRACEFUL_TIMEOUT,
+           http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT)).serve()
+
+
+if __name__ == "__main__":
+    main()
