@@ -10,6 +10,8 @@ import tempfile
 
 from gunicorn import glogging
 
+from portal.core.logformat import dict_config
+
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # processes: about one per core
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # per process: requests mostly wait on Navexa and Redis
@@ -37,20 +39,7 @@ class Logger(glogging.Logger):
 
 logger_class = Logger
 
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "portal.core.logformat.RedactSecrets"},
-                "request": {"()": "portal.core.logformat.RequestContext"}},
-    "formatters": {"json": {"()": "portal.core.logformat.JsonFormatter"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json",
-                            "filters": ["redact", "request"]}},
-    "root": {"level": os.environ.get("LOG_LEVEL", "INFO"), "handlers": ["stderr"]},
-    "loggers": {
-        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
-        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
-    },
-}
+logconfig_dict = dict_config(os.environ.get("LOG_LEVEL", "INFO"), ("gunicorn.error", "gunicorn.access"))
 
 # Metrics (only when /metrics is on): each worker writes its counters under this directory and /metrics
 # adds them up (prometheus-client's multiprocess mode). One directory per gunicorn master, made empty.

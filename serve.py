@@ -15,24 +15,12 @@ GRACEFUL_TIMEOUT = 30  # s requests in flight get on SIGTERM, as gunicorn.conf.p
 HEADER_READ_TIMEOUT = 10_000  # ms a client may take to send its request's headers
 
 
-def logging_config(level: str) -> dict:
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"redact": {"()": "portal.core.logformat.RedactSecrets"},
-                    "request": {"()": "portal.core.logformat.RequestContext"}},
-        "formatters": {"json": {"()": "portal.core.logformat.JsonFormatter"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json",
-                                "filters": ["redact", "request"]}},
-        "root": {"level": level, "handlers": ["stderr"]},
-        "loggers": {name: {"level": "INFO", "handlers": [], "propagate": True} for name in ("_granian", "granian.access")},
-    }
-
-
 def main():
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
     from granian.server import Server
+
+    from portal.core.logformat import dict_config
 
     host, _, port = os.environ.get("BIND", "0.0.0.0:8000").rpartition(":")
     if os.environ.get("METRICS_TOKEN"):
@@ -43,7 +31,8 @@ def main():
     Server("wsgi:app", address=host or "0.0.0.0", port=int(port), interface=Interfaces.WSGI,  # noqa: S104 - in a container
            workers=int(os.environ.get("WEB_CONCURRENCY", "2")),
            blocking_threads=int(os.environ.get("GUNICORN_THREADS", "8")),
-           log_dictconfig=logging_config(os.environ.get("LOG_LEVEL", "INFO")), log_access=False,
+           log_dictconfig=dict_config(os.environ.get("LOG_LEVEL", "INFO"), ("_granian", "granian.access")),
+           log_access=False,
            respawn_failed_workers=True, workers_kill_timeout=GRACEFUL_TIMEOUT,
            http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT)).serve()
 

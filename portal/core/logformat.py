@@ -74,6 +74,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+def dict_config(level: str, server_loggers: tuple[str, ...]) -> dict:
+    """logging's dictConfig for a server (gunicorn.conf.py, serve.py): every record, the server's own loggers'
+    included, as one redacted JSON line on stderr."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": f"{__name__}.RedactSecrets"}, "request": {"()": f"{__name__}.RequestContext"}},
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json",
+                                "filters": ["redact", "request"]}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {name: {"level": "INFO", "handlers": [], "propagate": True} for name in server_loggers},
+    }
+
+
 def configure(level: int = logging.INFO, stream=None):
     """Send every logger's records, as redacted JSON lines, to stream (default stderr). Idempotent."""
     root = logging.getLogger()
