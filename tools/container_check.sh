@@ -171,7 +171,7 @@ printf '%s\n' APP_ENV=development NAVEXA_CLIENT_ID=check-client NAVEXA_CLIENT_SE
 cp "$WORK/compose.env" "$SRC/.env"  # the compose file reads .env (git-ignored): a development one, in the copy only
 COMPOSE_FILES=(-f docker-compose.yml -f "$WORK/compose.host.yml")
 (cd "$SRC" && "$WORK/venv/bin/podman-compose" -p "$PROJECT" \
-  --podman-build-args "--network host --format docker --pull=never" "${COMPOSE_FILES[@]}" up -d) \
+  --podman-build-args "--network host --format docker --pull=never" "${COMPOSE_FILES[@]}" up -d --build) \
   > "$WORK/compose.log" 2>&1 || { tail -30 "$WORK/compose.log"; fail "podman-compose up"; }
 check_portal "${PROJECT}_portal_1" compose
 appendonly=$(podman exec "${PROJECT}_redis_1" redis-cli -p "$REDIS_PORT" config get appendonly | tail -1)
@@ -197,7 +197,7 @@ services:
 EOF
 COMPOSE_FILES=(-f docker-compose.yml -f "$WORK/compose.host.yml" -f "$WORK/compose.demo.yml")
 (cd "$SRC" && "$WORK/venv/bin/podman-compose" -p "$PROJECT" --profile sandbox \
-  --podman-build-args "--network host --format docker --pull=never" "${COMPOSE_FILES[@]}" up -d) \
+  --podman-build-args "--network host --format docker --pull=never" "${COMPOSE_FILES[@]}" up -d --build) \
   > "$WORK/compose-demo.log" 2>&1 || { tail -30 "$WORK/compose-demo.log"; fail "podman-compose --profile sandbox up"; }
 answers "http://127.0.0.1:$SANDBOX_PORT/.well-known/openid-configuration" 60 || fail "demo: the sandbox did not answer"
 check_portal "${PROJECT}_portal_1" demo
