@@ -129,3 +129,23 @@ def test_the_sessions_page_has_no_accessibility_violations_and_fits_any_screen(c
         assert [s for s in small if s[1] < 44 or s[2] < 44] == []
     context.close()
     other.close()
+
+
+def test_screenshots_of_the_sessions_page(chromium, portal, sandbox):
+    """For the README: the sessions page with a phone's session beside this one, at 1280 and 390 px."""
+    from tests.test_browser import SCREENSHOTS
+
+    iphone = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+              "Version/18.1 Mobile/15E148 Safari/604.1")
+    handset = chromium.new_context(user_agent=iphone, locale="en-AU")
+    sign_in_as(handset.new_page(), portal, "alice")
+    for name, width, height in (("sessions.png", 1280, 800), ("sessions-phone.png", 390, 844)):
+        context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU")
+        page = context.new_page()
+        sign_in_as(page, portal, "alice")
+        page.goto(portal.url + "/sessions")
+        assert page.get_by_role("heading", name="Safari on iPhone").is_visible()
+        assert "This browser" in page.locator("li.session").first.inner_text()
+        page.screenshot(path=SCREENSHOTS / name, full_page=True)
+        context.close()
+    handset.close()

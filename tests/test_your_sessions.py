@@ -177,6 +177,8 @@ def test_ago_in_words():
      "Edg/131.0", "Edge on macOS"),
     ("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
      "Chrome on ChromeOS"),
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36",
+     "Chrome on Linux"),
     ("curl/8.5.0", "An unknown browser"),
     ("", "An unknown browser"),
     ("<script>alert(1)</script> Firefox/1", "Firefox"),  # only known words come out

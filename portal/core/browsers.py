@@ -8,7 +8,7 @@ import re
 
 # First match wins: Edge and Opera say "Chrome" too, Chrome says "Safari" too.
 _BROWSERS = (("Edge", r"\bEdg(e|A|iOS)?/"), ("Opera", r"\bOPR/|\bOpera\b"), ("Samsung Internet", r"SamsungBrowser/"),
-             ("Firefox", r"\bFirefox/|\bFxiOS/"), ("Chrome", r"\bChrome/|\bCriOS/|\bChromium/"),
+             ("Firefox", r"\bFirefox/|\bFxiOS/"), ("Chrome", r"\b(?:Headless)?Chrome/|\bCriOS/|\bChromium/"),
              ("Safari", r"\bSafari/"))
 _SYSTEMS = (("iPhone", r"\biPhone\b"), ("iPad", r"\biPad\b"), ("Android", r"\bAndroid\b"),
             ("ChromeOS", r"\bCrOS\b"), ("Windows", r"\bWindows\b"), ("macOS", r"\bMac OS X\b|\bMacintosh\b"),
