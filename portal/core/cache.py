@@ -1,8 +1,8 @@
 """A short memory of each session's Navexa answers, so a period switch, a re-sort or the CSV right
 after a page costs no Navexa call. No Flask here.
 
-One Redis hash per session (`portal:cache:{sid}`, in the session's hash slot): a field per call (the
-SHA-256 of its path and query, so paths aren't kept in the clear), each answer sealed with AES-GCM under
+One Redis hash per session (`portal:cache:{sid}`, in the session's hash slot): a field per call (128 bits
+of the SHA-256 of its path and query, so paths aren't kept in the clear), each answer sealed with AES-GCM under
 the session's own key (core.sealing), like the token record (a Redis dump reveals nothing), and stamped with when it was
 fetched; each is deflated before sealing (Navexa's JSON shrinks about tenfold, and a session's cache is
 most of what it costs Redis). An answer older than `ttl` is not used; the hash itself lapses `ttl` after its last write, and
@@ -18,6 +18,7 @@ answer to land in the cache instead of asking Navexa again, and asks itself only
 without an answer (the first call failed) or the wait runs out.
 """
 
+import base64
 import hashlib
 import json
 import logging
@@ -33,15 +34,26 @@ from .metrics import CACHE_LOOKUPS, REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 
+# What Navexa's answers say over and over (their field names, as public clients see them): deflate's preset
+# dictionary, so even a small answer compresses well. Changing it changes the seal's version below.
+NAVEXA_ZDICT = (
+    b'"dateCreated":"baseCurrencyCode":"AUD","totalReturn":"totalReturnPercent":"totalValue":"capitalGainValue":'
+    b'"capitalGainPercent":"dividendReturnValue":"currencyCode":"portfolioId":"holdingId":"holdingTypeId":'
+    b'"exchange":"ASX","displayExchange":"symbol":"name":"companyName":"classification":{"sector":"industryGroup":'
+    b'"industry":"subIndustry":},"totalQuantity":"quantity":"currentPrice":"price":"brokerage":"exchangeRate":'
+    b'"tradeType":"Buy","tradeTypeId":"tradeDate":"notes":"paidDate":"exDividendDate":"netAmount":"grossAmount":'
+    b'"frankingCredits":"dividendCurrency":"isReinvested":false,"total":"value":"holdings":[{"id":'
+)
 DEFAULT_TTL = 60  # s: long enough for a visit's switches and sorts, short enough to show fresh prices
 IN_FLIGHT = 20.0  # s a claim on a call lasts at most: longer than Navexa's read timeout
 WAIT_POLL = 0.05  # s between looks for a claimed call's answer
 
 
 def call_id(path: str, params: dict | None) -> str:
-    """The field of a call: its path and sorted query, hashed."""
+    """The field of a call: its path and sorted query, hashed (128 bits, 22 characters: a field name is paid
+    for in every session's hash)."""
     query = json.dumps(sorted((params or {}).items()), separators=(",", ":"))
-    return hashlib.sha256(f"{path}?{query}".encode()).hexdigest()
+    return base64.urlsafe_b64encode(hashlib.sha256(f"{path}?{query}".encode()).digest()[:16]).rstrip(b"=").decode()
 
 
 class AnswerCache:
@@ -149,14 +161,14 @@ class AnswerCache:
 
     @staticmethod
     def _aad(sid: str, field: str) -> bytes:
-        return f"navexa-portal/cache/v2/{sid}/{field}".encode()  # v2: deflated before sealing
+        return f"navexa-portal/cache/v3/{sid}/{field}".encode()  # v3: deflated against NAVEXA_ZDICT
 
     def _seal(self, sid: str, key: bytes, field: str, value: dict) -> bytes:
-        return sealing.seal_compressed(key, value, self._aad(sid, field))
+        return sealing.seal_compressed(key, value, self._aad(sid, field), NAVEXA_ZDICT)
 
     def _open(self, sid: str, key: bytes, field: str, sealed: bytes) -> dict | None:
         try:
-            answer = sealing.unseal_compressed(key, sealed, self._aad(sid, field))
+            answer = sealing.unseal_compressed(key, sealed, self._aad(sid, field), NAVEXA_ZDICT)
         except sealing.Unopenable:
             return None  # another key, another session's field, or damage: fetch it again
         return answer if isinstance(answer, dict) else None

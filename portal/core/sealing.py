@@ -61,16 +61,21 @@ def seal(key: bytes, value: Any, aad: bytes) -> bytes:
     return nonce + AESGCM(key).encrypt(nonce, json.dumps(value).encode(), aad)
 
 
-def seal_compressed(key: bytes, value: Any, aad: bytes) -> bytes:
-    """seal(), with the JSON deflated first: for large values (Navexa's answers compress about tenfold)."""
+def seal_compressed(key: bytes, value: Any, aad: bytes, zdict: bytes = b"") -> bytes:
+    """seal(), with the JSON deflated first (against a preset dictionary of what such values usually say,
+    which helps small values most)."""
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -15, zdict=zdict) if zdict else zlib.compressobj(6, zlib.DEFLATED, -15)
+    packed = deflate.compress(json.dumps(value, separators=(",", ":")).encode()) + deflate.flush()
     nonce = os.urandom(NONCE_BYTES)
-    return nonce + AESGCM(key).encrypt(nonce, zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 6), aad)
+    return nonce + AESGCM(key).encrypt(nonce, packed, aad)
 
 
-def unseal_compressed(key: bytes, sealed: bytes, aad: bytes) -> Any:
-    """The value seal_compressed() sealed; Unopenable as unseal() says."""
+def unseal_compressed(key: bytes, sealed: bytes, aad: bytes, zdict: bytes = b"") -> Any:
+    """The value seal_compressed() sealed (with the same zdict); Unopenable as unseal() says."""
     try:
-        return json.loads(zlib.decompress(AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)))
+        packed = AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+        inflate = zlib.decompressobj(-15, zdict=zdict) if zdict else zlib.decompressobj(-15)
+        return json.loads(inflate.decompress(packed) + inflate.flush())
     except (InvalidTag, ValueError, zlib.error) as error:
         raise Unopenable() from error
 
