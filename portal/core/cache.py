@@ -1,12 +1,15 @@
 """A short memory of each session's Navexa answers, so a period switch, a re-sort or the CSV right
 after a page costs no Navexa call. No Flask here.
 
-One Redis hash per session (`portal:cache:{sid}`, in the session's hash slot): a field per call (128 bits
-of the SHA-256 of its path and query, so paths aren't kept in the clear), each answer sealed with AES-GCM under
-the session's own key (core.sealing), like the token record (a Redis dump reveals nothing), and stamped with when it was
-fetched; each is deflated before sealing (Navexa's JSON shrinks about tenfold, and a session's cache is
-most of what it costs Redis). An answer older than `ttl` is not used; the hash itself lapses `ttl` after its last write, and
-goes with the session at sign-out. Only successful answers are kept.
+One Redis string per session (`portal:answers:{sid}`, in the session's hash slot): every answer the session
+was given in the last `ttl` seconds, by call (128 bits of the SHA-256 of its path and query, so paths aren't
+kept in the clear), each stamped with when it was fetched; the whole deflated against a dictionary of
+Navexa's field names, then sealed with AES-GCM under the session's own key (core.sealing), like the token
+record: a Redis dump reveals nothing. One value a session, not one field per call: deflated together, a
+visit's answers take half the room (and Redis's per-field overhead goes). An answer older than `ttl` is not
+used and is dropped at the next write; the key lapses `ttl` after its last write, and goes with the session
+at sign-out. Only successful answers are kept. Two of a session's requests writing at once may drop the
+other's new answers (the last write wins): a later miss, never a wrong answer.
 
 The cache is best-effort: if Redis refuses a read or a write (down, or full under noeviction), the
 page asks Navexa as if nothing were cached, and keeps nothing; one warning line says so.
@@ -31,11 +34,12 @@ import redis
 from . import sealing
 from .keyspace import CACHE, IN_FLIGHT_CALL, session_scoped
 from .metrics import CACHE_LOOKUPS, REDIS_ERRORS
+from .values import is_number
 
 log = logging.getLogger(__name__)
 
 # What Navexa's answers say over and over (their field names, as public clients see them): deflate's preset
-# dictionary, so even a small answer compresses well. Changing it changes the seal's version below.
+# dictionary, so even a small answer compresses well. Changing it changes the seal's version (_aad).
 NAVEXA_ZDICT = (
     b'"dateCreated":"baseCurrencyCode":"AUD","totalReturn":"totalReturnPercent":"totalValue":"capitalGainValue":'
     b'"capitalGainPercent":"dividendReturnValue":"currencyCode":"portfolioId":"holdingId":"holdingTypeId":'
@@ -69,41 +73,47 @@ class AnswerCache:
         """The answers still fresh for these calls, by the calls' names (one round trip)."""
         if self.ttl <= 0 or not calls:
             return {}
-        names = list(calls)
-        fields = [call_id(*calls[name]) for name in names]
         try:
-            stored = self.redis.hmget(self._key(sid), fields)
+            stored = self._read(sid, key)
         except redis.RedisError as error:
             REDIS_ERRORS.inc()
             log.warning("answer cache unavailable reading: %s (asking Navexa)", type(error).__name__)
-            stored = [None] * len(fields)
-        found = {}
-        for name, field, sealed in zip(names, fields, stored, strict=True):
-            answer = self._open(sid, key, field, sealed) if sealed else None
-            if answer is not None and self.clock() - answer["at"] <= self.ttl:
-                found[name] = answer["data"]
+            stored = {}
+        now, found = self.clock(), {}
+        for name, call in calls.items():
+            answer = stored.get(call_id(*call))
+            if isinstance(answer, dict) and is_number(answer.get("at")) and now - answer["at"] <= self.ttl:
+                found[name] = answer.get("data")
         if count:
             CACHE_LOOKUPS.labels("hit").inc(len(found))
             CACHE_LOOKUPS.labels("miss").inc(len(calls) - len(found))
         return found
 
     def put_many(self, sid: str, key: bytes, answers: list[tuple[str, dict | None, Any]]):
-        """Keep these answers ((path, params, JSON) each) for ttl seconds."""
+        """Keep these answers ((path, params, JSON) each) for ttl seconds, beside the session's other fresh ones."""
         if self.ttl <= 0 or not answers:
             return
         now = self.clock()
-        sealed = {}
-        for path, params, data in answers:
-            field = call_id(path, params)
-            sealed[field] = self._seal(sid, key, field, {"at": now, "data": data})
         try:
-            with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hset(self._key(sid), mapping=sealed)
-                pipe.expire(self._key(sid), int(self.ttl) + 1)
-                pipe.execute()
+            kept = {field: answer for field, answer in self._read(sid, key).items()
+                    if isinstance(answer, dict) and is_number(answer.get("at")) and now - answer["at"] <= self.ttl}
+            kept.update({call_id(path, params): {"at": now, "data": data} for path, params, data in answers})
+            self.redis.set(self._key(sid), sealing.seal_compressed(key, kept, self._aad(sid), NAVEXA_ZDICT),
+                           ex=int(self.ttl) + 1)
         except redis.RedisError as error:
             REDIS_ERRORS.inc()
             log.warning("answer cache unavailable writing: %s (nothing kept)", type(error).__name__)
+
+    def _read(self, sid: str, key: bytes) -> dict:
+        """Every answer the session's cache holds (fresh or not), or {} if there is none or it doesn't open."""
+        sealed = self.redis.get(self._key(sid))
+        if not sealed:
+            return {}
+        try:
+            stored = sealing.unseal_compressed(key, sealed, self._aad(sid), NAVEXA_ZDICT)
+        except sealing.Unopenable:
+            return {}  # another key, another session's value, or damage: fetch again
+        return stored if isinstance(stored, dict) else {}
 
     def claim(self, sid: str, calls: dict[Any, tuple[str, dict | None]]) -> set:
         """Claim the calls nobody of this session is making now; the names claimed (all of them when the
@@ -160,15 +170,5 @@ class AnswerCache:
         return session_scoped(IN_FLIGHT_CALL, sid) + ":" + field
 
     @staticmethod
-    def _aad(sid: str, field: str) -> bytes:
-        return f"navexa-portal/cache/v3/{sid}/{field}".encode()  # v3: deflated against NAVEXA_ZDICT
-
-    def _seal(self, sid: str, key: bytes, field: str, value: dict) -> bytes:
-        return sealing.seal_compressed(key, value, self._aad(sid, field), NAVEXA_ZDICT)
-
-    def _open(self, sid: str, key: bytes, field: str, sealed: bytes) -> dict | None:
-        try:
-            answer = sealing.unseal_compressed(key, sealed, self._aad(sid, field), NAVEXA_ZDICT)
-        except sealing.Unopenable:
-            return None  # another key, another session's field, or damage: fetch it again
-        return answer if isinstance(answer, dict) else None
+    def _aad(sid: str) -> bytes:
+        return f"navexa-portal/answers/v1/{sid}".encode()

@@ -12,7 +12,7 @@ Single-key Lua scripts stay single-key, and keys in different slots are never to
 | SESSION (`portal:session:{sid}`) | the session's JSON (web.session_store) |
 | TOKENS (`portal:tokens:{sid}`) | the sealed token record (core.tokens) |
 | REFRESH_LOCK, REFRESH_FAILED | the refresh lock's lease; a remembered refresh failure (core.tokens) |
-| CACHE (`portal:cache:{sid}`) | a hash of sealed Navexa answers (core.cache) |
+| CACHE (`portal:answers:{sid}`) | the session's recent Navexa answers, deflated and sealed together (core.cache) |
 | IN_FLIGHT_CALL (`portal:inflight:{sid}:<field>`) | a Navexa call one of the session's requests is making now (core.cache) |
 | NAVEXA_PAUSED (`portal:navexa-paused:{sid}`) | until when its person is paused at Navexa: the fast path's copy (core.session_index) |
 | PENDING (`portal:login:<state>`) | a pending login (core.pending) |
@@ -37,7 +37,7 @@ SESSION = "portal:session:"
 TOKENS = "portal:tokens:"  # noqa: S105 - a key prefix, not a secret
 REFRESH_LOCK = "portal:refresh-lock:"
 REFRESH_FAILED = "portal:refresh-failed:"
-CACHE = "portal:cache:"
+CACHE = "portal:answers:"  # was portal:cache: (a hash of one field a call) before the answers were kept together
 IN_FLIGHT_CALL = "portal:inflight:"
 NAVEXA_PAUSED = "portal:navexa-paused:"
 PENDING = "portal:login:"
