@@ -45,7 +45,7 @@ def main():
     print(f"""
   Navexa Portal is running: open {portal_url}/
   Sign in as alice or bob at the sandbox ({sandbox_url}); no password needed.
-  (erin: trades for the capital gains report; carol: odd data; dave: no portfolios.)
+  (erin: trades for the capital gains report; frank: fifty holdings; carol: odd data; dave: no portfolios.)
   Redis: {redis_url}.  Press Ctrl-C to stop everything.
 """, flush=True)
     while all(s.process.poll() is None for s in services):
