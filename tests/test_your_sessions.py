@@ -185,3 +185,19 @@ def test_ago_in_words():
 ])
 def test_a_browser_in_a_few_words(agent, words):
     assert describe(agent) == words
+
+
+def test_a_slow_provider_delays_signing_others_out_by_one_wait_not_one_per_session(portal, sandbox):
+    """Four other sessions, a revocation endpoint taking 2 s: one after another would be 8 s; at once, about 2 s.
+    Bounded: the answer must come within 6 s (REVOKE_WAIT is 5), and every revocation is made."""
+    import time
+
+    laptop = person_on(portal, sandbox, FIREFOX_WINDOWS)
+    others = [person_on(portal, sandbox, SAFARI_IPHONE) for _ in range(4)]
+    sandbox.config(token_latency_ms=2000)
+    started = time.monotonic()
+    answer = laptop.post(portal.url + "/sessions/end-others", data={"csrf_token": csrf_of(laptop)},
+                         allow_redirects=False, timeout=30)
+    assert answer.headers["Location"] == "/sessions?ended=4" and time.monotonic() - started < 6
+    assert [o.page().status_code for o in others] == [302] * 4  # ended at once, whatever the provider does
+    assert sandbox.stats()["revocations"] == 4

@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import redis
 
@@ -28,6 +29,9 @@ from .pending import PendingLogins
 from .tokens import TokenStore
 
 log = logging.getLogger(__name__)
+
+REVOKE_WAIT = 5.0  # s an ending waits for its refresh tokens' revocations (they go on behind it if slower)
+REVOKERS = 8  # revocations at once per process
 
 # What a session's stored JSON says of where it came from (web.sessions writes these fields).
 RECORD_USER = "user"  # {"sub", "name", "email"}
@@ -64,6 +68,7 @@ class SessionIndex:
         self.redis = redis_client
         self.tokens = tokens
         self.pending = pending
+        self._revokers = ThreadPoolExecutor(REVOKERS, thread_name_prefix="revoke")
         self.revoke = revoke
         self.clock = clock
         self._add = redis_client.register_script(_ADD)
@@ -135,18 +140,30 @@ class SessionIndex:
             pipe.execute()
 
     def end(self, sid: str) -> bool:
-        """End one session from anywhere: revoke its refresh token, delete its keys, unindex it, release its
-        browser's claim. True if it existed."""
-        record = self.records([sid]).get(sid, {})
-        user = record.get(RECORD_USER) if isinstance(record.get(RECORD_USER), dict) else {}
-        refresh_token = self.tokens.revocable_refresh_token(sid)
-        if refresh_token:
-            self.revoke(refresh_token)  # best effort: the provider may be down; the session ends all the same
-        existed = self.redis.delete(*(session_scoped(prefix, sid) for prefix in SESSION_KEYS))
-        self.remove(sid, sub=user.get("sub"), idp_sid=record.get(RECORD_IDP_SID))
-        if isinstance(record.get(RECORD_CLAIM), str):
-            self.pending.release_browser(record[RECORD_CLAIM], sid)
-        return bool(existed)
+        """End one session from anywhere (end_all); True if it existed."""
+        return bool(self.end_all([sid]))
+
+    def end_all(self, sids: list[str]) -> list[str]:
+        """End these sessions from anywhere: delete every key they have, unindex them and release their
+        browsers' claims (each browser's next request is signed out), then revoke their refresh tokens all at
+        once, waiting up to REVOKE_WAIT: a slow provider delays the answer by that at most, however many
+        sessions end, and the rest of the revocations finish behind it. The ids that existed."""
+        ended, refresh_tokens = [], []
+        records = self.records(sids)
+        for sid in sids:
+            record = records.get(sid, {})
+            user = record.get(RECORD_USER) if isinstance(record.get(RECORD_USER), dict) else {}
+            refresh_token = self.tokens.revocable_refresh_token(sid)  # read before its keys go
+            if self.redis.delete(*(session_scoped(prefix, sid) for prefix in SESSION_KEYS)):
+                ended.append(sid)
+            if refresh_token:
+                refresh_tokens.append(refresh_token)
+            self.remove(sid, sub=user.get("sub"), idp_sid=record.get(RECORD_IDP_SID))
+            if isinstance(record.get(RECORD_CLAIM), str):
+                self.pending.release_browser(record[RECORD_CLAIM], sid)
+        # Best effort: the provider may be slow or down; the sessions have ended all the same.
+        wait([self._revokers.submit(self.revoke, token) for token in refresh_tokens], timeout=REVOKE_WAIT)
+        return ended
 
     def end_matching(self, *, sub: str | None = None, idp_sid: str | None = None) -> list[str]:
         """End every session of a Navexa sign-in (idp_sid), or of a person (sub), or only those with both
@@ -159,7 +176,7 @@ class SessionIndex:
             candidates = self.of_person(sub)
         else:
             return []
-        ended = [sid for sid in candidates if self.end(sid)]
+        ended = self.end_all(candidates)
         self.remove_all(candidates, sub=sub, idp_sid=idp_sid)  # whatever the records said, these indexes forget them
         return ended
 
