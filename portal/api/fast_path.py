@@ -135,9 +135,8 @@ class FastPath:
 
         try:
             # The pause was read above; the person's rate (NAVEXA_RATE_LIMIT), if any, is still the client's to keep.
-            rated = self.navexa.gate is not None and self.navexa.gate.rate is not None
             reply = hop.reply(hop.send(self.navexa, call, lambda attempt: navexa.with_token(attempt, token_for),
-                                       person=user.get("sub"), gated=rated))
+                                       person=user.get("sub"), pause_checked=True))
         except (navexa.TokenRejected, SessionEnded):
             self.tokens.delete(sid)  # the session can't go on: the Flask path signs out, asking nobody again
             return None

@@ -107,14 +107,15 @@ class Call:
 
 
 def send(client: navexa.NavexaClient, call: Call, with_token: Callable[[Callable[[str], Any]], Any],
-         person: str | None = None, gated: bool = True):
+         person: str | None = None, pause_checked: bool = False):
     """Make the call through with_token (which hands it the session's token, refreshed and retried once
     on 401: core.navexa.with_token underneath); the upstream answer, still unread. Navexa's error answers
     raise (a redirect as UpstreamRedirect)."""
 
     def attempt(token: str):
         return client.request(call.method, call.segments, token, params=call.params, headers=call.headers,
-                              body=call.body, stream=True, check=False, person=person, gated=gated)
+                              body=call.body, stream=True, check=False, person=person,
+                              pause_checked=pause_checked)
 
     try:
         return with_token(attempt)

@@ -34,6 +34,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import urllib3
 
 from .metrics import NAVEXA_CALLS, NAVEXA_SECONDS
+from .upstream_gate import whole_seconds
 from .values import whole_number
 
 log = logging.getLogger(__name__)
@@ -123,15 +124,18 @@ class NavexaClient:
 
     def request(self, method: str, path: str | Sequence[str], access_token: str, *, params=None, headers=None,
                 body=None, stream=False, check=True, person: str | None = None,
-                gated: bool = True) -> urllib3.BaseHTTPResponse:
+                pause_checked: bool = False) -> urllib3.BaseHTTPResponse:
         """Send one call; return the response if it is 2xx or 304, else raise the matching NavexaError.
 
         With check=False any answer below 500 except 401 and redirects is returned as it is (for the proxy).
         stream=True leaves the body unread and undecoded (compressed bytes stay compressed).
         `person` (the session's sub) puts the call within the person's pause and rate (the module docstring);
-        gated=False skips the check before the call (the caller has made it) but still pauses on a 429.
+        pause_checked=True skips the pause check (the caller has made it, once for several calls); the rate, if
+        any, is still kept, and a 429 still pauses.
         """
-        if self.gate is not None and person and gated:
+        if self.gate is not None and person:
+            if not pause_checked:
+                self.check_pause(person)
             self._wait_for_turn(person)
         sent_headers = {"Accept": "application/json", **(headers or {}), "Authorization": f"Bearer {access_token}"}
         started = time.perf_counter()
@@ -163,22 +167,30 @@ class NavexaClient:
         kind = _BY_STATUS.get(status, UpstreamError)
         raise kind(f"Navexa answered {status}.", upstream_status=status, retry_after=_retry_after(response))
 
-    def _wait_for_turn(self, person: str):
-        """Raise RateLimited, without calling, while the person's calls are paused or their rate is used up."""
-        from .upstream_gate import whole_seconds
-
-        paused = self.gate.paused_for(person)
-        if paused:
+    def check_pause(self, person: str):
+        """Raise RateLimited, without calling, while Navexa has asked this person's calls to wait."""
+        paused = self._pause(person)
+        if paused is not None:
             NAVEXA_CALLS.labels("paused").inc()
-            raise RateLimited("Navexa asked us to wait.", upstream_status=429, retry_after=whole_seconds(paused))
+            raise paused
+
+    def _pause(self, person: str | None) -> RateLimited | None:
+        """The RateLimited a call for this person gets while Navexa has asked them to wait, else None."""
+        paused = self.gate.paused_for(person) if self.gate is not None and person else 0
+        return RateLimited("Navexa asked us to wait.", upstream_status=429, retry_after=whole_seconds(paused)) \
+            if paused else None
+
+    def _wait_for_turn(self, person: str):
+        """Wait for the person's turn under NAVEXA_RATE_LIMIT; RateLimited, without calling, if it is too far off."""
         still = self.gate.wait_turn(person, PERSON_PATIENCE)
         if still is not None:
             NAVEXA_CALLS.labels("paused").inc()
             raise RateLimited("This person's Navexa budget is used up.", upstream_status=429,
                               retry_after=whole_seconds(still))
 
-    def get_json(self, path: str, access_token: str, params=None, person: str | None = None) -> Any:
-        response = self.request("GET", path, access_token, params=params, person=person)
+    def get_json(self, path: str, access_token: str, params=None, person: str | None = None,
+                 pause_checked: bool = False) -> Any:
+        response = self.request("GET", path, access_token, params=params, person=person, pause_checked=pause_checked)
         try:
             return json.loads(response.data)
         except ValueError as error:
@@ -193,10 +205,15 @@ class NavexaClient:
         would have been), its error put in `failures` if given; any other failure raises. A 401 always
         raises (the caller refreshes and retries).
         """
-        futures = {name: self.executor.submit(self.get_json, path, access_token, params, person)
-                   for name, (path, params) in calls.items()}
-        wait(futures.values())
-        failed = {name: f.exception() for name, f in futures.items() if f.exception() is not None}
+        paused = self._pause(person)  # read once for all of them: one Redis read a page, not one a call
+        if paused is not None:  # each call fails as it would have on its own, and none is made
+            NAVEXA_CALLS.labels("paused").inc(len(calls))
+            futures, failed = {}, dict.fromkeys(calls, paused)
+        else:
+            futures = {name: self.executor.submit(self.get_json, path, access_token, params, person, True)
+                       for name, (path, params) in calls.items()}
+            wait(futures.values())
+            failed = {name: f.exception() for name, f in futures.items() if f.exception() is not None}
         fatal = [e for name, e in failed.items() if isinstance(e, Unauthorized) or name not in optional]
         if fatal:
             raise next((e for e in fatal if isinstance(e, Unauthorized)), fatal[0])
