@@ -119,16 +119,21 @@ def portal_env(sandbox_url: str, redis_url: str, public_url: str | None = None, 
     return {name: value for name, value in env.items() if value is not None}
 
 
+def serve(name: str, args: list[str], env: dict, port: int, log=None) -> tuple[Service, str]:
+    """Start a web server on loopback and wait for its /healthz; return it and its URL."""
+    url = f"http://127.0.0.1:{port}"
+    service = Service(name, args, env={**os.environ, **env}, log=log)
+    wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30, what=name)
+    return service, url
+
+
 def start_granian(env: dict, port: int | None = None, app: str = "wsgi:app", workers: int = 2, threads: int = 8,
                   log=None) -> tuple[Service, str]:
     """Start the portal (or another WSGI entry) under granian's WSGI interface; return it and its URL."""
     port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
-    args = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--blocking-threads", str(threads), "--no-access-log", app]
-    service = Service("granian", args, env={**os.environ, **env}, log=log)
-    wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30, what="granian")
-    return service, url
+    return serve("granian", [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", str(workers), "--blocking-threads", str(threads),
+                             "--no-access-log", app], env, port, log)
 
 
 def start_portal(env: dict, port: int | None = None, workers: int = 2, threads: int = 8, log=None,
@@ -136,18 +141,12 @@ def start_portal(env: dict, port: int | None = None, workers: int = 2, threads: 
     """Start the portal (or another WSGI entry, `app`) under gunicorn with the given environment; return it and its URL.
 
     gunicorn reads the project's gunicorn.conf.py, as in production; only bind, workers and threads are set here.
+    server="granian" runs serve.py instead, as the image does, with the same knobs.
     """
-    if server == "granian":  # serve.py, as the image runs it, with the same knobs
-        port = port or free_port()
-        url = f"http://127.0.0.1:{port}"
-        knobs = {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads)}
-        service = Service("portal", [sys.executable, str(ROOT / "serve.py")], env={**os.environ, **env, **knobs}, log=log)
-        wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30, what="portal")
-        return service, url
     port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
+    if server == "granian":
+        knobs = {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads)}
+        return serve("portal", [sys.executable, str(ROOT / "serve.py")], {**env, **knobs}, port, log)
     args = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers), "--threads", str(threads)] + (["--access-logfile", "-"] if access_log else []) + [app]
-    service = Service("portal", args, env={**os.environ, **env}, log=log)
-    wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30, what="portal")
-    return service, url
+    return serve("portal", args, env, port, log)
