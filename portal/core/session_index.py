@@ -127,16 +127,16 @@ class SessionIndex:
 
     def remove(self, sid: str, *, sub: str | None, idp_sid: str | None):
         """Unindex a session that its own browser ended (it deleted the session's keys itself)."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            for key in self._keys(sub, idp_sid):
-                pipe.zrem(key, sid)
-            pipe.execute()
+        self.remove_all([sid], sub=sub, idp_sid=idp_sid)
 
     def remove_all(self, sids: list[str], *, sub: str | None, idp_sid: str | None):
-        with self.redis.pipeline(transaction=False) as pipe:
-            for key in self._keys(sub, idp_sid):
-                if sids:
-                    pipe.zrem(key, *sids)
+        """Unindex these sessions from the person's and the Navexa sign-in's indexes."""
+        keys = self._keys(sub, idp_sid)
+        if not sids or not keys:
+            return
+        with self.redis.pipeline(transaction=False) as pipe:  # one key a command: each index is its own slot
+            for key in keys:
+                pipe.zrem(key, *sids)
             pipe.execute()
 
     def end(self, sid: str) -> bool:
