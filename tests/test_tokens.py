@@ -153,9 +153,12 @@ def test_fifty_requests_across_two_processes_refresh_exactly_once(sandbox, redis
 
 
 def test_a_token_endpoint_slower_than_the_lock_lease_still_refreshes_once(signed_in, portal, sandbox):
-    portal.services.tokens.lock_lease = 0.6  # the refresh below takes over 3 leases: only renewal keeps others out
+    # The refresh below takes over 3 leases: only renewal keeps others out. The lease is renewed every third of
+    # it, so a watchdog stalled for two thirds loses it; at 0.6 s a loaded CI machine (3 test processes on
+    # 2 cores) once stalled it 0.4 s. 1.5 s leaves a full second; production's lease is 10 s.
+    portal.services.tokens.lock_lease = 1.5
     portal.services.tokens.max_waiters = 10  # all ten wait it out (the cap on waiters is tested in test_token_store)
-    sandbox.config(token_latency_ms=2000)
+    sandbox.config(token_latency_ms=5000)
     portal.clock.advance(TOKEN_TTL)
     assert burst(signed_in, [portal.url], 10) == [200] * 10
     assert_refreshed_exactly_once(sandbox)
