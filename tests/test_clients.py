@@ -195,6 +195,16 @@ def test_a_remembered_refresh_failure_comes_back_as_the_same_kind(error_class):
     assert getattr(recalled, "error", None) == getattr(error, "error", None)
 
 
+def test_a_remembered_pause_tells_the_wait_left_and_ends_on_the_apps_clock():
+    # Working: paused 10 s at t=100, remembered for 5 s → until 105; recalled at 107 a 10 s pause has 3 s left
+    # (ceil(100 + 10 - 107) = 3); at 109.5, ceil(0.5) = 1; past its end, never less than 1.
+    remembered = tokens.RefreshRateLimited(10).remembered(at=100.0, lasts=5.0).encode()
+    recalled = tokens.RefreshUnavailable.recalled(remembered)
+    assert (recalled.at, recalled.until) == (100.0, 105.0)
+    assert [recalled.as_of(now).retry_after for now in (100.0, 107.0, 109.5, 120.0)] == [10, 3, 1, 1]
+    assert tokens.RefreshUnavailable.recalled(tokens.RefreshTimedOut("slow").remembered().encode()).until is None
+
+
 @pytest.mark.parametrize("status, expected", [
     (401, navexa.Unauthorized), (403, navexa.Forbidden), (404, navexa.NotFound), (429, navexa.RateLimited),
     (500, navexa.UpstreamError), (503, navexa.UpstreamError), (418, navexa.UpstreamError),

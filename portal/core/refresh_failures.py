@@ -2,6 +2,7 @@
 tree), and how a failure is remembered for the session's other requests. No Flask here."""
 
 import json
+import math
 
 
 class TokenError(Exception):
@@ -16,20 +17,37 @@ class RefreshUnavailable(TokenError):
     """The provider could not be asked right now; the session is kept."""
 
     outcome = "unavailable"  # the refresh metric's label, and how a remembered failure is told apart
+    at: float | None = None  # when a recalled failure happened, on the app's clock
+    until: float | None = None  # when it stops counting (None for either: Redis's TTL alone says)
 
-    def remembered(self) -> str:
-        """What is kept for REFRESH_BACKOFF, so waiters get this same failure."""
-        return json.dumps({"outcome": self.outcome, "message": str(self)})
+    def facts(self) -> dict:
+        """What a subclass adds to the remembered failure."""
+        return {}
+
+    def remembered(self, at: float | None = None, lasts: float | None = None) -> str:
+        """What is kept for REFRESH_BACKOFF, so waiters get this same failure. Its moment and end are on the app's
+        clock, so a clock that moves (a test's) ends the backoff as Redis's TTL ends it in production."""
+        until = None if at is None or lasts is None else at + lasts
+        return json.dumps({"outcome": self.outcome, "message": str(self), "at": at, "until": until, **self.facts()})
+
+    def as_of(self, now: float) -> "RefreshUnavailable":
+        """This recalled failure as told at `now` (a subclass whose facts age says so)."""
+        return self
 
     @staticmethod
     def recalled(remembered: bytes) -> "RefreshUnavailable":
         failure = json.loads(remembered)
         message = failure.get("message", "")
         if failure.get("outcome") == RefreshRefused.outcome:
-            return RefreshRefused(failure.get("error") or "-", message)
-        if failure.get("outcome") == RefreshRateLimited.outcome:
-            return RefreshRateLimited(failure.get("retry_after"), message)
-        return (RefreshTimedOut if failure.get("outcome") == RefreshTimedOut.outcome else RefreshUnavailable)(message)
+            recalled = RefreshRefused(failure.get("error") or "-", message)
+        elif failure.get("outcome") == RefreshRateLimited.outcome:
+            recalled = RefreshRateLimited(failure.get("retry_after"), message)
+        else:
+            kind = RefreshTimedOut if failure.get("outcome") == RefreshTimedOut.outcome else RefreshUnavailable
+            recalled = kind(message)
+        recalled.at, recalled.until = (moment if isinstance(moment, (int, float)) and not isinstance(moment, bool)
+                                       else None for moment in (failure.get("at"), failure.get("until")))
+        return recalled
 
 
 class RefreshBusy(RefreshUnavailable):
@@ -53,8 +71,16 @@ class RefreshRateLimited(RefreshUnavailable):
         super().__init__(message or "the token endpoint asks us to slow down")
         self.retry_after = retry_after
 
-    def remembered(self) -> str:
-        return json.dumps({"outcome": self.outcome, "message": str(self), "retry_after": self.retry_after})
+    def facts(self) -> dict:
+        return {"retry_after": self.retry_after}
+
+    def as_of(self, now: float) -> "RefreshRateLimited":
+        """The wait left, not the wait first given: recalled 7 s into a 10 s pause, 3 s."""
+        if not isinstance(self.retry_after, int) or self.at is None:
+            return self
+        left = RefreshRateLimited(max(1, math.ceil(self.at + self.retry_after - now)), str(self))
+        left.at, left.until = self.at, self.until
+        return left
 
 
 class RefreshRefused(RefreshUnavailable):
@@ -66,5 +92,5 @@ class RefreshRefused(RefreshUnavailable):
         super().__init__(message or f"refresh refused: {error}")
         self.error = error  # the provider's OAuth error code
 
-    def remembered(self) -> str:
-        return json.dumps({"outcome": self.outcome, "message": str(self), "error": self.error})
+    def facts(self) -> dict:
+        return {"error": self.error}

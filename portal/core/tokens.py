@@ -22,8 +22,8 @@ How a request gets its access token (`TokenStore.access_token`):
 - expired, or just refused by the API: the request waits for the refresh, within one deadline;
   only MAX_WAITERS_PER_SESSION requests of a session may wait out a slow refresh in a worker
   (the rest give up after SHORT_WAIT), so one session's burst can't take every thread from everyone else;
-- a failed refresh is remembered for REFRESH_BACKOFF: until then nobody asks the provider again,
-  and waiters get the failure at once.
+- a failed refresh is remembered for REFRESH_BACKOFF (on the app's clock, or less when the provider's pause
+  ends sooner): until then nobody asks the provider again, and waiters get the failure at once.
 
 How a refresh can fail (the refresher, core.provider.refresher, raises these; core.errors answers them):
 
@@ -245,7 +245,7 @@ class TokenStore:
 
     def _refresh_ahead(self, sid: str, key: bytes, record: TokenRecord, user: str):
         """Start a background refresh unless one is in flight or recently failed."""
-        if self.redis.exists(session_scoped(REFRESH_FAILED, sid)):
+        if self._recent_failure(sid) is not None:
             return
         lock = LeasedLock(self.redis, session_scoped(REFRESH_LOCK, sid), self.lock_lease)
         if not lock.acquire():
@@ -304,10 +304,18 @@ class TokenStore:
                     if not self._waiters[sid]:
                         del self._waiters[sid]
 
-    def _raise_recent_failure(self, sid: str):
+    def _recent_failure(self, sid: str) -> RefreshUnavailable | None:
+        """The session's last failed refresh, while its backoff lasts on the app's clock."""
         remembered = self.redis.get(session_scoped(REFRESH_FAILED, sid))
-        if remembered is not None:
-            raise RefreshUnavailable.recalled(remembered)
+        if remembered is None:
+            return None
+        failure, now = RefreshUnavailable.recalled(remembered), self.clock()
+        return None if failure.until is not None and now >= failure.until else failure.as_of(now)
+
+    def _raise_recent_failure(self, sid: str):
+        failure = self._recent_failure(sid)
+        if failure is not None:
+            raise failure
 
     def _refresh(self, sid: str, key: bytes, record: TokenRecord, user: str) -> TokenRecord:
         """Refresh now (the caller holds the lock); a failure that keeps the session is remembered."""
@@ -326,7 +334,11 @@ class TokenStore:
         except RefreshUnavailable as error:
             REFRESHES.labels(error.outcome).inc()
             log.info("refresh failed user=%s outcome=%s refused=%s", user, error.outcome, getattr(error, "error", "-"))
-            self.redis.set(session_scoped(REFRESH_FAILED, sid), error.remembered(), px=int(self.backoff * 1000))
+            lasts = self.backoff
+            if isinstance(error, RefreshRateLimited) and error.retry_after:
+                lasts = min(lasts, error.retry_after)  # nobody is held past the pause's own end
+            self.redis.set(session_scoped(REFRESH_FAILED, sid), error.remembered(at=self.clock(), lasts=lasts),
+                           px=max(1, int(lasts * 1000)))
             raise
         except TokenError as error:
             REFRESHES.labels("session_ended").inc()
