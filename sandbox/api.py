@@ -32,10 +32,12 @@ def gatekeeper():
         "query": request.query_string.decode(),
         "headers": {name: ("<redacted>" if name.lower() in SECRET_HEADERS else value) for name, value in request.headers.items()},
     })
+    # A forced error is taken on arrival, before the latency: a request its client gave up on must not take,
+    # when its sleep ends, an error the next test forced.
+    forced = state().take_forced_error("api_error", request.full_path)
     delay = state().knob("api_latency_ms")
     if delay:
         time.sleep(delay / 1000)
-    forced = state().take_forced_error("api_error", request.full_path)
     if forced:
         response = jsonify(error="forced_error", message=f"Sandbox forced HTTP {forced['status']}.")
         response.status_code = forced["status"]

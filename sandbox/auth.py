@@ -402,11 +402,12 @@ def authorize():
 
 
 def forced_token_error():
-    """Apply token_latency_ms, then answer a forced token_error if one is configured."""
+    """Take a forced token_error if one is configured (on arrival: a request its client gave up on must not take,
+    when its sleep ends, an error the next test forced), apply token_latency_ms, then answer it."""
+    forced = state().take_forced_error("token_error", request.path)
     delay = state().knob("token_latency_ms")
     if delay:
         time.sleep(delay / 1000)
-    forced = state().take_forced_error("token_error")
     if forced and forced["status"] == 429:  # Auth0's rate limit: JSON, Retry-After when it says one
         state().count("token_rate_limited")
         response = jsonify(error="too_many_requests", error_description="Global limit has been reached")

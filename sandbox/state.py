@@ -17,7 +17,8 @@ DEFAULT_KNOBS = {
     "api_latency_ms": 0,
     "token_latency_ms": 0,
     "api_error": None,  # {"status": 429|500|503|401, "count": n, "retry_after": s, "match": "part of path?query"}
-    "token_error": None,  # {"status": 500|502|503, "count": n}: token and revocation endpoints fail
+    "token_error": None,  # {"status": 429|500|502|503, "count": n, "match": "/oauth/revoke"}: token and revocation
+    # endpoints fail (only the one whose path holds `match`, when given)
     "opaque_access_tokens": False,  # random strings instead of JWTs, as some certified providers issue
     "refuse_refresh_scope": False,  # a refresh grant carrying `scope` gets invalid_scope, as some providers answer
     "gzip_responses": False,  # gzip JSON answers for clients that accept it, as real APIs behind a CDN do

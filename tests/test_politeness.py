@@ -65,7 +65,7 @@ def test_a_429_from_the_token_endpoint_pauses_every_refresh_everywhere_and_keeps
     sandbox.config(access_token_ttl=3)
     alice, bob = PortalBrowser(first, sandbox), PortalBrowser(second, sandbox)
     assert alice.sign_in().status_code == 302 and bob.sign_in("bob").status_code == 302
-    sandbox.config(access_token_ttl=86400, token_error={"status": 429, "count": 1, "retry_after": 30})
+    sandbox.config(access_token_ttl=86400, token_error={"status": 429, "count": 1, "retry_after": 30, "match": "/oauth/token"})
 
     refused = alice.get(first.url + "/api/v1/portfolios", timeout=30)
     assert refused.status_code == 503 and refused.json()["error"] == "provider_rate_limited"
@@ -91,7 +91,7 @@ def test_a_token_endpoint_429_without_retry_after_pauses_for_the_default(make_po
     sandbox.config(access_token_ttl=3)
     person = PortalBrowser(portal, sandbox)
     assert person.sign_in().status_code == 302
-    sandbox.config(access_token_ttl=86400, token_error={"status": 429, "count": 1})
+    sandbox.config(access_token_ttl=86400, token_error={"status": 429, "count": 1, "match": "/oauth/token"})
     refused = person.get(portal.url + "/api/v1/portfolios", timeout=30)
     assert refused.status_code == 503 and int(refused.headers["Retry-After"]) == DEFAULT_PAUSE
     portal.clock.advance(DEFAULT_PAUSE - 3)  # past the session's own backoff (5 s), still inside the pause

@@ -472,6 +472,15 @@ def test_token_error_knob_fails_the_token_and_revocation_endpoints_n_times(sandb
     assert refresh(sandbox.url, token["refresh_token"]).status_code == 200
 
 
+def test_token_error_knob_can_fail_the_revocation_endpoint_alone(sandbox):
+    token = tokens_for(sandbox.url)
+    sandbox.config(token_error={"status": 503, "count": 1, "match": "/oauth/revoke"})
+    assert refresh(sandbox.url, token["refresh_token"]).status_code == 200  # the token endpoint: not matched
+    revoke = requests.post(sandbox.url + "/oauth/revoke", timeout=5, data={
+        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "token": token["refresh_token"]})
+    assert revoke.status_code == 503
+
+
 @pytest.mark.parametrize("knobs", [{"nope": 1}, {"api_latency_ms": "slow"}, {"api_error": {"status": 418}},
                                    {"token_error": {"status": 418}}, {"api_rate_limit": 5}])
 def test_config_refuses_unknown_or_ill_typed_knobs(sandbox, knobs):
