@@ -61,6 +61,31 @@ def test_a_sentinel_failover_keeps_people_signed_in(make_portal, sandbox, sentin
     assert int(new_primary[1]) != primary
 
 
+def test_after_a_sentinel_failover_the_sessions_page_still_lists_and_ends_every_session(make_portal, sandbox,
+                                                                                         sentinel_setup):
+    """The session index is plain keys on the primary, so a replica promoted by Sentinel has it too: the
+    person's two sessions are both listed after the failover, and signing the other out still ends it."""
+    from tests.test_your_sessions import csrf_of, listed
+
+    topology, primary, sentinels = sentinel_setup
+    portal = make_portal(REDIS_URL=None, REDIS_SENTINELS=",".join(f"127.0.0.1:{p}" for p in sentinels),
+                         REDIS_SENTINEL_MASTER=SENTINEL_MASTER)
+    laptop, phone = PortalBrowser(portal, sandbox), PortalBrowser(portal, sandbox)
+    assert laptop.sign_in().status_code == 302 and phone.sign_in().status_code == 302
+    assert redis.Redis(port=primary).execute_command("WAIT", 1, 2000) == 1  # the replica has both, and the index
+
+    topology.services.pop("primary").stop()
+    assert poll_until_ok(laptop)[-1] == 200
+    assert [handle is None for _, handle in listed(laptop)] == [True, False]  # this one, and the phone's
+    other = listed(laptop)[1][1]
+    ended = laptop.post(portal.url + "/sessions/end", data={"csrf_token": csrf_of(laptop), "session": other},
+                        allow_redirects=False, timeout=10)
+    assert ended.status_code == 302
+    assert phone.page("/portfolios").status_code == 302  # signed out, on the promoted replica
+    assert laptop.page("/portfolios").status_code == 200
+    assert sandbox.stats()["revocations"] == 1
+
+
 @pytest.fixture
 def cluster():
     topology, ports = start_cluster()
