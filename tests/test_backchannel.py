@@ -237,6 +237,31 @@ def test_with_redis_down_a_logout_token_gets_a_503_not_a_500(make_portal, sandbo
     assert token not in caplog.text
 
 
+def test_a_logout_that_failed_half_way_is_done_when_the_provider_sends_its_token_again(signed_in, portal, sandbox,
+                                                                                       monkeypatch):
+    """Redis fails after the token's jti was noted (a Cluster node, a failover): the answer is 503, and the
+    provider's retry of the same token must end the session, not be refused as a replay."""
+    import redis as redis_py
+
+    index, calls = portal.services.index, []
+    end_matching = index.end_matching
+
+    def fails_once(**who):
+        calls.append(who)
+        if len(calls) == 1:
+            raise redis_py.ConnectionError("the node holding the index went away")
+        return end_matching(**who)
+
+    monkeypatch.setattr(index, "end_matching", fails_once)
+    token = sandbox.logout_token("alice", sid=signed_in.cookies[SID_COOKIE])
+    first = requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10)
+    assert first.status_code == 503 and first.json()["error"] == "store_unavailable"
+    assert signed_in.page().status_code == 200  # nothing ended yet
+    again = requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10)
+    assert again.status_code == 200, again.text
+    assert signed_in.page().status_code == 302 and len(calls) == 2
+
+
 def test_discovery_offers_back_channel_logout_with_sessions(sandbox):
     document = requests.get(sandbox.url + "/.well-known/openid-configuration", timeout=5).json()
     assert document["backchannel_logout_supported"] is True and document["backchannel_logout_session_supported"] is True

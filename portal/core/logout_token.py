@@ -103,6 +103,17 @@ class LogoutReplays:
 
     def first_use(self, request: LogoutRequest) -> bool:
         """True the first time this token's jti is seen; False for a replay."""
-        key = LOGOUT_JTI + hashlib.sha256(request.jti.encode()).hexdigest()
         ttl = max(1, int(request.good_until - self.clock()) + 1)
-        return bool(self.redis.set(key, b"1", nx=True, ex=ttl))
+        return bool(self.redis.set(self._key(request), b"1", nx=True, ex=ttl))
+
+    def forget(self, request: LogoutRequest):
+        """Undo first_use for a token whose logout could not be carried out, so the provider's retry of it is
+        acted on rather than refused as a replay (best effort: if Redis is gone, so is the retry's chance)."""
+        try:
+            self.redis.delete(self._key(request))
+        except redis.RedisError:
+            pass
+
+    @staticmethod
+    def _key(request: LogoutRequest) -> str:
+        return LOGOUT_JTI + hashlib.sha256(request.jti.encode()).hexdigest()

@@ -3,7 +3,8 @@ Back-Channel Logout 1.0).
 
 The provider posts a logout token (form field `logout_token`) when a person signs out elsewhere,
 changes their password, or has a session revoked. A token that passes core.logout_token's checks,
-once (its jti is remembered), ends every matching portal session on every worker and container
+once (its jti is remembered, and forgotten again if ending failed half-way, so the provider's retry
+after the 503 is acted on), ends every matching portal session on every worker and container
 (core.session_index): by the Navexa sign-in's `sid`, else every session of the person's `sub`; each
 session's refresh token is revoked. 200 with no body on success, 400 with an OAuth-style JSON error
 otherwise, never a 500; the call carries no cookies and opens no session. Rate-limited per address
@@ -35,9 +36,14 @@ def backchannel_logout():
         logout = logout_token.read(services().provider, tokens[0], clock=services().clock)
     except InvalidLogoutToken as error:
         return refused(str(error))
-    if not LogoutReplays(services().redis, services().clock).first_use(logout):
+    replays = LogoutReplays(services().redis, services().clock)
+    if not replays.first_use(logout):
         return refused("this logout token was already used")
-    ended = services().index.end_matching(sub=logout.sub, idp_sid=logout.sid)
+    try:
+        ended = services().index.end_matching(sub=logout.sub, idp_sid=logout.sid)
+    except Exception:
+        replays.forget(logout)  # not done: the provider's retry of this token must be acted on (the 503 says retry)
+        raise
     BACKCHANNEL_LOGOUTS.labels("ok").inc()
     log.info("back-channel logout ended %d session(s) sub=%s by=%s", len(ended), logout.sub or "-",
              "sid" if logout.sid else "sub")
