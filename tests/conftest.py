@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from portal.app import create_app
-from portal.core.keyspace import GATE
+from portal.core.keyspace import GATE, RATE_LIMIT
 from portal.settings import Settings
 from tests.helpers import PINNED_TODAY, LivePortal, MovableClock, PortalBrowser
 from tools.clients import SandboxControl
@@ -22,12 +22,14 @@ def sandbox_service():
 
 @pytest.fixture
 def sandbox(sandbox_service, redis_url):
-    """The session's sandbox, reset to defaults for each test; and no upstream pause or rate left in the shared
-    Redis by an earlier test (they are per person and per tenant, as in production)."""
+    """The session's sandbox, reset to defaults for each test; and no upstream pause or rate, nor a rate-limit
+    counter, left in the shared Redis by an earlier test (they are per person, per tenant and per address, as in
+    production, and every test's browser is 127.0.0.1)."""
     sandbox_service.reset()
     client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(GATE + "*"):
-        client.delete(key)
+    for pattern in (GATE + "*", f"*{RATE_LIMIT}*"):  # the limiter's storage puts its own prefix before ours
+        for key in client.scan_iter(pattern):
+            client.delete(key)
     return sandbox_service
 
 

@@ -227,6 +227,19 @@ def test_back_channel_logout_is_rate_limited_as_json(make_portal, sandbox):
     assert statuses[-1].headers["Content-Type"].startswith("application/json") and "Retry-After" in statuses[-1].headers
 
 
+def test_valid_logout_tokens_never_use_up_the_rate_limit(make_portal, sandbox):
+    """A tenant signing out many people at once (a mass revocation) sends a token a session from a few
+    addresses; only refusals count toward the limit, so every real logout is carried out.
+    Working: limit 2/min; 5 valid tokens → 5 × 200, none counted; then 2 refusals use it up → the 3rd is 429."""
+    portal = make_portal(RATE_LIMIT_BACKCHANNEL_LOGOUT="2 per minute")
+    url = portal.url + "/backchannel-logout"
+    valid = [requests.post(url, data={"logout_token": sandbox.logout_token("alice", sid=f"sign-in-{n}")}, timeout=10)
+             for n in range(5)]
+    assert [answer.status_code for answer in valid] == [200] * 5
+    refusals = [requests.post(url, data={"logout_token": "x"}, timeout=10).status_code for _ in range(3)]
+    assert refusals == [400, 400, 429]
+
+
 def test_with_redis_down_a_logout_token_gets_a_503_not_a_500(make_portal, sandbox, caplog):
     service, url = start_redis()
     portal = make_portal(REDIS_URL=url)

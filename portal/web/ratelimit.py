@@ -1,5 +1,5 @@
 """Rate limits per client address: signing in (/login, /callback) and the forms that end sessions
-(RATE_LIMIT_SIGN_IN); the provider's back-channel logout (RATE_LIMIT_BACKCHANNEL_LOGOUT).
+(RATE_LIMIT_SIGN_IN); the provider's back-channel logout (RATE_LIMIT_BACKCHANNEL_LOGOUT, counting refusals only).
 
 The address is the real client's: werkzeug's ProxyFix has already taken it from X-Forwarded-For when
 TRUSTED_PROXY_COUNT proxies are trusted, and ignores that header otherwise. Counters live in the
@@ -45,8 +45,14 @@ def init_app(app: Flask, storage_uri: str, storage_options: dict) -> Limiter:
                       in_memory_fallback_enabled=True, retry_after="delta-seconds", on_breach=count_refusal,
                       storage_uri=storage_uri, storage_options=storage_options)
     limiter.init_app(app)
-    limits = {**dict.fromkeys(SIGN_IN_ENDPOINTS + SESSION_FORM_ENDPOINTS, sign_in_limit),
-              BACKCHANNEL_ENDPOINT: lambda: settings().backchannel_rate_limit}
-    for endpoint, limit in limits.items():
-        app.view_functions[endpoint] = limiter.limit(limit)(app.view_functions[endpoint])
+    for endpoint in SIGN_IN_ENDPOINTS + SESSION_FORM_ENDPOINTS:
+        app.view_functions[endpoint] = limiter.limit(sign_in_limit)(app.view_functions[endpoint])
+    # Only refusals count: a tenant's mass logout (a token a session) is never held back, while a sender of
+    # bad tokens is, and then for everything it sends until its window passes.
+    app.view_functions[BACKCHANNEL_ENDPOINT] = limiter.limit(lambda: settings().backchannel_rate_limit,
+                                                             deduct_when=refused)(app.view_functions[BACKCHANNEL_ENDPOINT])
     return limiter
+
+
+def refused(response) -> bool:
+    return response.status_code >= 400
