@@ -373,6 +373,7 @@ def discovery():
 
 @bp.get("/.well-known/jwks.json")
 def jwks():
+    state().count("jwks_requests")
     return jsonify({"keys": [signing_key().as_dict(private=False, use="sig", alg="RS256")]})
 
 

@@ -118,6 +118,7 @@ class SandboxState:
                 "client_assertions_refused": 0,
                 "api_rate_limited": 0,
                 "token_rate_limited": 0,
+                "jwks_requests": 0,
             }
             self.api_calls_by_user: dict[str, list[float]] = {}  # each person's recent call times
 

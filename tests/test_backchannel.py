@@ -240,6 +240,36 @@ def test_valid_logout_tokens_never_use_up_the_rate_limit(make_portal, sandbox):
     assert refusals == [400, 400, 429]
 
 
+def test_forged_logout_tokens_cannot_make_the_portal_hammer_the_tenants_key_set(signed_in, portal, sandbox):
+    """An unknown kid, or a bad signature under a known one, makes the portal fetch the key set again (a key may
+    have been rotated): at most once per JWKS_REFETCH_EVERY, or anyone could turn /backchannel-logout into a
+    flood of JWKS requests at Auth0. Working: 20 forgeries within a second of the sign-in's fetch → 0 fetches;
+    past the interval, the next forgery → 1 fetch, and the 19 after it → 0 more."""
+    from portal.core.provider import JWKS_REFETCH_EVERY
+
+    portal.services.provider.clock = portal.clock  # the provider keeps real time (ID tokens); here, the test's
+    forger = RSAKey.generate_key(2048)
+    kid = requests.get(sandbox.url + "/.well-known/jwks.json", timeout=5).json()["keys"][0]["kid"]
+
+    def forgeries():
+        for n in range(20):
+            headers = {"alg": "RS256", "kid": kid if n % 2 else f"unknown-{n}"}
+            yield jwt.encode(headers, good_claims(sandbox, signed_in.cookies[SID_COOKIE]), forger)
+
+    def send_all() -> int:
+        before = sandbox.stats()["jwks_requests"]
+        for token in forgeries():
+            answer = requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10)
+            assert answer.status_code == 400
+        return sandbox.stats()["jwks_requests"] - before
+
+    assert send_all() == 0  # the keys were fetched at sign-in, moments ago
+    portal.clock.advance(JWKS_REFETCH_EVERY)
+    assert send_all() == 1
+    valid = sandbox.logout_token("alice", sid=signed_in.cookies[SID_COOKIE])  # the real key still works
+    assert requests.post(portal.url + "/backchannel-logout", data={"logout_token": valid}, timeout=10).status_code == 200
+
+
 def test_with_redis_down_a_logout_token_gets_a_503_not_a_500(make_portal, sandbox, caplog):
     service, url = start_redis()
     portal = make_portal(REDIS_URL=url)

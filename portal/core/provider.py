@@ -45,6 +45,9 @@ REFRESH_TIMEOUT = (3.05, 30)
 ID_TOKEN_LEEWAY = 60  # s of clock skew allowed on the ID token's exp and iat
 # Asymmetric algorithms only: an HS256 ID token would be signed with our own client secret.
 ID_TOKEN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+# s between fetches of the key set for an unknown kid or a failed signature: a rotated key is found within this,
+# and forged tokens posted to /backchannel-logout can't turn into a stream of JWKS requests at the tenant.
+JWKS_REFETCH_EVERY = 10.0
 # The only refresh answers that end a session; anything else (timeouts, 5xx) is worth retrying later.
 FATAL_REFRESH_ERRORS = frozenset({"invalid_grant", "invalid_client"})
 VERIFIER_BYTES = 64  # → an 86-character code_verifier (RFC 7636 allows 43–128)
@@ -123,6 +126,7 @@ class Provider:
         self.clock = clock
         self._metadata: dict | None = None
         self._keys: KeySet | None = None
+        self._keys_fetched_at: float | None = None  # on self.clock
         self._lock = threading.Lock()
 
     # -- transport: the one place requests' failures are translated ----------------------
@@ -178,10 +182,13 @@ class Provider:
         return self._metadata
 
     def _key_set(self, kid: str | None, again: bool = False) -> KeySet:
-        """The provider's signing keys; fetched again when an ID token names a key we don't have, or (again)
-        when a known key's signature failed: the provider may have rotated a key under the same kid."""
+        """The provider's signing keys; fetched again when a token names a key we don't have, or (again)
+        when a known key's signature failed: the provider may have rotated a key under the same kid. Not
+        more often than JWKS_REFETCH_EVERY: until then such a token is checked against the keys at hand."""
         keys = self._keys
-        if again or keys is None or (kid is not None and not any(k.kid == kid for k in keys.keys)):
+        wanted = again or (kid is not None and keys is not None and not any(k.kid == kid for k in keys.keys))
+        if keys is None or wanted and self._may_refetch():
+            self._keys_fetched_at = self.clock()
             response = self._send("jwks", "GET", self.metadata()["jwks_uri"])
             try:
                 keys = KeySet.import_key_set(self._json("jwks", response))
@@ -190,15 +197,23 @@ class Provider:
             self._keys = keys
         return keys
 
+    def _may_refetch(self) -> bool:
+        fetched = self._keys_fetched_at
+        return fetched is None or self.clock() - fetched >= JWKS_REFETCH_EVERY
+
     def signed_claims(self, token: str) -> dict:
         """The claims of a JWT signed by one of the provider's keys, with an asymmetric algorithm only (never
         `none`, never HS256 under our own client secret); JoseError or ValueError otherwise. A signature that
         fails under a known kid is tried once more with the key set fetched again (a key rotated under it)."""
         kid = jws.extract_compact(token.encode()).headers().get("kid")
+        keys = self._key_set(kid)
         try:
-            return jwt.decode(token, self._key_set(kid), algorithms=list(ID_TOKEN_ALGORITHMS)).claims
+            return jwt.decode(token, keys, algorithms=list(ID_TOKEN_ALGORITHMS)).claims
         except BadSignatureError:  # once: a key rotated under the same kid; a forgery fails again
-            return jwt.decode(token, self._key_set(kid, again=True), algorithms=list(ID_TOKEN_ALGORITHMS)).claims
+            fresh = self._key_set(kid, again=True)
+            if fresh is keys:
+                raise  # not fetched again yet (JWKS_REFETCH_EVERY): the same keys would fail the same way
+            return jwt.decode(token, fresh, algorithms=list(ID_TOKEN_ALGORITHMS)).claims
 
     def issuer(self) -> str:
         return self.metadata()["issuer"]
