@@ -203,3 +203,43 @@ def test_a_slow_provider_delays_signing_others_out_by_one_wait_not_one_per_sessi
     assert answer.headers["Location"] == "/sessions?ended=4" and time.monotonic() - started < 6
     assert [o.page().status_code for o in others] == [302] * 4  # ended at once, whatever the provider does
     assert sandbox.stats()["revocations"] == 4
+
+
+# -- sessions from before the index: signed in under the release before it, still signed in after the upgrade --
+
+
+def as_before_the_index(portal, person):
+    """Make a session look as the release before the session index left it: its stored JSON with only the person,
+    its end and its CSRF token; no revocation copy of its refresh token; in no index."""
+    import json
+
+    from portal.core.keyspace import REVOCABLE, session_scoped
+    from portal.core.session_index import idp_session_key, person_key
+
+    sid = person.session_id()
+    data = json.loads(portal.redis.get(session_key(sid)))
+    portal.redis.set(session_key(sid), json.dumps({k: data[k] for k in ("user", "exp", "csrf") if k in data}),
+                     keepttl=True)
+    portal.redis.delete(session_scoped(REVOCABLE, sid))
+    portal.redis.zrem(person_key(data["user"]["sub"]), sid)
+    portal.redis.zrem(idp_session_key(data["idp_sid"]), sid)
+    return sid
+
+
+@pytest.mark.parametrize("first_use", ["a page", "an /api/ call"])
+def test_a_session_from_before_the_upgrade_joins_the_index_at_its_next_use(portal, sandbox, first_use):
+    """After an upgrade, sessions signed in under the old release are in no index and have no revocation copy:
+    at their next use (a page, or an /api/ call, which the fast path hands to Flask once) they are adopted, so
+    the sessions page lists them and signing them out from elsewhere revokes their refresh token."""
+    laptop, old = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE)
+    as_before_the_index(portal, old)
+    assert [b for b, _ in listed(laptop)] == ["Firefox on Windows"]  # not listed yet: nothing knows of it
+    used = old.page() if first_use == "a page" else old.get(portal.url + "/api/v1/portfolios", timeout=10)
+    assert used.status_code == 200
+    assert listed(laptop) == [("Firefox on Windows", None), ("Safari on iPhone", handle_of(old.session_id()))]
+    old_refresh_token = old.record().refresh_token
+    answer = laptop.post(portal.url + "/sessions/end-others", data={"csrf_token": csrf_of(laptop)},
+                         allow_redirects=False, timeout=10)
+    assert answer.headers["Location"] == "/sessions?ended=1"
+    assert old.page().status_code == 302 and sandbox.stats()["revocations"] == 1
+    assert sandbox_refresh(sandbox.url, old_refresh_token).json()["error"] == "invalid_grant"

@@ -10,7 +10,7 @@ cookie's owner for the key.
 Whatever it starts, it finishes: Navexa's answer, or its error as the same JSON the Flask view
 would send (a 401 is refreshed and retried once, as there). It declines, before asking Navexa,
 anything else (another origin's request, no X-CSRF header or no Strict same-site cookie, no session,
-a token to refresh, a "last used" to note, a bad path, Redis trouble),
+a token to refresh, a "last used" to note or an older session to index, a bad path, Redis trouble),
 and the Flask app answers. The one hand-over after Navexa was asked: when the session can't go on (a refreshed token
 refused too, or a refresh refused for good), it deletes the token record and declines, so the
 Flask app signs the person out without asking anyone again.
@@ -36,7 +36,7 @@ from ..core.tokens import RefreshUnavailable, SessionEnded, TokenStore
 from ..core.values import is_number
 from ..web.cookies import key_cookie, same_site_cookie
 from ..web.session_store import SESSION_ID, RedisSessionInterface
-from ..web.sessions import SAME_SITE, SEEN, SEEN_EVERY, USER_KEY
+from ..web.sessions import INDEXED, SAME_SITE, SEEN, SEEN_EVERY, USER_KEY
 from . import hop
 from .views import PROXY_ENDPOINT
 
@@ -95,10 +95,11 @@ class FastPath:
         given = same_site_cookie.value_in(incoming.cookies, self.production) or ""
         return not isinstance(expected, str) or hmac.compare_digest(expected.encode(), given.encode())
 
-    def seen_long_ago(self, data: dict) -> bool:
-        """Whether the session's "last used" is due to be written (web.sessions.touch does it)."""
+    def due_a_write(self, data: dict) -> bool:
+        """Whether web.sessions.touch has something to write: "last used", or an older session's adoption into
+        the index."""
         seen = data.get(SEEN)
-        return is_number(seen) and self.sessions.clock() - seen >= SEEN_EVERY
+        return not data.get(INDEXED) or is_number(seen) and self.sessions.clock() - seen >= SEEN_EVERY
 
     def answer(self, environ, started: float, request_id: str):
         """(status line, headers, body), or None for the Flask app to answer."""
@@ -121,7 +122,7 @@ class FastPath:
             return None  # the Flask path reports it
         data = self.sessions.record_of(raw_session)
         user = data.get(USER_KEY) if data else None
-        if not isinstance(user, dict) or not self.same_site(data, incoming) or self.seen_long_ago(data):
+        if not isinstance(user, dict) or not self.same_site(data, incoming) or self.due_a_write(data):
             return None  # signed out, refused, or "last used" to note: the Flask path's
         if paused_until is not None and float(paused_until) > self.sessions.clock():
             return None  # Navexa asked this person to wait: the Flask path answers 429 with the time left

@@ -158,6 +158,15 @@ class TokenStore:
                          xx=True, keepttl=True)
             return bool(pipe.execute()[0])
 
+    def adopt(self, sid: str, key: bytes, ends_at: float):
+        """Give a session from before revocation copies (the previous release's) its copy, ending with it."""
+        if not self.revocation_key:
+            return
+        record = self.load(sid, key)
+        if record.refresh_token:
+            self.redis.set(session_scoped(REVOCABLE, sid), self._revocation_copy(sid, record.refresh_token), nx=True,
+                           exat=int(ends_at))
+
     def revocable_refresh_token(self, sid: str) -> str | None:
         """The session's current refresh token from its revocation copy, without the browser's key (for
         ending a session from elsewhere); None if there is none or it does not open."""

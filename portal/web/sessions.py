@@ -4,7 +4,9 @@
   token record, the key cookie and the Strict same-site cookie, all ending at one absolute time:
   LIFETIME after sign-in, never extended by use; and indexes the session under its person and its
   Navexa sign-in (core.session_index), with when it started and on which browser.
-- `touch()` notes when the session was last used, at most once every SEEN_EVERY.
+- `touch()` notes when the session was last used, at most once every SEEN_EVERY; and adopts, once, a
+  session signed in under the release before the index (no INDEXED mark): indexes it under its person
+  and gives it its refresh token's revocation copy, so it can be listed and ended from elsewhere.
 - `current_user()`, `expires_at()` and `seconds_left()` read it, by the app's clock.
 - `end()` forgets this request's session everywhere: the provider's refresh token (when asked),
   every Redis record of the session, its index entries, the browser's sign-in, and its cookies;
@@ -39,6 +41,7 @@ SEEN = "seen"  # epoch seconds it was last used, to SEEN_EVERY
 SEEN_EVERY = 60  # s: "last used" is written at most this often (one session write a minute at most)
 BROWSER = "browser"  # the browser and system it began on, in a few words (core.browsers)
 SAME_SITE = "same_site"  # the value the Strict same-site cookie must carry
+INDEXED = "indexed"  # set once the session is in the index (at sign-in; at first use for an older session)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def start(user: User, token: dict, new_sid: str | None = None, idp_sid: str | No
     session.clear()
     session.update({USER_KEY: asdict(user), EXPIRES_AT: ends_at, STARTED: int(now), SEEN: int(now),
                     BROWSER: browsers.describe(request.headers.get("User-Agent")),
-                    SAME_SITE: secrets.token_urlsafe(32)})
+                    SAME_SITE: secrets.token_urlsafe(32), INDEXED: 1})
     if idp_sid:
         session[RECORD_IDP_SID] = idp_sid
     if claim:
@@ -107,13 +110,34 @@ def start(user: User, token: dict, new_sid: str | None = None, idp_sid: str | No
 
 
 def touch():
-    """before_request: note that a signed-in session is in use, at most once every SEEN_EVERY."""
-    if not isinstance(session, RedisSession) or current_user() is None:
+    """before_request: note that a signed-in session is in use, at most once every SEEN_EVERY (and adopt it
+    into the index if it is older than the index)."""
+    user = current_user() if isinstance(session, RedisSession) else None
+    if user is None:
         return
+    if not session.get(INDEXED):
+        adopt(user)
     now = int(services().clock())
     seen = session.get(SEEN)
     if not is_number(seen) or now - seen >= SEEN_EVERY:
         session[SEEN] = now
+
+
+def adopt(user: User):
+    """A session signed in under the release before the session index: index it under its person (it has no
+    Navexa sign-in `sid` on record), give it its refresh token's revocation copy and a browser, once."""
+    ends_at = expires_at()
+    if ends_at is None:
+        return
+    key = key_cookie.key()
+    if key is not None:
+        try:
+            services().tokens.adopt(session.sid, key, ends_at)
+        except SessionEnded:
+            pass  # its record is gone or doesn't open: its next token use signs it out anyway
+    services().index.add(session.sid, sub=user.sub, idp_sid=None, ends_at=ends_at)
+    session.setdefault(BROWSER, browsers.describe(request.headers.get("User-Agent")))
+    session[INDEXED] = 1
 
 
 def id_token() -> str | None:
