@@ -174,7 +174,8 @@ def test_with_redis_down_the_limiter_takes_nothing_down(make_portal, sandbox):
 
 def test_slow_clients_cost_nobody_else_an_answer_under_the_images_server(sandbox, redis_url):
     """20 connections dripping a header byte a second hold granian's attention, not its threads (2 of them here):
-    ten fresh /healthz calls meanwhile each answer within a second. Bounded: 20 sockets, about 5 s."""
+    ten fresh /healthz calls meanwhile each answer within 2.5 s (a few ms here; a blocked server would hold them
+    until the dripping stops, past their 5 s timeout). Bounded: 20 sockets, about 5 s."""
     import socket
 
     port = free_port()
@@ -203,7 +204,7 @@ def test_slow_clients_cost_nobody_else_an_answer_under_the_images_server(sandbox
             assert requests.get(url + "/healthz", timeout=5, headers={"Connection": "close"}).status_code == 200
             times.append(time.monotonic() - started)
             time.sleep(0.4)
-        assert max(times) < 1.0, times
+        assert max(times) < 2.5, times  # wide: a loaded CI machine is slow, a blocked server is blocked
     finally:
         stop.set()
         for drip in drips:
