@@ -50,9 +50,9 @@ def init_app(app: Flask, storage_uri: str, storage_options: dict) -> Limiter:
     # Only refusals count: a tenant's mass logout (a token a session) is never held back, while a sender of
     # bad tokens is, and then for everything it sends until its window passes.
     app.view_functions[BACKCHANNEL_ENDPOINT] = limiter.limit(lambda: settings().backchannel_rate_limit,
-                                                             deduct_when=refused)(app.view_functions[BACKCHANNEL_ENDPOINT])
+                                                             deduct_when=is_refusal)(app.view_functions[BACKCHANNEL_ENDPOINT])
     return limiter
 
 
-def refused(response) -> bool:
+def is_refusal(response) -> bool:
     return response.status_code >= 400
