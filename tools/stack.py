@@ -62,9 +62,9 @@ def port_open(port: int) -> bool:
 class Service:
     """A child process that is stopped with the owner."""
 
-    def __init__(self, name, args, env=None, log=None):
+    def __init__(self, name, args, env=None, log=None, cwd=None):
         self.name = name
-        self.process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log or subprocess.DEVNULL,
+        self.process = subprocess.Popen(args, env=env, cwd=cwd or ROOT, stdout=log or subprocess.DEVNULL,
                                         stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
 
     def stop(self):
@@ -119,10 +119,10 @@ def portal_env(sandbox_url: str, redis_url: str, public_url: str | None = None, 
     return {name: value for name, value in env.items() if value is not None}
 
 
-def serve(name: str, args: list[str], env: dict, port: int, log=None) -> tuple[Service, str]:
-    """Start a web server on loopback and wait for its /healthz; return it and its URL."""
+def serve(name: str, args: list[str], env: dict, port: int, log=None, cwd=None) -> tuple[Service, str]:
+    """Start a web server on loopback (in cwd, this tree by default) and wait for its /healthz; return it and its URL."""
     url = f"http://127.0.0.1:{port}"
-    service = Service(name, args, env={**os.environ, **env}, log=log)
+    service = Service(name, args, env={**os.environ, **env}, log=log, cwd=cwd)
     wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30, what=name)
     return service, url
 
@@ -137,13 +137,19 @@ def start_granian(env: dict, port: int | None = None, app: str = "wsgi:app", wor
 
 
 def start_portal(env: dict, port: int | None = None, workers: int = 2, threads: int = 8, log=None,
-                 access_log: bool = False, app: str = "wsgi:app", server: str = "gunicorn") -> tuple[Service, str]:
+                 access_log: bool = False, app: str = "wsgi:app", server: str = "gunicorn",
+                 root: Path | None = None) -> tuple[Service, str]:
     """Start the portal (or another WSGI entry, `app`) under gunicorn with the given environment; return it and its URL.
 
     gunicorn reads the project's gunicorn.conf.py, as in production; only bind, workers and threads are set here.
-    server="granian" runs serve.py instead, as the image does, with the same knobs.
+    server="granian" runs serve.py instead, as the image does, with the same knobs. `root`: another checkout of
+    the project to serve (an earlier release, tools.upgrade_check), gunicorn only.
     """
     port = port or free_port()
+    if root is not None:
+        args = [sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+                "--workers", str(workers), "--threads", str(threads), app]
+        return serve(f"portal at {root}", args, env, port, log, cwd=root)  # its cwd first on sys.path: its code
     if server == "granian":
         knobs = {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads)}
         return serve("portal", [sys.executable, str(ROOT / "serve.py")], {**env, **knobs}, port, log)
