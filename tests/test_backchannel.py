@@ -136,6 +136,18 @@ def test_a_valid_logout_token_is_answered_200_no_store_with_nothing_in_it(signed
     assert signed_in.page().status_code == 302
 
 
+def test_sessions_ended_by_back_channel_logout_are_counted_in_the_metrics(signed_in, portal, sandbox):
+    from prometheus_client import REGISTRY
+
+    def ended(by):
+        return REGISTRY.get_sample_value("portal_sessions_ended_elsewhere_total", {"by": by}) or 0
+
+    before = ended("backchannel")
+    token = sandbox.logout_token("alice", sid=signed_in.cookies[SID_COOKIE])
+    assert requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10).status_code == 200
+    assert ended("backchannel") == before + 1
+
+
 # -- what is refused: each a 400 that ends nothing --------------------------------------
 
 

@@ -17,7 +17,7 @@ from flask import Blueprint, jsonify, request
 
 from ..core import logout_token
 from ..core.logout_token import InvalidLogoutToken, LogoutReplays
-from ..core.metrics import BACKCHANNEL_LOGOUTS
+from ..core.metrics import BACKCHANNEL_LOGOUTS, SESSIONS_ENDED
 from ..web.services import services
 
 bp = Blueprint("backchannel", __name__)
@@ -45,6 +45,7 @@ def backchannel_logout():
         replays.forget(logout)  # not done: the provider's retry of this token must be acted on (the 503 says retry)
         raise
     BACKCHANNEL_LOGOUTS.labels("ok").inc()
+    SESSIONS_ENDED.labels("backchannel").inc(len(ended))
     log.info("back-channel logout ended %d session(s) sub=%s by=%s", len(ended), logout.sub or "-",
              "sid" if logout.sid else "sub")
     return "", 200, NO_STORE
