@@ -31,7 +31,7 @@ from .core.upstream_gate import REFRESH_PATIENCE, Gate, gated_refresher
 from .pages import formatting
 from .pages import views as pages_views
 from .settings import MAX_BODY, Settings
-from .signin import backchannel, your_sessions
+from .signin import backchannel, operator_cli, your_sessions
 from .signin import views as signin_views
 from .web import cookies, errors, ratelimit, requestlog, security, services, session_store, sessions
 
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     app.register_blueprint(signin_views.bp)
     app.register_blueprint(backchannel.bp)
     app.register_blueprint(your_sessions.bp)
+    app.register_blueprint(operator_cli.bp)  # `flask --app wsgi sessions …`: commands only, no routes
     app.register_blueprint(pages_views.bp)
     app.register_blueprint(api_views.bp)
     ratelimit.init_app(app, *keyspace.limiter_storage(settings, client))

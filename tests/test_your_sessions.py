@@ -2,6 +2,8 @@
 
 import html
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -243,3 +245,41 @@ def test_a_session_from_before_the_upgrade_joins_the_index_at_its_next_use(porta
     assert answer.headers["Location"] == "/sessions?ended=1"
     assert old.page().status_code == 302 and sandbox.stats()["revocations"] == 1
     assert sandbox_refresh(sandbox.url, old_refresh_token).json()["error"] == "invalid_grant"
+
+
+# -- operators: `flask --app wsgi sessions list|end SUB`, from any container -------------------------------------
+
+
+def operator(portal, sandbox, *args) -> subprocess.CompletedProcess:
+    """Run the sessions command as an operator would in a container: the portal's environment, its Redis and key."""
+    from tools.stack import ROOT, portal_env
+
+    settings = portal.services.settings
+    env = portal_env(sandbox.url, settings.redis_url, portal.url, SECRET_KEY=settings.secret_key)
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi:app", "sessions", *args], cwd=ROOT,
+                          env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_an_operator_lists_a_persons_sessions_and_ends_them_all_everywhere(portal, sandbox):
+    laptop, phone = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE)
+    bob = person_on(portal, sandbox, FIREFOX_WINDOWS, "bob")
+    listing = operator(portal, sandbox, "list", "auth0|alice-7f3a91")
+    assert listing.returncode == 0, listing.stderr
+    assert "2 sessions" in listing.stdout and "Firefox on Windows" in listing.stdout and "Safari on iPhone" in listing.stdout
+    assert handle_of(phone.session_id()) in listing.stdout
+    assert phone.session_id() not in listing.stdout + listing.stderr  # a session's id is a bearer secret
+
+    ended = operator(portal, sandbox, "end", "auth0|alice-7f3a91")
+    assert ended.returncode == 0, ended.stderr
+    assert "Ended 2 sessions" in ended.stdout
+    assert laptop.page().status_code == 302 and phone.page().status_code == 302
+    assert bob.page().status_code == 200
+    assert sandbox.stats()["revocations"] == 2
+    assert "0 sessions" in operator(portal, sandbox, "list", "auth0|alice-7f3a91").stdout
+
+
+def test_the_operator_command_says_plainly_when_there_is_nothing_to_end(portal, sandbox):
+    nobody = operator(portal, sandbox, "end", "auth0|nobody")
+    assert nobody.returncode == 0 and "Ended 0 sessions" in nobody.stdout
+    missing = operator(portal, sandbox, "end")
+    assert missing.returncode == 2 and "SUB" in missing.stderr  # click's usage error, no traceback

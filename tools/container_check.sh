@@ -212,5 +212,9 @@ landed=$(browse -o /dev/null -w '%{http_code} %{redirect_url}' "$callback")
 [ "$landed" = "302 http://127.0.0.1:$PORTAL_PORT/portfolios" ] || fail "demo: /callback answered '$landed'"
 browse "http://127.0.0.1:$PORTAL_PORT/portfolios" | grep -q "Retirement" || fail "demo: alice's portfolios are not shown"
 echo "demo: signed in as alice through the sandbox; her portfolios are shown"
+listed=$(podman exec "${PROJECT}_portal_1" python -m flask --app wsgi sessions list 'auth0|alice-7f3a91' 2>/dev/null) \
+  || fail "demo: the operator's sessions command failed"
+[[ $listed == "1 session of auth0|alice-7f3a91"* ]] || fail "demo: the operator's sessions command said '$listed'"
+echo "demo: an operator's 'flask --app wsgi sessions list' in the container finds her one session"
 
 say "PASS: the image, the compose stack and its sandbox demo serve, as a non-root user, healthy"

@@ -23,7 +23,7 @@ API_ANSWERS = Counter("portal_api_answers_total", "/api/ requests by the path th
 BACKCHANNEL_LOGOUTS = Counter("portal_backchannel_logouts_total", "Back-channel logout tokens, by outcome (ok, refused)",
                               ["outcome"])
 SESSIONS_ENDED = Counter("portal_sessions_ended_elsewhere_total", "Sessions ended from another session or by the "
-                         "provider, by how (sessions_page, backchannel)", ["by"])
+                         "provider, by how (sessions_page, backchannel, operator)", ["by"])
 RATE_LIMITED = Counter("portal_rate_limited_total", "Requests refused by a rate limit, by endpoint", ["endpoint"])
 
 

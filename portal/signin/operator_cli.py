@@ -1,0 +1,47 @@
+"""`flask --app wsgi sessions list|end SUB`: an operator lists or ends a person's sessions, from any container.
+
+    flask --app wsgi sessions list 'auth0|alice-7f3a91'
+    flask --app wsgi sessions end 'auth0|alice-7f3a91'
+
+For support ("I lost my phone: sign me out everywhere") and for incidents. It works through the same index
+as the person's own sessions page and back-channel logout (core.session_index): every session of the person,
+whichever container it was served by, ends at once, with its refresh token revoked. Sessions are named by
+their handle, as on the person's own page, never by their id (a bearer secret).
+"""
+
+import click
+from flask import Blueprint
+
+from ..core.metrics import SESSIONS_ENDED
+from ..web import sessions
+from ..web.services import services
+from .your_sessions import ago, handle_of
+
+bp = Blueprint("operator", __name__, cli_group="sessions")
+
+
+def plural(count: int) -> str:
+    return f"{count} session{'s' if count != 1 else ''}"
+
+
+@bp.cli.command("list")
+@click.argument("sub")
+def list_sessions(sub: str):
+    """List the live sessions of the person whose ID-token subject is SUB."""
+    index, now = services().index, services().clock()
+    records = index.records(index.of_person(sub))
+    click.echo(f"{plural(len(records))} of {sub}")
+    for sid, data in sorted(records.items(), key=lambda item: -(item[1].get(sessions.STARTED) or 0)):
+        started, seen = data.get(sessions.STARTED), data.get(sessions.SEEN)
+        click.echo(f"  {handle_of(sid)}  {str(data.get(sessions.BROWSER) or 'An unknown browser')[:60]}"
+                   f"  signed in {ago(now - started) if isinstance(started, int) else 'at an unknown time'}"
+                   f", last used {ago(now - seen) if isinstance(seen, int) else 'at an unknown time'}")
+
+
+@bp.cli.command("end")
+@click.argument("sub")
+def end_sessions(sub: str):
+    """End every session of the person whose ID-token subject is SUB, revoking their refresh tokens."""
+    ended = services().index.end_matching(sub=sub)
+    SESSIONS_ENDED.labels("operator").inc(len(ended))
+    click.echo(f"Ended {plural(len(ended))} of {sub}; their browsers' next requests are signed out.")
