@@ -13,6 +13,7 @@ import click
 from flask import Blueprint
 
 from ..core.metrics import SESSIONS_ENDED
+from ..core.values import is_number
 from ..web import sessions
 from ..web.services import services
 from .your_sessions import ago, handle_of
@@ -31,11 +32,16 @@ def list_sessions(sub: str):
     index, now = services().index, services().clock()
     records = index.records(index.of_person(sub))
     click.echo(f"{plural(len(records))} of {sub}")
-    for sid, data in sorted(records.items(), key=lambda item: -(item[1].get(sessions.STARTED) or 0)):
-        started, seen = data.get(sessions.STARTED), data.get(sessions.SEEN)
+    def when(value) -> str:
+        return ago(now - value) if is_number(value) else "at an unknown time"
+
+    def newest_first(item) -> float:
+        started = item[1].get(sessions.STARTED)
+        return -started if is_number(started) else 0
+
+    for sid, data in sorted(records.items(), key=newest_first):
         click.echo(f"  {handle_of(sid)}  {str(data.get(sessions.BROWSER) or 'An unknown browser')[:60]}"
-                   f"  signed in {ago(now - started) if isinstance(started, int) else 'at an unknown time'}"
-                   f", last used {ago(now - seen) if isinstance(seen, int) else 'at an unknown time'}")
+                   f"  signed in {when(data.get(sessions.STARTED))}, last used {when(data.get(sessions.SEEN))}")
 
 
 @bp.cli.command("end")
