@@ -234,7 +234,7 @@ def test_the_session_lives_until_its_end_by_the_same_clock(signed_in, portal):
 
 def test_with_redis_down_each_request_logs_one_line_and_healthz_stays_up(make_portal, sandbox, caplog):
     person, _, _ = signed_in_then_redis_stops(make_portal, sandbox, caplog)
-    paths = ["/portfolios", "/", "/api/portfolios", "/portfolios/101", "/login", "/logout", "/portfolios", "/"]
+    paths = ["/portfolios", "/", "/api/portfolios", "/portfolios/101", "/login", "/logout", "/sessions", "/portfolios", "/"]
     statuses = [person.page(path).status_code for path in paths]
     assert statuses == [503] * len(paths)
     portal_lines = warning_lines(caplog)
