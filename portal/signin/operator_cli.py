@@ -13,10 +13,8 @@ import click
 from flask import Blueprint
 
 from ..core.metrics import SESSIONS_ENDED
-from ..core.values import is_number
-from ..web import sessions
 from ..web.services import services
-from .your_sessions import ago, handle_of
+from .your_sessions import listing
 
 bp = Blueprint("operator", __name__, cli_group="sessions")
 
@@ -29,19 +27,11 @@ def plural(count: int) -> str:
 @click.argument("sub")
 def list_sessions(sub: str):
     """List the live sessions of the person whose ID-token subject is SUB."""
-    index, now = services().index, services().clock()
-    records = index.records(index.of_person(sub))
-    click.echo(f"{plural(len(records))} of {sub}")
-    def when(value) -> str:
-        return ago(now - value) if is_number(value) else "at an unknown time"
-
-    def newest_first(item) -> float:
-        started = item[1].get(sessions.STARTED)
-        return -started if is_number(started) else 0
-
-    for sid, data in sorted(records.items(), key=newest_first):
-        click.echo(f"  {handle_of(sid)}  {str(data.get(sessions.BROWSER) or 'An unknown browser')[:60]}"
-                   f"  signed in {when(data.get(sessions.STARTED))}, last used {when(data.get(sessions.SEEN))}")
+    index = services().index
+    rows = listing(index.records(index.of_person(sub)))
+    click.echo(f"{plural(len(rows))} of {sub}")
+    for row in rows:
+        click.echo(f"  {row.handle}  {row.browser}  signed in {row.started}, last used {row.last_used}")
 
 
 @bp.cli.command("end")

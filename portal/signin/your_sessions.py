@@ -60,18 +60,22 @@ def others_and_records() -> tuple[list[str], dict[str, dict]]:
     return [sid for sid in records if sid != session.sid], records
 
 
-def listing(records: dict[str, dict]) -> list[Listed]:
+def listing(records: dict[str, dict], this_sid: str | None = None) -> list[Listed]:
+    """The sessions as the page (and the operator's command) shows them: this one first, then newest first."""
     now = services().clock()
 
-    def when(data, field):
-        value = data.get(field)
+    def when(value) -> str:
         return ago(now - value) if is_number(value) else "at an unknown time"
 
-    rows = [Listed(handle=handle_of(sid), browser=str(data.get(sessions.BROWSER) or "An unknown browser")[:60],
-                   started=when(data, sessions.STARTED), last_used=when(data, sessions.SEEN), this_one=sid == session.sid)
-            for sid, data in records.items()]
-    by_start = {handle_of(sid): data.get(sessions.STARTED) for sid, data in records.items()}
-    return sorted(rows, key=lambda row: (not row.this_one, -(by_start[row.handle] if is_number(by_start[row.handle]) else 0)))
+    def order(item) -> tuple:
+        sid, data = item
+        started = data.get(sessions.STARTED)
+        return sid != this_sid, -started if is_number(started) else 0
+
+    return [Listed(handle=handle_of(sid), browser=str(data.get(sessions.BROWSER) or "An unknown browser")[:60],
+                   started=when(data.get(sessions.STARTED)), last_used=when(data.get(sessions.SEEN)),
+                   this_one=sid == this_sid)
+            for sid, data in sorted(records.items(), key=order)]
 
 
 @bp.get("/sessions")
@@ -80,7 +84,7 @@ def list_sessions():
     _, records = others_and_records()
     records[session.sid] = dict(session)  # this one as this request has it (just used, perhaps not yet written)
     ended = request.args.get("ended")
-    return render_template("sessions.html", sessions=listing(records),
+    return render_template("sessions.html", sessions=listing(records, session.sid),
                            ended=int(ended) if ended and ended.isascii() and ended.isdigit() and len(ended) < 4 else None)
 
 

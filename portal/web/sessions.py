@@ -175,7 +175,7 @@ def drop(sid: str, key: bytes | None):
     services().tokens.delete(sid)
     services().cache.delete(sid)
     user = current_user()
-    services().index.remove(sid, sub=user.sub if user else None, idp_sid=session.get(RECORD_IDP_SID))
+    services().index.remove(sid, sub=user.sub if user else None, idp_sid=idp_sid())
 
 
 def revoke_refresh_token(sid: str, key: bytes):
