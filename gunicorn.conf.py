@@ -10,7 +10,7 @@ import tempfile
 
 from gunicorn import glogging
 
-from portal.core.logformat import dict_config
+from portal.core.observability.logformat import dict_config
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # processes: about one per core

@@ -20,7 +20,7 @@ def main():
     from granian.http import HTTP1Settings
     from granian.server import Server
 
-    from portal.core.logformat import dict_config
+    from portal.core.observability.logformat import dict_config
 
     host, _, port = os.environ.get("BIND", "0.0.0.0:8000").rpartition(":")
     if os.environ.get("METRICS_TOKEN"):

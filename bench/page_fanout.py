@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from bench.common import median, sign_in
 from portal.app import create_app
-from portal.core.sealing import decode_key
+from portal.core.storage.sealing import decode_key
 from portal.pages.portfolio import PERIODS, period_params
 from portal.settings import Settings
 from portal.web.cookies import key_cookie

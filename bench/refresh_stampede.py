@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.common import median, percentile, sign_in, stack
-from portal.core.tokens import VALID_MARGIN
+from portal.core.sessions.tokens import VALID_MARGIN
 
 EXPIRING_TTL = VALID_MARGIN - 2  # s: a token issued for this long already counts as expired: every request needs the refresh
 

@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.common import Stack, percentile, sign_in
-from portal.core.tokens import REFRESH_BACKOFF, VALID_MARGIN
+from portal.core.sessions.tokens import REFRESH_BACKOFF, VALID_MARGIN
 from tools.stack import free_port, portal_env
 
 DAY = 86400

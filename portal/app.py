@@ -19,18 +19,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import health
 from .api import views as api_views
 from .api.fast_path import FastPath
-from .core import keyspace, provider
-from .core.cache import AnswerCache
-from .core.client_auth import PrivateKeyJwt
-from .core.navexa import NavexaClient
-from .core.pending import PendingLogins
-from .core.sealing import derived_key
-from .core.session_index import SessionIndex
-from .core.tokens import TokenStore
-from .core.upstream_gate import REFRESH_PATIENCE, Gate, gated_refresher
+from .core.navexa.cache import AnswerCache
+from .core.navexa.client import NavexaClient
+from .core.oauth import provider
+from .core.oauth.client_auth import PrivateKeyJwt
+from .core.oauth.refresh_policy import REFRESH_PATIENCE, gated_refresher, refresher
+from .core.sessions.index import SessionIndex
+from .core.sessions.pending import PendingLogins
+from .core.sessions.tokens import TokenStore
+from .core.storage import keyspace
+from .core.storage.gate import Gate
+from .core.storage.sealing import derived_key
 from .pages import formatting
 from .pages import views as pages_views
-from .settings import MAX_BODY, Settings
+from .settings import MAX_BODY, Settings, load_private_key
 from .signin import backchannel, operator_cli, your_sessions
 from .signin import views as signin_views
 from .web import cookies, errors, ratelimit, requestlog, security, services, session_store, sessions
@@ -50,7 +52,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     app = Flask(__name__.rpartition(".")[0])  # the package: templates/ and static/ are beside this file
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY)
     requestlog.init_app(app, user_of=sessions.safe_current_user)  # first: its before_request runs first, its after_request last
-    client = keyspace.connect(settings)
+    client = keyspace.connect(settings.redis_url, sentinels=settings.redis_sentinels,
+                              sentinel_master=settings.redis_sentinel_master, cluster=settings.redis_cluster)
     session_interface = session_store.init_app(app, client, cookie_name=session_store.session_cookie_name(settings.production),
                                                secure=settings.production, clock=clock)
     # Polite upstream, shared through Redis by every container: each person's Navexa pause (and rate, if
@@ -60,13 +63,14 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     navexa_client = NavexaClient(settings.api_url, gate=navexa_gate,
                                  on_pause=lambda person, seconds: services.services(app).index.mark_paused(person, seconds),
                                  **({"timeout": navexa_timeout} if navexa_timeout else {}))
-    client_auth = (PrivateKeyJwt(settings.client_id, settings.client_private_key, settings.client_key_id, clock=clock)
+    client_auth = (PrivateKeyJwt(settings.client_id, *load_private_key(settings.client_private_key), settings.client_key_id,
+                                 clock=clock)
                    if settings.client_auth == "private_key_jwt" else None)  # None: client_secret_post
     navexa_provider = provider.Provider(
         auth_url=settings.auth_url, client_id=settings.client_id, client_secret=settings.client_secret,
         audience=settings.audience, scope=settings.scope, refresh_scope=settings.refresh_scope,
         timeout=provider_timeout, refresh_timeout=refresh_timeout, client_auth=client_auth)
-    token_store = TokenStore(client, refresher=gated_refresher(provider.refresher(navexa_provider), refresh_gate,
+    token_store = TokenStore(client, refresher=gated_refresher(refresher(navexa_provider), refresh_gate,
                                                                REFRESH_PATIENCE), clock=clock,
                              revoke=navexa_provider.revoke,
                              revocation_key=derived_key(settings.secret_key, "revocation-copy/v1"))
@@ -90,7 +94,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     app.register_blueprint(operator_cli.bp)  # `flask --app wsgi sessions …`: commands only, no routes
     app.register_blueprint(pages_views.bp)
     app.register_blueprint(api_views.bp)
-    ratelimit.init_app(app, *keyspace.limiter_storage(settings, client))
+    ratelimit.init_app(app, *keyspace.limiter_storage(settings.redis_url, client, cluster=settings.redis_cluster))
     app.wsgi_app = FastPath(app, redis_client=client, sessions=session_interface, tokens=token_store,
                             navexa_client=navexa_client, production=settings.production, security_headers=headers,
                             own_origin=security.origin_of(settings.public_url))

@@ -6,7 +6,7 @@ import redis
 from flask import Blueprint, Response, abort, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from .core.metrics import exposition
+from .core.observability.metrics import exposition
 from .web.services import services, settings
 
 bp = Blueprint("health", __name__)

@@ -19,7 +19,7 @@ DEFAULT_BACKCHANNEL_RATE_LIMIT = "600 per minute"
 # Refresh grants per second for the whole deployment, below Auth0's tenant limit (about 25/s on paid plans).
 DEFAULT_REFRESH_RATE_LIMIT = "20/second"
 MAX_BODY = 1024 * 1024  # bytes any request body may carry (a form, or an /api/ call's body); more is 413
-CLIENT_AUTH_METHODS = ("client_secret_post", "private_key_jwt")  # NAVEXA_CLIENT_AUTH (core.client_auth)
+CLIENT_AUTH_METHODS = ("client_secret_post", "private_key_jwt")  # NAVEXA_CLIENT_AUTH (core.oauth.client_auth)
 GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_hex(32))'"  # noqa: S105 - not a secret
 
 
@@ -54,7 +54,7 @@ class Settings:
     redis_sentinel_master: str | None = None
     redis_cluster: bool = False
     cache_seconds: int = 60
-    client_auth: str = "client_secret_post"  # or private_key_jwt (core.client_auth)
+    client_auth: str = "client_secret_post"  # or private_key_jwt (core.oauth.client_auth)
     client_private_key: str | None = None  # PEM, for private_key_jwt
     client_key_id: str | None = None  # its kid, as registered at Navexa's tenant
 

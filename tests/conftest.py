@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from portal.app import create_app
-from portal.core.keyspace import GATE, RATE_LIMIT
+from portal.core.storage.keyspace import GATE, RATE_LIMIT
 from portal.settings import Settings
 from tests.helpers import PINNED_TODAY, LivePortal, MovableClock, PortalBrowser
 from tools.clients import SandboxControl

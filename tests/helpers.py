@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.serving import make_server
 
-from portal.core.keyspace import PENDING, REFRESH_FAILED, REFRESH_LOCK, SESSION, TOKENS, session_scoped
-from portal.core.sealing import decode_key
-from portal.core.tokens import TokenRecord
+from portal.core.sessions.tokens import TokenRecord
+from portal.core.storage.keyspace import PENDING, REFRESH_FAILED, REFRESH_LOCK, SESSION, TOKENS, session_scoped
+from portal.core.storage.sealing import decode_key
 from portal.web.cookies import key_cookie, same_site_cookie
 from portal.web.services import services
 from portal.web.session_store import SESSION_COOKIE

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from portal.core.keyspace import PENDING, SESSION
+from portal.core.storage.keyspace import PENDING, SESSION
 from portal.web.session_store import SESSION_COOKIE
 from tests.helpers import KEY_COOKIE, PortalBrowser, pending_login, query_of, session_key, token_key
 from tests.oauth_helpers import refresh as sandbox_refresh

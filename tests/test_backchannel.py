@@ -257,7 +257,7 @@ def test_forged_logout_tokens_cannot_make_the_portal_hammer_the_tenants_key_set(
     have been rotated): at most once per JWKS_REFETCH_EVERY, or anyone could turn /backchannel-logout into a
     flood of JWKS requests at Auth0. Working: 20 forgeries within a second of the sign-in's fetch → 0 fetches;
     past the interval, the next forgery → 1 fetch, and the 19 after it → 0 more."""
-    from portal.core.provider import JWKS_REFETCH_EVERY
+    from portal.core.oauth.provider import JWKS_REFETCH_EVERY
 
     portal.services.provider.clock = portal.clock  # the provider keeps real time (ID tokens); here, the test's
     forger = RSAKey.generate_key(2048)

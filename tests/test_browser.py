@@ -518,9 +518,9 @@ def rendered_error_pages(portal) -> dict[str, tuple[int, str]]:
     """The error pages no sandbox knob reaches on demand, as the portal's own renderer answers them."""
     from werkzeug.exceptions import RequestEntityTooLarge
 
-    from portal.core.errors import StoreUnavailable, navexa_error
-    from portal.core.navexa import UpstreamTimeout
+    from portal.core.navexa.client import UpstreamTimeout
     from portal.web.errors import render_error, render_http_exception
+    from portal.web.problems import StoreUnavailable, navexa_error
 
     pages = {}
     with portal.app.test_request_context("/portfolios/101"):

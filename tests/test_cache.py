@@ -2,10 +2,10 @@
 
 import redis
 
-from portal.core.cache import AnswerCache
-from portal.core.keyspace import CACHE, session_scoped
-from portal.core.navexa import resource
-from portal.core.sealing import new_key
+from portal.core.navexa.cache import AnswerCache
+from portal.core.navexa.client import resource
+from portal.core.storage.keyspace import CACHE, session_scoped
+from portal.core.storage.sealing import new_key
 
 
 def calls_during(browser, *paths) -> int:

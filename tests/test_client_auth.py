@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
-from portal.core.client_auth import ASSERTION_TYPE, PrivateKeyJwt
-from portal.settings import ConfigError, Settings
+from portal.core.oauth.client_auth import ASSERTION_TYPE, PrivateKeyJwt
+from portal.settings import ConfigError, Settings, load_private_key
 from tests.helpers import PortalBrowser
 from tools.stack import SANDBOX_CLIENT_ID, portal_env
 
@@ -63,7 +63,7 @@ def test_a_key_navexa_does_not_know_is_refused_and_the_operator_is_told(make_por
 
 def test_each_assertion_is_for_the_tenant_short_lived_and_used_once(sandbox):
     pem = rsa_pem()
-    auth = PrivateKeyJwt(SANDBOX_CLIENT_ID, pem, "portal-key-1")
+    auth = PrivateKeyJwt(SANDBOX_CLIENT_ID, *load_private_key(pem), "portal-key-1")
     first, second = auth.params(sandbox.url + "/"), auth.params(sandbox.url + "/")
     claims = jwt.decode(first["client_assertion"], RSAKey.import_key(pem.encode())).claims
     header = jwt.decode(first["client_assertion"], RSAKey.import_key(pem.encode())).header

@@ -8,9 +8,11 @@ import requests
 import urllib3
 from requests.adapters import BaseAdapter
 
-from portal.core import errors, navexa, provider, tokens
-from portal.core.navexa import NavexaClient
-from portal.core.provider import Provider
+from portal.core.navexa import client as navexa
+from portal.core.navexa.client import NavexaClient
+from portal.core.oauth import provider, refresh_failures, refresh_policy
+from portal.core.oauth.provider import Provider
+from portal.web import problems as errors
 
 TRANSPORT_FAILURES = [
     (requests.ConnectTimeout, "timeout"),
@@ -152,10 +154,10 @@ def test_the_refresh_policy_ends_sessions_only_on_invalid_grant_and_invalid_clie
             raise error
 
     with pytest.raises(Exception) as caught:
-        provider.refresher(Failing())("r")
+        refresh_policy.refresher(Failing())("r")
     assert type(caught.value).__name__ == expected
     # Whatever the kind, only two families come out: one ends the session, the other keeps it.
-    assert isinstance(caught.value, tokens.SessionEnded if expected == "SessionEnded" else tokens.RefreshUnavailable)
+    assert isinstance(caught.value, refresh_failures.SessionEnded if expected == "SessionEnded" else refresh_failures.RefreshUnavailable)
 
 
 def subclasses(cls):
@@ -178,19 +180,19 @@ def test_every_provider_failure_has_an_answer(error_class):
     assert 500 <= answer.status < 600 and answer.code and answer.title and answer.message
 
 
-@pytest.mark.parametrize("error_class", subclasses(tokens.RefreshUnavailable), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("error_class", subclasses(refresh_failures.RefreshUnavailable), ids=lambda c: c.__name__)
 def test_every_refresh_failure_that_keeps_the_session_has_its_own_answer(error_class):
-    error = error_class("invalid_scope") if error_class is tokens.RefreshRefused else error_class("x")
+    error = error_class("invalid_scope") if error_class is refresh_failures.RefreshRefused else error_class("x")
     answer = errors.answer_for(error, errors.REFRESH_ANSWERS)
     assert answer is errors.REFRESH_ANSWERS[error_class]  # answered by its own class, not an ancestor's
     assert 500 <= answer.status < 600 and answer.code and answer.title and answer.message
 
 
-@pytest.mark.parametrize("error_class", subclasses(tokens.RefreshUnavailable), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("error_class", subclasses(refresh_failures.RefreshUnavailable), ids=lambda c: c.__name__)
 def test_a_remembered_refresh_failure_comes_back_as_the_same_kind(error_class):
-    error = error_class("invalid_scope") if error_class is tokens.RefreshRefused else error_class("slow")
-    recalled = tokens.RefreshUnavailable.recalled(error.remembered().encode())
-    expected = tokens.RefreshUnavailable if error_class is tokens.RefreshBusy else error_class  # busy is never remembered
+    error = error_class("invalid_scope") if error_class is refresh_failures.RefreshRefused else error_class("slow")
+    recalled = refresh_failures.RefreshUnavailable.recalled(error.remembered().encode())
+    expected = refresh_failures.RefreshUnavailable if error_class is refresh_failures.RefreshBusy else error_class
     assert type(recalled) is expected and str(recalled) == str(error)
     assert getattr(recalled, "error", None) == getattr(error, "error", None)
 
@@ -198,11 +200,11 @@ def test_a_remembered_refresh_failure_comes_back_as_the_same_kind(error_class):
 def test_a_remembered_pause_tells_the_wait_left_and_ends_on_the_apps_clock():
     # Working: paused 10 s at t=100, remembered for 5 s → until 105; recalled at 107 a 10 s pause has 3 s left
     # (ceil(100 + 10 - 107) = 3); at 109.5, ceil(0.5) = 1; past its end, never less than 1.
-    remembered = tokens.RefreshRateLimited(10).remembered(at=100.0, lasts=5.0).encode()
-    recalled = tokens.RefreshUnavailable.recalled(remembered)
+    remembered = refresh_failures.RefreshRateLimited(10).remembered(at=100.0, lasts=5.0).encode()
+    recalled = refresh_failures.RefreshUnavailable.recalled(remembered)
     assert (recalled.at, recalled.until) == (100.0, 105.0)
     assert [recalled.as_of(now).retry_after for now in (100.0, 107.0, 109.5, 120.0)] == [10, 3, 1, 1]
-    assert tokens.RefreshUnavailable.recalled(tokens.RefreshTimedOut("slow").remembered().encode()).until is None
+    assert refresh_failures.RefreshUnavailable.recalled(refresh_failures.RefreshTimedOut("slow").remembered().encode()).until is None
 
 
 @pytest.mark.parametrize("status, expected", [

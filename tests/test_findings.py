@@ -10,12 +10,13 @@ import pytest
 import urllib3
 
 from portal.api import hop
-from portal.core import logformat
-from portal.core.errors import UpstreamContent
-from portal.core.navexa import NavexaClient, RateLimited
-from portal.core.sealing import new_key
-from portal.core.tokens import SessionEnded, TokenRecord, TokenStore
+from portal.core.navexa.client import NavexaClient, RateLimited
+from portal.core.oauth.refresh_failures import SessionEnded
+from portal.core.observability import logformat
+from portal.core.sessions.tokens import TokenRecord, TokenStore
+from portal.core.storage.sealing import new_key
 from portal.pages.income import income_by_financial_year, income_csv
+from portal.web.problems import UpstreamContent
 from portal.web.security import safe_next
 from portal.web.session_store import SESSION_ID
 from tests.helpers import PortalBrowser, token_key
@@ -136,7 +137,7 @@ def forged_provider_and_token(claims: dict):
     from joserfc import jwt
     from joserfc.jwk import KeySet, RSAKey
 
-    from portal.core.provider import Provider
+    from portal.core.oauth.provider import Provider
 
     key = RSAKey.generate_key(2048, parameters={"kid": "k1"}, private=True)
     provider = Provider(auth_url="http://idp.invalid", client_id="portal", client_secret="s", audience=None, scope="openid")
@@ -150,7 +151,7 @@ def forged_provider_and_token(claims: dict):
 
 
 def test_an_id_token_whose_azp_is_another_client_is_refused_even_with_one_audience():
-    from portal.core.provider import InvalidIdToken
+    from portal.core.oauth.provider import InvalidIdToken
 
     provider, token = forged_provider_and_token({"azp": "someone-else"})
     with pytest.raises(InvalidIdToken):

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.app import create_app
-from portal.core.keyspace import PENDING
-from portal.core.sealing import decode_key
+from portal.core.storage.keyspace import PENDING
+from portal.core.storage.sealing import decode_key
 from portal.settings import Settings
 from portal.web.cookies import key_cookie
 from portal.web.services import services

@@ -27,8 +27,12 @@ def dotted(path: Path) -> str:
 def imports_of(path: Path) -> set[str]:
     """The portal modules a module imports (relative imports resolved), at any depth of the file."""
     package = dotted(path) if path.name == "__init__.py" else dotted(path).rpartition(".")[0]
+    return imports_from_source(path.read_text(), package)
+
+
+def imports_from_source(source: str, package: str) -> set[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -75,7 +79,7 @@ def test_each_room_imports_only_the_rooms_below_it(path):
     module, room = dotted(path), room_of(dotted(path))
     rooms = {room_of(name) for name in imports_of(path)} - {room}
     allowed = {
-        "core": {"settings"},  # settings are read by the Redis connection
+        "core": set(),  # settings are read by app.py and handed in as plain values
         "settings": set(),
         "web": {"core", "settings"},
         "signin": {"web", "core", "settings"},
@@ -86,6 +90,42 @@ def test_each_room_imports_only_the_rooms_below_it(path):
         "portal": set(),
     }[room]
     assert rooms <= allowed, f"{module} imports {sorted(rooms - allowed)}"
+
+
+# Inside core, by concern: the lower packages never import the higher ones.
+CORE_CONCERNS = {
+    "values": set(),
+    "storage": {"values"},
+    "observability": set(),
+    "oauth": {"storage", "observability", "values"},
+    "navexa": {"storage", "observability", "values"},
+    "sessions": {"storage", "observability", "values", "oauth.refresh_failures"},
+}
+
+
+def concern_of(module: str) -> str:
+    return module.split(".")[2]
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if room_of(dotted(p)) == "core" and len(dotted(p).split(".")) > 2],
+                         ids=dotted)
+def test_each_core_concern_imports_only_those_below_it(path):
+    """sessions may use the refresh failures (the token store's contract), never the provider itself."""
+    module, concern = dotted(path), concern_of(dotted(path))
+    used = set()
+    for name in imports_of(path):
+        if room_of(name) != "core" or len(name.split(".")) < 3 or concern_of(name) == concern:
+            continue
+        parts = name.split(".")
+        used.add(concern_of(name) if concern_of(name) != "oauth" or len(parts) < 4 else f"oauth.{parts[3]}")
+    allowed = CORE_CONCERNS[concern]
+    assert {u for u in used if u not in allowed and u.split(".")[0] not in allowed} == set(), module
+
+
+def test_core_is_in_its_concern_packages():
+    loose = sorted(dotted(p) for p in (PORTAL / "core").glob("*.py") if p.name not in ("__init__.py", "values.py"))
+    assert loose == []
+    assert {p.name for p in (PORTAL / "core").iterdir() if p.is_dir() and p.name != "__pycache__"} == set(CORE_CONCERNS) - {"values"}
 
 
 def test_the_blueprints_never_import_each_other():
@@ -103,17 +143,14 @@ def test_no_room_holds_more_than_one_job(path):
 
 def test_the_layer_check_sees_an_import_it_must_refuse():
     """The checker itself: a core module importing web would be caught (relative and absolute forms)."""
-    bad = PORTAL / "core" / "_probe_for_the_layer_test.py"
-    bad.write_text("from ..web import services\nimport portal.pages.views\n")
-    try:
-        assert {room_of(name) for name in imports_of(bad)} >= {"web", "pages"}
-    finally:
-        bad.unlink()
+    source = "from ..web import services\nimport portal.pages.views\n"
+    found = imports_from_source(source, "portal.core")
+    assert {room_of(name) for name in found} >= {"web", "pages"}
 
 
-def test_the_readmes_layout_names_every_module_of_the_portal():
-    readme = (ROOT / "README.md").read_text()
-    layout = readme.split("## Layout", 1)[1].split("```", 2)[1]
+def test_the_architectures_layout_names_every_module_of_the_portal():
+    architecture = (ROOT / "docs" / "architecture.md").read_text()
+    layout = architecture.split("## Layout", 1)[1].split("```", 2)[1]
     for path in MODULES:
         rel = path.relative_to(PORTAL)
         if path.name != "__init__.py":
@@ -122,10 +159,10 @@ def test_the_readmes_layout_names_every_module_of_the_portal():
             assert f"{package}/" in layout, f"README's layout does not name the package {package}/"
 
 
-def test_every_test_the_readmes_conformance_tables_name_exists():
+def test_every_test_the_conformance_tables_name_exists():
     """The BFF table's evidence is real: each `file::test` it names is a test function in that file."""
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("## The BFF, point by point", 1)[1].split("\n## ", 1)[0]
+    conformance = (ROOT / "docs" / "conformance.md").read_text()
+    table = conformance.split("## The BFF, point by point", 1)[1].split("\n## ", 1)[0]
     named, missing = 0, []
     for line in table.splitlines():
         if not line.startswith("| ") or "---" in line:

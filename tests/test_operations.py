@@ -11,9 +11,9 @@ import pytest
 import redis
 import requests
 
-from portal.core.keyspace import PENDING
-from portal.core.sealing import decode_key
-from portal.core.tokens import VALID_MARGIN, TokenStore
+from portal.core.sessions.tokens import VALID_MARGIN, TokenStore
+from portal.core.storage.keyspace import PENDING
+from portal.core.storage.sealing import decode_key
 from portal.web.cookies import key_cookie
 from portal.web.session_store import SESSION_COOKIE
 from tests.helpers import PortalBrowser, query_of

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from portal.core.tokens import TokenStore
+from portal.core.sessions.tokens import TokenStore
 from tests.helpers import PortalBrowser
 from tools.clients import Browser
 from tools.stack import free_port, portal_env, start_portal
@@ -85,7 +85,7 @@ def test_a_429_from_the_token_endpoint_pauses_every_refresh_everywhere_and_keeps
 
 
 def test_a_token_endpoint_429_without_retry_after_pauses_for_the_default(make_portal, sandbox):
-    from portal.core.upstream_gate import DEFAULT_PAUSE
+    from portal.core.storage.gate import DEFAULT_PAUSE
 
     portal = make_portal()
     sandbox.config(access_token_ttl=3)

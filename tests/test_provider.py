@@ -7,7 +7,7 @@ import time
 import pytest
 from joserfc.jwk import KeySet
 
-from portal.core.provider import InvalidIdToken, Provider, ProviderRefused, s256
+from portal.core.oauth.provider import InvalidIdToken, Provider, ProviderRefused, s256
 from tests.helpers import DAY, query_of
 from tests.oauth_helpers import API_AUDIENCE, FULL_SCOPE, REDIRECT_URI, get_code, make_verifier
 from tools.stack import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET

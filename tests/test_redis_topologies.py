@@ -9,7 +9,7 @@ import redis
 from werkzeug.test import EnvironBuilder
 
 from portal.app import create_app
-from portal.core.tokens import VALID_MARGIN
+from portal.core.sessions.tokens import VALID_MARGIN
 from portal.settings import Settings
 from portal.web.cookies import key_cookie, same_site_cookie
 from portal.web.session_store import SESSION_COOKIE

@@ -13,8 +13,8 @@ import pytest
 import redis
 import requests
 
-from portal.core.keyspace import PENDING, SESSION
-from portal.core.pending import PENDING_LOGIN_TTL
+from portal.core.sessions.pending import PENDING_LOGIN_TTL
+from portal.core.storage.keyspace import PENDING, SESSION
 from portal.web.session_store import SESSION_COOKIE
 from tests.helpers import (
     KEY_COOKIE,

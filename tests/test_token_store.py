@@ -11,18 +11,10 @@ import pytest
 import redis
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from portal.core.leased_lock import LeasedLock
-from portal.core.sealing import new_key
-from portal.core.tokens import (
-    RECORD_VERSION,
-    REFRESH_LEEWAY,
-    RefreshBusy,
-    RefreshTimedOut,
-    RefreshUnavailable,
-    SessionEnded,
-    TokenRecord,
-    TokenStore,
-)
+from portal.core.oauth.refresh_failures import RefreshBusy, RefreshTimedOut, RefreshUnavailable, SessionEnded
+from portal.core.sessions.tokens import RECORD_VERSION, REFRESH_LEEWAY, TokenRecord, TokenStore
+from portal.core.storage.leased_lock import LeasedLock
+from portal.core.storage.sealing import new_key
 from tests.helpers import failed_key, lock_key, token_key, wait_for
 
 NOW = 1_800_000_000.0

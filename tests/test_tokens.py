@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from portal.core.sealing import decode_key, new_key
-from portal.core.tokens import REFRESH_BACKOFF, VALID_MARGIN, SessionEnded
+from portal.core.oauth.refresh_failures import SessionEnded
+from portal.core.sessions.tokens import REFRESH_BACKOFF, VALID_MARGIN
+from portal.core.storage.sealing import decode_key, new_key
 from tests.helpers import KEY_COOKIE, PortalBrowser, failed_key, lock_key, redis_dump, session_key, token_key, wait_for
 from tests.oauth_helpers import refresh as sandbox_refresh
 from tools.clients import Browser
@@ -68,7 +69,7 @@ def test_the_key_cookie_is_httponly_and_lax(browser, portal):
 
 @pytest.mark.parametrize("tamper", ["drop", "garble", "other-key"])
 def test_without_a_working_key_cookie_the_person_is_signed_out_cleanly(signed_in, portal, tamper):
-    from portal.core.sealing import encode_key
+    from portal.core.storage.sealing import encode_key
 
     sid = signed_in.session_id()
     signed_in.cookies.set(KEY_COOKIE, None)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from portal.core.browsers import describe
+from portal.core.sessions.browsers import describe
 from portal.signin.your_sessions import ago, handle_of
 from portal.web.sessions import SEEN, SEEN_EVERY
 from tests.helpers import PortalBrowser, session_key, token_key
@@ -215,8 +215,8 @@ def as_before_the_index(portal, person):
     its end and its CSRF token; no revocation copy of its refresh token; in no index."""
     import json
 
-    from portal.core.keyspace import REVOCABLE, session_scoped
-    from portal.core.session_index import idp_session_key, person_key
+    from portal.core.sessions.index import idp_session_key, person_key
+    from portal.core.storage.keyspace import REVOCABLE, session_scoped
 
     sid = person.session_id()
     data = json.loads(portal.redis.get(session_key(sid)))

@@ -28,13 +28,15 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 
-from ..core import logformat, navexa
-from ..core.errors import PortalError, navexa_error, refresh_error
-from ..core.keyspace import NAVEXA_PAUSED, SESSION, session_scoped
-from ..core.metrics import API_ANSWERS
-from ..core.tokens import RefreshUnavailable, SessionEnded, TokenStore
+from ..core.navexa import client as navexa
+from ..core.oauth.refresh_failures import RefreshUnavailable, SessionEnded
+from ..core.observability import logformat
+from ..core.observability.metrics import API_ANSWERS
+from ..core.sessions.tokens import TokenStore
+from ..core.storage.keyspace import NAVEXA_PAUSED, SESSION, session_scoped
 from ..core.values import is_number
 from ..web.cookies import key_cookie, same_site_cookie
+from ..web.problems import PortalError, navexa_error, refresh_error
 from ..web.session_store import SESSION_ID, RedisSessionInterface
 from ..web.sessions import INDEXED, SAME_SITE, SEEN, SEEN_EVERY, USER_KEY
 from . import hop

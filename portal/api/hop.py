@@ -11,11 +11,11 @@ Going up:
   refused (BadPath); each segment is sent percent-encoded (`upstream_segments`);
 - the browser's Cookie and Authorization never travel upstream; only listed headers do, and the
   encodings the browser can read (`forwarded_headers`);
-- a 401 refreshes the token once and retries once (core.navexa.with_token, under each adapter's runner).
+- a 401 refreshes the token once and retries once (core.navexa.client.with_token, under each adapter's runner).
 Coming back:
 - an upstream 3xx is UpstreamRedirect (502); anything but data (DATA_CONTENT: JSON, CSV, PDF, bytes and
   the like) is UpstreamContent (502), so nothing a browser could run passes under any name; a 5xx, a
-  timeout or no answer is Navexa's error (core.errors' table);
+  timeout or no answer is Navexa's error (web.problems' table);
 - only listed headers pass (never hop-by-hop ones or Set-Cookie), with the proxy's own: no-store,
   and a CSP that sandboxes whatever comes back (`answer_headers`);
 - bytes pass as they came: a compressed answer stays compressed with its Content-Encoding, so
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from ..core import navexa
-from ..core.errors import BadPath, PortalError, UpstreamContent, UpstreamRedirect, json_body
+from ..core.navexa import client as navexa
 from ..core.values import whole_number
+from ..web.problems import BadPath, PortalError, UpstreamContent, UpstreamRedirect, json_body
 
 FORWARD_REQUEST_HEADERS = ("Accept", "Accept-Language", "Content-Type", "If-None-Match", "If-Modified-Since")
 FORWARD_RESPONSE_HEADERS = ("Content-Type", "Content-Length", "Content-Encoding", "Content-Disposition", "ETag",
@@ -109,7 +109,7 @@ class Call:
 def send(client: navexa.NavexaClient, call: Call, with_token: Callable[[Callable[[str], Any]], Any],
          person: str | None = None, pause_checked: bool = False):
     """Make the call through with_token (which hands it the session's token, refreshed and retried once
-    on 401: core.navexa.with_token underneath); the upstream answer, still unread. Navexa's error answers
+    on 401: core.navexa.client.with_token underneath); the upstream answer, still unread. Navexa's error answers
     raise (a redirect as UpstreamRedirect)."""
 
     def attempt(token: str):

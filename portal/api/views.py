@@ -11,10 +11,10 @@ blueprint or another declares for itself (such as /api/session) is answered here
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..core.errors import CrossOrigin, SessionExpired
-from ..core.metrics import API_ANSWERS
+from ..core.observability.metrics import API_ANSWERS
 from ..settings import MAX_BODY
 from ..web import sessions
+from ..web.problems import CrossOrigin, SessionExpired
 from ..web.security import SAFE_METHODS, check_csrf_header, check_custom_header, check_same_site, origin_of
 from ..web.services import services, settings
 from ..web.signed_in import login_required, with_access_token

@@ -1,5 +1,5 @@
 """A page's Navexa calls: from the session's sealed cache when fresh, the rest from Navexa at once,
-each made once however many of the session's requests want it at the same moment (core.cache)."""
+each made once however many of the session's requests want it at the same moment (core.navexa.cache)."""
 
 from flask import session
 

@@ -5,9 +5,9 @@ import re
 
 from flask import Blueprint, Response, render_template, request
 
-from ..core.errors import BadInput
-from ..core.navexa import NotFound, resource
+from ..core.navexa.client import NotFound, resource
 from ..web.cookies import signed_out_cookie
+from ..web.problems import BadInput
 from ..web.services import services
 from ..web.signed_in import login_required
 from . import cgt, formatting, tax_report

@@ -2,10 +2,10 @@
 Back-Channel Logout 1.0).
 
 The provider posts a logout token (form field `logout_token`) when a person signs out elsewhere,
-changes their password, or has a session revoked. A token that passes core.logout_token's checks,
+changes their password, or has a session revoked. A token that passes core.oauth.logout_token's checks,
 once (its jti is remembered, and forgotten again if ending failed half-way, so the provider's retry
 after the 503 is acted on), ends every matching portal session on every worker and container
-(core.session_index): by the Navexa sign-in's `sid`, else every session of the person's `sub`; each
+(core.sessions.index): by the Navexa sign-in's `sid`, else every session of the person's `sub`; each
 session's refresh token is revoked. 200 with no body on success, 400 with an OAuth-style JSON error
 otherwise, never a 500; the call carries no cookies and opens no session. Rate-limited per address
 (RATE_LIMIT_BACKCHANNEL_LOGOUT).
@@ -15,9 +15,9 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from ..core import logout_token
-from ..core.logout_token import InvalidLogoutToken, LogoutReplays
-from ..core.metrics import BACKCHANNEL_LOGOUTS, SESSIONS_ENDED
+from ..core.oauth import logout_token
+from ..core.oauth.logout_token import InvalidLogoutToken, LogoutReplays
+from ..core.observability.metrics import BACKCHANNEL_LOGOUTS, SESSIONS_ENDED
 from ..web.services import services
 
 bp = Blueprint("backchannel", __name__)

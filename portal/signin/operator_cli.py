@@ -4,7 +4,7 @@
     flask --app wsgi sessions end 'auth0|alice-7f3a91'
 
 For support ("I lost my phone: sign me out everywhere") and for incidents. It works through the same index
-as the person's own sessions page and back-channel logout (core.session_index): every session of the person,
+as the person's own sessions page and back-channel logout (core.sessions.index): every session of the person,
 whichever container it was served by, ends at once, with its refresh token revoked. Sessions are named by
 their handle, as on the person's own page, never by their id (a bearer secret).
 """
@@ -12,7 +12,7 @@ their handle, as on the person's own page, never by their id (a bearer secret).
 import click
 from flask import Blueprint
 
-from ..core.metrics import SESSIONS_ENDED
+from ..core.observability.metrics import SESSIONS_ENDED
 from ..web.services import services
 from .your_sessions import listing
 

@@ -1,6 +1,6 @@
 """Sign-in with Navexa (Authorization Code + PKCE, confidential client) and sign-out: the views.
 
-/login keeps what /callback needs as a pending login of its own (core.pending), bound to this
+/login keeps what /callback needs as a pending login of its own (core.sessions.pending), bound to this
 browser by a short-lived cookie; it never writes a session, so a signed-out visitor costs a few
 hundred bytes for ten minutes at most. Only a completed sign-in starts a session, always under a
 new id (web.sessions.start), after revoking and dropping whatever session this browser had.
@@ -12,12 +12,12 @@ import secrets
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from ..core.errors import BadInput, ClientRejected, LoginDeclined, LoginFailed, LoginStateError
-from ..core.metrics import SIGN_INS
-from ..core.pending import MAX_NEXT_LENGTH, PENDING_LOGIN_TTL, PendingLogin, binding_hash
-from ..core.provider import ProviderRefused
+from ..core.oauth.provider import ProviderRefused
+from ..core.observability.metrics import SIGN_INS
+from ..core.sessions.pending import MAX_NEXT_LENGTH, PENDING_LOGIN_TTL, PendingLogin, binding_hash
 from ..web import sessions
 from ..web.cookies import SIGNED_OUT_NOTICE_SECONDS, binding_cookie, key_cookie, signed_out_cookie
+from ..web.problems import BadInput, ClientRejected, LoginDeclined, LoginFailed, LoginStateError
 from ..web.security import check_csrf, safe_next
 from ..web.services import services, settings
 from ..web.sessions import User, current_user

@@ -1,6 +1,6 @@
 """/sessions: a person's own sessions, and ending them (any other one, all others, or everywhere).
 
-Each of the person's sessions (core.session_index) is listed with when it started, when it was last
+Each of the person's sessions (core.sessions.index) is listed with when it started, when it was last
 used (to the minute) and the browser it began on, this one marked. A session is named on the page
 by a handle (a hash of its id), never by its id, which is a bearer secret. Every form needs the CSRF
 token and the Strict same-site cookie, and is rate-limited like sign-in (web.ratelimit). Ending a
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from ..core.errors import BadInput
-from ..core.metrics import SESSIONS_ENDED
+from ..core.observability.metrics import SESSIONS_ENDED
 from ..core.values import is_number
 from ..web import sessions
+from ..web.problems import BadInput
 from ..web.security import check_csrf
 from ..web.services import services
 from ..web.signed_in import login_required

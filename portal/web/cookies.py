@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from flask import Flask, g, request
 
-from ..core import sealing
+from ..core.storage import sealing
 from .services import settings
 
 

@@ -1,6 +1,6 @@
 """The one place errors become responses: a page, or JSON under /api/ and for XHR.
 
-What each error is and what the person is told about it is core.errors (the whole tree is in its
+What each error is and what the person is told about it is web.problems (the whole tree is in its
 docstring); this module only renders, and registers the handlers.
 """
 
@@ -10,9 +10,10 @@ import redis
 from flask import make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from ..core import navexa, provider
-from ..core.errors import PortalError, SessionExpired, StoreUnavailable, json_body, navexa_error, provider_error
-from ..core.metrics import REDIS_ERRORS
+from ..core.navexa import client as navexa
+from ..core.oauth import provider
+from ..core.observability.metrics import REDIS_ERRORS
+from .problems import PortalError, SessionExpired, StoreUnavailable, json_body, navexa_error, provider_error
 
 log = logging.getLogger(__name__)
 

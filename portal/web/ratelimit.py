@@ -11,8 +11,8 @@ portal down. A refusal answers 429 with Retry-After, as a page or JSON.
 from flask import Flask, request
 from flask_limiter import Limiter, RequestLimit
 
-from ..core.keyspace import RATE_LIMIT
-from ..core.metrics import RATE_LIMITED
+from ..core.observability.metrics import RATE_LIMITED
+from ..core.storage.keyspace import RATE_LIMIT
 from .services import settings
 
 
@@ -37,7 +37,7 @@ def sign_in_limit() -> str:
 
 def init_app(app: Flask, storage_uri: str, storage_options: dict) -> Limiter:
     """Limit the sign-in endpoints (register the blueprints first), counting in the portal's Redis
-    (core.keyspace.limiter_storage gives the URI and options for its topology).
+    (core.storage.keyspace.limiter_storage gives the URI and options for its topology).
 
     One Limiter per app: Flask-Limiter adds each init_app's storage options to those of earlier ones,
     so a shared instance would carry one app's Redis connection pool into the next."""

@@ -1,10 +1,10 @@
-"""Each request's id and its one log line (the format is core.logformat's)."""
+"""Each request's id and its one log line (the format is core.observability.logformat's)."""
 
 import time
 
 from flask import Flask, g, request
 
-from ..core import logformat
+from ..core.observability import logformat
 
 
 def start_request():

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, request, session
 
-from ..core.errors import CsrfError, SameSiteRequired
 from .cookies import same_site_cookie
+from .problems import CsrfError, SameSiteRequired
 from .sessions import SAME_SITE, safe_current_user
 
 CSRF_SESSION_KEY = "csrf"

@@ -10,12 +10,12 @@ from datetime import date
 import redis
 from flask import Flask, current_app
 
-from ..core.cache import AnswerCache
-from ..core.navexa import NavexaClient
-from ..core.pending import PendingLogins
-from ..core.provider import Provider
-from ..core.session_index import SessionIndex
-from ..core.tokens import TokenStore
+from ..core.navexa.cache import AnswerCache
+from ..core.navexa.client import NavexaClient
+from ..core.oauth.provider import Provider
+from ..core.sessions.index import SessionIndex
+from ..core.sessions.pending import PendingLogins
+from ..core.sessions.tokens import TokenStore
 from ..settings import Settings
 
 EXTENSION = "navexa_portal"

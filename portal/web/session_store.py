@@ -32,10 +32,10 @@ from flask import Flask, Request, Response, session
 from flask.sessions import NullSession, SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
-from ..core.errors import StoreUnavailable
-from ..core.keyspace import SESSION, session_scoped
-from ..core.metrics import REDIS_ERRORS
+from ..core.observability.metrics import REDIS_ERRORS
+from ..core.storage.keyspace import SESSION, session_scoped
 from ..core.values import is_number
+from .problems import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 - `start()` gives the browser a new session id (whatever it held before), writes the person, the
   token record, the key cookie and the Strict same-site cookie, all ending at one absolute time:
   LIFETIME after sign-in, never extended by use; and indexes the session under its person and its
-  Navexa sign-in (core.session_index), with when it started and on which browser.
+  Navexa sign-in (core.sessions.index), with when it started and on which browser.
 - `touch()` notes when the session was last used, at most once every SEEN_EVERY; and adopts, once, a
   session signed in under the release before the index (no INDEXED mark): indexes it under its person
   and gives it its refresh token's revocation copy, so it can be listed and ended from elsewhere.
@@ -23,10 +23,11 @@ from datetime import timedelta
 
 from flask import current_app, request, session
 
-from ..core import browsers
-from ..core.sealing import new_key
-from ..core.session_index import RECORD_CLAIM, RECORD_IDP_SID, RECORD_USER
-from ..core.tokens import SessionEnded, TokenRecord
+from ..core.oauth.refresh_failures import SessionEnded
+from ..core.sessions import browsers
+from ..core.sessions.index import RECORD_CLAIM, RECORD_IDP_SID, RECORD_USER
+from ..core.sessions.tokens import TokenRecord
+from ..core.storage.sealing import new_key
 from ..core.values import is_number
 from .cookies import binding_cookie, key_cookie, same_site_cookie
 from .services import services
@@ -39,7 +40,7 @@ USER_KEY = RECORD_USER  # the session's entry for the signed-in person's profile
 STARTED = "started"  # epoch seconds the session began
 SEEN = "seen"  # epoch seconds it was last used, to SEEN_EVERY
 SEEN_EVERY = 60  # s: "last used" is written at most this often (one session write a minute at most)
-BROWSER = "browser"  # the browser and system it began on, in a few words (core.browsers)
+BROWSER = "browser"  # the browser and system it began on, in a few words (core.sessions.browsers)
 SAME_SITE = "same_site"  # the value the Strict same-site cookie must carry
 INDEXED = "indexed"  # set once the session is in the index (at sign-in; at first use for an older session)
 

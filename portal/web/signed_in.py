@@ -8,12 +8,12 @@ import logging
 
 from flask import redirect, request, session, url_for
 
-from ..core import navexa
-from ..core.errors import SessionExpired, refresh_error
-from ..core.tokens import RefreshUnavailable, SessionEnded
+from ..core.navexa import client as navexa
+from ..core.oauth.refresh_failures import RefreshUnavailable, SessionEnded
 from . import sessions
 from .cookies import key_cookie
 from .errors import retry_link, wants_json
+from .problems import SessionExpired, refresh_error
 from .services import services
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,8 @@ from collections.abc import Callable
 
 from joserfc import jwt
 
-from ..settings import CLIENT_AUTH_METHODS, load_private_key
-
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME = 60  # s
-METHODS = CLIENT_AUTH_METHODS
 
 
 class SecretPost:
@@ -37,9 +34,9 @@ class PrivateKeyJwt:
 
     method = "private_key_jwt"
 
-    def __init__(self, client_id: str, private_key_pem: str, key_id: str, clock: Callable[[], float] = time.time):
-        self.client_id, self.key_id, self.clock = client_id, key_id, clock
-        self.key, self.algorithm = load_private_key(private_key_pem)
+    def __init__(self, client_id: str, key, algorithm: str, key_id: str, clock: Callable[[], float] = time.time):
+        """`key` and `algorithm` as settings.load_private_key gives them (an RSA key for RS256, P-256 for ES256)."""
+        self.client_id, self.key, self.algorithm, self.key_id, self.clock = client_id, key, algorithm, key_id, clock
 
     def params(self, audience: str) -> dict:
         now = int(self.clock())

@@ -1,4 +1,4 @@
-"""How a refresh can fail: the token store's contract with its refresher (core.tokens' docstring has the
+"""How a refresh can fail: the token store's contract with its refresher (core.sessions.tokens' docstring has the
 tree), and how a failure is remembered for the session's other requests. No Flask here."""
 
 import json

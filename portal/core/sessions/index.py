@@ -11,9 +11,9 @@ the session's slot; commands for several slots go in a non-transactional pipelin
 sends slot by slot. An index lives as long as its longest session, and ended sessions are pruned
 from it whenever it is written or read.
 
-Ending a session deletes every key it has (core.keyspace.SESSION_KEYS): its browser's next request
+Ending a session deletes every key it has (core.storage.keyspace.SESSION_KEYS): its browser's next request
 is signed out, on every worker, the fast path included; the refresh token is revoked first, from
-its revocation copy (core.tokens), since the browser's key is not at hand.
+its revocation copy (core.sessions.tokens), since the browser's key is not at hand.
 """
 
 import hashlib
@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import redis
 
-from .keyspace import IDP_SESSION, NAVEXA_PAUSED, PERSON, SESSION, SESSION_KEYS, session_scoped
+from ..storage.keyspace import IDP_SESSION, NAVEXA_PAUSED, PERSON, SESSION, SESSION_KEYS, session_scoped
 from .pending import PendingLogins
 from .tokens import TokenStore
 
@@ -36,7 +36,7 @@ REVOKERS = 8  # revocations at once per process
 # What a session's stored JSON says of where it came from (web.sessions writes these fields).
 RECORD_USER = "user"  # {"sub", "name", "email"}
 RECORD_IDP_SID = "idp_sid"  # the Navexa sign-in session's `sid`, if the ID token had one
-RECORD_CLAIM = "claim"  # the hash of its browser's binding cookie (core.pending's claim on the browser)
+RECORD_CLAIM = "claim"  # the hash of its browser's binding cookie (core.sessions.pending's claim on the browser)
 
 # KEYS[1] an index; ARGV: the session's end, its id, now. Prune ended ones, add, live as long as the longest.
 _ADD = """

@@ -5,7 +5,7 @@ the end of a request (last writer wins) would let a slow request put back a refr
 provider has already rotated. Only sign-in and refresh write
 the record, and refresh only under the session's lock.
 
-The record is sealed (core.sealing) under the session's own key, which lives only in the
+The record is sealed (core.storage.sealing) under the session's own key, which lives only in the
 person's cookie, never in Redis: a Redis dump, even with the server's config, reveals no
 token. The session id is in the associated data, so a record cannot be moved to another session.
 The record ends when the session does: sign-in writes it with the session's absolute end, and a
@@ -25,7 +25,7 @@ How a request gets its access token (`TokenStore.access_token`):
 - a failed refresh is remembered for REFRESH_BACKOFF (on the app's clock, or less when the provider's pause
   ends sooner): until then nobody asks the provider again, and waiters get the failure at once.
 
-How a refresh can fail (the refresher, core.provider.refresher, raises these; core.errors answers them):
+How a refresh can fail (the refresher, core.oauth.provider.refresher, raises these; web.problems answers them):
 
     TokenError                 the session's tokens could not be used
     ├── SessionEnded           the session cannot go on (no record, a record the key can't open,
@@ -34,7 +34,7 @@ How a refresh can fail (the refresher, core.provider.refresher, raises these; co
         ├── RefreshBusy        too many of this session's requests already wait for the refresh
         ├── RefreshTimedOut    the token endpoint (or another worker's refresh) took too long
         ├── RefreshRateLimited the token endpoint said 429, or the portal's own rate for it is used up
-        │                      (`retry_after`); refreshes pause tenant-wide (core.upstream_gate)
+        │                      (`retry_after`); refreshes pause tenant-wide (core.storage.gate)
         └── RefreshRefused     the provider answered with another OAuth error (`error` is its code)
 
 No Flask here: the refresher is a function handed in by the caller.
@@ -50,19 +50,11 @@ from dataclasses import asdict, dataclass
 
 import redis
 
-from . import sealing
-from .keyspace import REFRESH_FAILED, REFRESH_LOCK, REVOCABLE, TOKENS, session_scoped
-from .leased_lock import LeasedLock
-from .metrics import REFRESHES
-from .refresh_failures import (  # noqa: F401 - re-exported: the store's contract lives with the store
-    RefreshBusy,
-    RefreshRateLimited,
-    RefreshRefused,
-    RefreshTimedOut,
-    RefreshUnavailable,
-    SessionEnded,
-    TokenError,
-)
+from ..oauth.refresh_failures import RefreshBusy, RefreshRateLimited, RefreshTimedOut, RefreshUnavailable, SessionEnded, TokenError
+from ..observability.metrics import REFRESHES
+from ..storage import sealing
+from ..storage.keyspace import REFRESH_FAILED, REFRESH_LOCK, REVOCABLE, TOKENS, session_scoped
+from ..storage.leased_lock import LeasedLock
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ after a page costs no Navexa call. No Flask here.
 One Redis string per session (`portal:answers:{sid}`, in the session's hash slot): every answer the session
 was given in the last `ttl` seconds, by call (128 bits of the SHA-256 of its path and query, so paths aren't
 kept in the clear), each stamped with when it was fetched; the whole deflated against a dictionary of
-Navexa's field names, then sealed with AES-GCM under the session's own key (core.sealing), like the token
+Navexa's field names, then sealed with AES-GCM under the session's own key (core.storage.sealing), like the token
 record: a Redis dump reveals nothing. One value a session, not one field per call: deflated together, a
 visit's answers take half the room (and Redis's per-field overhead goes). An answer older than `ttl` is not
 used and is dropped at the next write; the key lapses `ttl` after its last write, and goes with the session
@@ -31,10 +31,10 @@ from typing import Any
 
 import redis
 
-from . import sealing
-from .keyspace import CACHE, IN_FLIGHT_CALL, session_scoped
-from .metrics import CACHE_LOOKUPS, REDIS_ERRORS
-from .values import is_number
+from ..observability.metrics import CACHE_LOOKUPS, REDIS_ERRORS
+from ..storage import sealing
+from ..storage.keyspace import CACHE, IN_FLIGHT_CALL, session_scoped
+from ..values import is_number
 
 log = logging.getLogger(__name__)
 

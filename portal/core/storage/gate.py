@@ -18,14 +18,11 @@ from collections.abc import Callable
 
 import redis
 
-from .tokens import RefreshRateLimited
-
 log = logging.getLogger(__name__)
 
 DEFAULT_PAUSE = 10.0  # s after a 429 that says no Retry-After
 MAX_PAUSE = 300.0  # s: a Retry-After beyond this is read as this (a typo upstream must not stop us for a day)
 POLL = 0.01  # s: the shortest sleep while waiting for a turn
-REFRESH_PATIENCE = 5.0  # s a refresh waits for the token endpoint's turn (the session's other requests wait too)
 
 # KEYS[1] the name's arrival time; ARGV: now (ms), interval (ms), burst. 0 and the slot taken, or the
 # ms until the next slot (nothing taken).
@@ -87,31 +84,6 @@ class Gate:
             if wait_ms / 1000 > left:
                 return wait_ms / 1000
             time.sleep(max(POLL, wait_ms / 1000))
-
-
-TOKEN_ENDPOINT = "token-endpoint"  # noqa: S105 - a name, not a secret; the gate's name for the provider's token endpoint (one for the tenant)
-
-
-def gated_refresher(refresh: Callable[[str], dict], gate: "Gate", patience: float) -> Callable[[str], dict]:
-    """The token store's refresher, within the tenant-wide gate: paused after a 429 (for its Retry-After),
-    and at most the gate's rate across every process. A refresh that can't have a turn within `patience`
-    is RefreshRateLimited (the session is kept; its request answers 503 with Retry-After)."""
-
-    def run(refresh_token: str) -> dict:
-        paused = gate.paused_for(TOKEN_ENDPOINT)
-        if paused:
-            raise RefreshRateLimited(whole_seconds(paused), "refreshes are paused: the token endpoint said 429")
-        still = gate.wait_turn(TOKEN_ENDPOINT, patience)
-        if still is not None:
-            raise RefreshRateLimited(whole_seconds(still), "the portal's rate for the token endpoint is used up")
-        try:
-            return refresh(refresh_token)
-        except RefreshRateLimited as error:
-            error.retry_after = whole_seconds(gate.pause(TOKEN_ENDPOINT, error.retry_after))
-            log.warning("the token endpoint said 429: refreshes paused for %s s everywhere", error.retry_after)
-            raise
-
-    return run
 
 
 def whole_seconds(seconds: float) -> int:

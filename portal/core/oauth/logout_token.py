@@ -23,7 +23,7 @@ import redis
 from joserfc import jws
 from joserfc.errors import JoseError
 
-from .keyspace import LOGOUT_JTI
+from ..storage.keyspace import LOGOUT_JTI
 from .provider import Provider, ProviderFailure
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"

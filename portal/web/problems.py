@@ -20,11 +20,11 @@ The portal's own (raised on purpose, each with its status, code, title and messa
 Three families come from the Flask-free clients and are answered by class from a table here, never
 mutated after the fact:
 
-    core.navexa.NavexaError      the Navexa API (NAVEXA_ANSWERS): Unauthorized (TokenRejected), Forbidden,
+    core.navexa.client.NavexaError      the Navexa API (NAVEXA_ANSWERS): Unauthorized (TokenRejected), Forbidden,
                                  NotFound, RateLimited, UpstreamError, UpstreamTimeout
-    core.provider.ProviderFailure  the identity provider (PROVIDER_ANSWERS): ProviderUnreachable
+    core.oauth.provider.ProviderFailure  the identity provider (PROVIDER_ANSWERS): ProviderUnreachable
                                  (ProviderTimeout), ProviderBadAnswer (InvalidIdToken), ProviderRefused
-    core.tokens.TokenError       a refresh (REFRESH_ANSWERS): SessionEnded (the session can't go on),
+    core.oauth.refresh_failures.TokenError       a refresh (REFRESH_ANSWERS): SessionEnded (the session can't go on),
                                  RefreshUnavailable (RefreshBusy, RefreshTimedOut, RefreshRefused)
 
 web.errors renders any of them as a page or as JSON (`json_body`, which the /api/ fast path sends too).
@@ -34,7 +34,8 @@ Nothing here ever echoes a token, code, verifier or secret.
 import json
 from dataclasses import dataclass
 
-from . import navexa, provider, tokens
+from ..core.navexa import client as navexa
+from ..core.oauth import provider, refresh_failures
 
 AGAIN_SOON = "Please try again in a moment."
 SIGN_IN_SERVICE_UNREACHABLE = "Navexa's sign-in service can't be reached"
@@ -169,14 +170,14 @@ PROVIDER_ANSWERS: dict[type[provider.ProviderFailure], Answer] = {
     provider.ProviderFailure: Answer(502, "provider_error", ClientRejected.title, AGAIN_SOON),
 }
 
-REFRESH_ANSWERS: dict[type[tokens.RefreshUnavailable], Answer] = {  # a refresh failed, the session is kept
-    tokens.RefreshBusy: Answer(503, "refresh_busy", "Your session is being renewed", AGAIN_SOON),
-    tokens.RefreshRateLimited: Answer(503, "provider_rate_limited", "Navexa's sign-in service asks us to slow down",
+REFRESH_ANSWERS: dict[type[refresh_failures.RefreshUnavailable], Answer] = {  # a refresh failed, the session is kept
+    refresh_failures.RefreshBusy: Answer(503, "refresh_busy", "Your session is being renewed", AGAIN_SOON),
+    refresh_failures.RefreshRateLimited: Answer(503, "provider_rate_limited", "Navexa's sign-in service asks us to slow down",
                                       "Your session is fine. Please try again {wait}."),
-    tokens.RefreshTimedOut: Answer(504, "provider_timeout", "Navexa's sign-in service didn't answer in time", AGAIN_SOON),
-    tokens.RefreshRefused: Answer(502, "provider_refused", "Navexa's sign-in service refused to renew your session",
+    refresh_failures.RefreshTimedOut: Answer(504, "provider_timeout", "Navexa's sign-in service didn't answer in time", AGAIN_SOON),
+    refresh_failures.RefreshRefused: Answer(502, "provider_refused", "Navexa's sign-in service refused to renew your session",
                                   AGAIN_SOON),
-    tokens.RefreshUnavailable: Answer(502, "provider_unavailable", SIGN_IN_SERVICE_UNREACHABLE, AGAIN_SOON),
+    refresh_failures.RefreshUnavailable: Answer(502, "provider_unavailable", SIGN_IN_SERVICE_UNREACHABLE, AGAIN_SOON),
 }
 
 
@@ -191,7 +192,7 @@ def navexa_error(error: navexa.NavexaError, retry_link: str | None = None) -> Po
                                                    wait=in_seconds(error.retry_after))
 
 
-def refresh_error(error: tokens.RefreshUnavailable, retry_link: str | None = None) -> PortalError:
+def refresh_error(error: refresh_failures.RefreshUnavailable, retry_link: str | None = None) -> PortalError:
     """What a refresh that failed but keeps the session is answered with (a rate limit says how long to wait)."""
     retry_after = getattr(error, "retry_after", None)
     return answer_for(error, REFRESH_ANSWERS).error(retry_link, retry_after=retry_after, wait=in_seconds(retry_after))

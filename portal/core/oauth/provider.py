@@ -13,8 +13,8 @@ No Flask here: settings come in, plain values go out. Every call to the provider
     ├── ProviderRateLimited    429: the tenant's rate limit (`retry_after` when it said one)
     └── ProviderRefused        an OAuth error answer; `error` is its code (invalid_grant, …)
 
-`refresher()` turns these into the token store's contract (tokens.SessionEnded ends the
-session, tokens.RefreshUnavailable and its kinds keep it) by the one policy in FATAL_REFRESH_ERRORS.
+`refresher()` turns these into the token store's contract (SessionEnded ends the
+session, RefreshUnavailable and its kinds keep it) by the one policy in FATAL_REFRESH_ERRORS.
 """
 
 import base64
@@ -32,9 +32,8 @@ from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 
+from ..values import whole_number
 from .client_auth import SecretPost
-from .tokens import RefreshRateLimited, RefreshRefused, RefreshTimedOut, RefreshUnavailable, SessionEnded
-from .values import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,6 @@ ID_TOKEN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES
 # and forged tokens posted to /backchannel-logout can't turn into a stream of JWKS requests at the tenant.
 JWKS_REFETCH_EVERY = 10.0
 # The only refresh answers that end a session; anything else (timeouts, 5xx) is worth retrying later.
-FATAL_REFRESH_ERRORS = frozenset({"invalid_grant", "invalid_client"})
 VERIFIER_BYTES = 64  # → an 86-character code_verifier (RFC 7636 allows 43–128)
 
 
@@ -115,7 +113,7 @@ class Provider:
                  http: requests.Session | None = None, clock: Callable[[], float] = time.time, client_auth=None):
         self.auth_url = auth_url.rstrip("/")
         self.client_id = client_id
-        # How the portal authenticates at the token and revocation endpoints (core.client_auth).
+        # How the portal authenticates at the token and revocation endpoints (core.oauth.client_auth).
         self.client_auth = client_auth or SecretPost(client_id, client_secret)
         self.audience = audience
         self.scope = scope
@@ -307,23 +305,3 @@ class Provider:
             hint.update({"logout_hint": logout_hint} if logout_hint else {})
             return end_session + "?" + urlencode({"client_id": self.client_id, "post_logout_redirect_uri": return_to, **hint})
         return self.auth_url + "/v2/logout?" + urlencode({"client_id": self.client_id, "returnTo": return_to})
-
-
-def refresher(provider: Provider) -> Callable[[str], dict]:
-    """The token store's refresh function: a provider failure becomes SessionEnded or RefreshUnavailable."""
-
-    def refresh(refresh_token: str) -> dict:
-        try:
-            return provider.refresh(refresh_token)
-        except ProviderRefused as error:
-            if error.error in FATAL_REFRESH_ERRORS:
-                raise SessionEnded(f"refresh refused: {error.error}") from error
-            raise RefreshRefused(error.error) from error
-        except ProviderTimeout as error:
-            raise RefreshTimedOut("token endpoint timed out") from error
-        except ProviderRateLimited as error:
-            raise RefreshRateLimited(error.retry_after) from error
-        except ProviderFailure as error:
-            raise RefreshUnavailable(f"token endpoint unusable: {error.code}") from error
-
-    return refresh

@@ -7,22 +7,7 @@ Every key starts `portal:`. A session's keys put its id in braces (`session_scop
 tag, so all of one session's keys share a Cluster slot: one command may touch several of them.
 Single-key Lua scripts stay single-key, and keys in different slots are never touched in one command.
 
-| prefix | holds |
-|---|---|
-| SESSION (`portal:session:{sid}`) | the session's JSON (web.session_store) |
-| TOKENS (`portal:tokens:{sid}`) | the sealed token record (core.tokens) |
-| REFRESH_LOCK, REFRESH_FAILED | the refresh lock's lease; a remembered refresh failure (core.tokens) |
-| CACHE (`portal:answers:{sid}`) | the session's recent Navexa answers, deflated and sealed together (core.cache) |
-| IN_FLIGHT_CALL (`portal:inflight:{sid}:<field>`) | a Navexa call one of the session's requests is making now (core.cache) |
-| NAVEXA_PAUSED (`portal:navexa-paused:{sid}`) | until when its person is paused at Navexa: the fast path's copy (core.session_index) |
-| PENDING (`portal:login:<state>`) | a pending login (core.pending) |
-| BROWSER (`portal:browser:<hash>`) | a browser's latest session (core.pending) |
-| REVOCABLE (`portal:revocable:{sid}`) | the refresh token sealed under the server's key, to revoke it without the browser (core.tokens) |
-| PERSON (`portal:person:{<hash of sub>}`) | a sorted set: the person's live sessions, scored by their end (core.session_index) |
-| IDP_SESSION (`portal:idp-session:{<hash of sid>}`) | the same for one Navexa sign-in session (core.session_index) |
-| LOGOUT_JTI (`portal:logout-jti:<hash>`) | a back-channel logout token already used, until its end (core.logout_token) |
-| GATE (`portal:gate:…`) | upstream rates and pauses: the token endpoint's, each person's at Navexa (core.upstream_gate) |
-| RATE_LIMIT | Flask-Limiter's counters (web.ratelimit) |
+What each key holds, who writes it and when it ends: docs/architecture.md, "Where state lives".
 """
 
 from urllib.parse import urlsplit
@@ -30,8 +15,6 @@ from urllib.parse import urlsplit
 import redis
 from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
-
-from ..settings import Settings
 
 SESSION = "portal:session:"
 TOKENS = "portal:tokens:"  # noqa: S105 - a key prefix, not a secret
@@ -60,25 +43,26 @@ def session_scoped(prefix: str, sid: str) -> str:
     return f"{prefix}{{{sid}}}"
 
 
-def connect(settings: Settings):
-    """A client for the configured topology."""
+def connect(url: str | None, *, sentinels=(), sentinel_master: str = "", cluster: bool = False):
+    """A client for the configured topology: one server at `url`, the primary Sentinel names `sentinel_master`
+    (the `url` gives its db and credentials), or a Cluster reached through `url`."""
     options = {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT, "health_check_interval": HEALTH_CHECK_INTERVAL}
-    if settings.redis_sentinels:
-        url = urlsplit(settings.redis_url or "redis://")
-        sentinel = Sentinel(list(settings.redis_sentinels), sentinel_kwargs={"socket_timeout": TIMEOUT,
+    if sentinels:
+        url = urlsplit(url or "redis://")
+        sentinel = Sentinel(list(sentinels), sentinel_kwargs={"socket_timeout": TIMEOUT,
                                                                               "socket_connect_timeout": TIMEOUT})
         db = int(url.path.strip("/") or 0)
-        return sentinel.master_for(settings.redis_sentinel_master, db=db, password=url.password,
+        return sentinel.master_for(sentinel_master, db=db, password=url.password,
                                    username=url.username, ssl=url.scheme == "rediss", **options)
-    if settings.redis_cluster:
-        return RedisCluster.from_url(settings.redis_url, **options)
-    return redis.Redis.from_url(settings.redis_url, **options)
+    if cluster:
+        return RedisCluster.from_url(url, **options)
+    return redis.Redis.from_url(url, **options)
 
 
-def limiter_storage(settings: Settings, client) -> tuple[str, dict]:
+def limiter_storage(url: str | None, client, *, cluster: bool = False) -> tuple[str, dict]:
     """Flask-Limiter's storage URI and options on the same Redis (the same pool where there is one)."""
-    if settings.redis_cluster:
-        node = urlsplit(settings.redis_url)
+    if cluster:
+        node = urlsplit(url)
         scheme = "rediss+cluster" if node.scheme == "rediss" else "redis+cluster"
         return f"{scheme}://{node.netloc}", {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT}
     return "redis://", {"connection_pool": client.connection_pool}

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import redis
 
-from .keyspace import BROWSER, PENDING
+from ..storage.keyspace import BROWSER, PENDING
 
 PENDING_LOGIN_TTL = 600  # s: long enough to sign in at the provider, short enough to be useless if leaked
 MAX_NEXT_LENGTH = 1024  # characters of `next` kept; a longer one is dropped, so a visitor can't make us store much

@@ -17,7 +17,7 @@ client or upstream can re-read them as something else; redirects are never follo
 
 What the person is told about each is errors.NAVEXA_ANSWERS.
 
-Polite to Navexa (with a `gate`, core.upstream_gate, and the person a call is for): after a 429 the
+Polite to Navexa (with a `gate`, core.storage.gate, and the person a call is for): after a 429 the
 person's calls pause, from every worker and container, until its Retry-After lapses (a call meanwhile is
 RateLimited at once, without asking Navexa); with NAVEXA_RATE_LIMIT, each person's calls keep to that
 rate, waiting up to PERSON_PATIENCE for a turn.
@@ -33,9 +33,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import urllib3
 
-from .metrics import NAVEXA_CALLS, NAVEXA_SECONDS
-from .upstream_gate import whole_seconds
-from .values import whole_number
+from ..observability.metrics import NAVEXA_CALLS, NAVEXA_SECONDS
+from ..storage.gate import whole_seconds
+from ..values import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class NavexaClient:
 
     def __init__(self, base_url: str, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), pool_size: int = POOL_SIZE,
                  fanout_threads: int = FANOUT_THREADS, pool=None, gate=None, on_pause=None):
-        self.gate = gate  # core.upstream_gate.Gate per person, or None
+        self.gate = gate  # core.storage.gate.Gate per person, or None
         self.on_pause = on_pause  # on_pause(person, seconds): told of each new pause (the fast path's copy)
         parts = urlsplit(base_url.rstrip("/"))
         self.origin = f"{parts.scheme}://{parts.netloc}"

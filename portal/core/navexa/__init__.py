@@ -1,0 +1,1 @@
+"""The Navexa API: its client, and the session's cache of its answers."""

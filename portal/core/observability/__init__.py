@@ -1,0 +1,1 @@
+"""What the portal tells its operators: the log format (one JSON line a request) and Prometheus metrics."""
