@@ -26,6 +26,7 @@ from .core.oauth.client_auth import PrivateKeyJwt
 from .core.oauth.refresh_policy import REFRESH_PATIENCE, gated_refresher, refresher
 from .core.sessions.index import SessionIndex
 from .core.sessions.pending import PendingLogins
+from .core.sessions.revocation import RevocationCopies
 from .core.sessions.tokens import TokenStore
 from .core.storage import keyspace
 from .core.storage.gate import Gate
@@ -60,9 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     # NAVEXA_RATE_LIMIT), and the tenant's refresh rate and pause.
     navexa_gate = Gate(client, keyspace.GATE + "navexa:", rate=settings.navexa_rate, clock=clock)
     refresh_gate = Gate(client, keyspace.GATE + "refresh:", rate=settings.refresh_rate, clock=clock)
-    navexa_client = NavexaClient(settings.api_url, gate=navexa_gate,
-                                 on_pause=lambda person, seconds: services.services(app).index.mark_paused(person, seconds),
-                                 **({"timeout": navexa_timeout} if navexa_timeout else {}))
+    navexa_client = NavexaClient(settings.api_url, gate=navexa_gate, **({"timeout": navexa_timeout} if navexa_timeout else {}))
     client_auth = (PrivateKeyJwt(settings.client_id, *load_private_key(settings.client_private_key), settings.client_key_id,
                                  clock=clock)
                    if settings.client_auth == "private_key_jwt" else None)  # None: client_secret_post
@@ -70,15 +69,16 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
         auth_url=settings.auth_url, client_id=settings.client_id, client_secret=settings.client_secret,
         audience=settings.audience, scope=settings.scope, refresh_scope=settings.refresh_scope,
         timeout=provider_timeout, refresh_timeout=refresh_timeout, client_auth=client_auth)
+    revocation = RevocationCopies(client, derived_key(settings.secret_key, "revocation-copy/v1"))
     token_store = TokenStore(client, refresher=gated_refresher(refresher(navexa_provider), refresh_gate,
                                                                REFRESH_PATIENCE), clock=clock,
                              revoke=navexa_provider.revoke,
-                             revocation_key=derived_key(settings.secret_key, "revocation-copy/v1"))
+                             revocation=revocation)
     pending = PendingLogins(client)
     services.init_app(app, services.Services(settings=settings, redis=client, navexa=navexa_client,
                                              provider=navexa_provider, tokens=token_store, pending=pending,
                                              cache=AnswerCache(client, ttl=settings.cache_seconds, clock=clock),
-                                             index=SessionIndex(client, token_store, pending,
+                                             index=SessionIndex(client, revocation, pending,
                                                                 revoke=navexa_provider.revoke, clock=clock),
                                              clock=clock, today=today))
 
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     app.register_blueprint(api_views.bp)
     ratelimit.init_app(app, *keyspace.limiter_storage(settings.redis_url, client, cluster=settings.redis_cluster))
     app.wsgi_app = FastPath(app, redis_client=client, sessions=session_interface, tokens=token_store,
+                            index=services.services(app).index,
                             navexa_client=navexa_client, production=settings.production, security_headers=headers,
                             own_origin=security.origin_of(settings.public_url))
     if settings.trusted_proxy_count:  # outermost: everything inside sees the client's address

@@ -6,7 +6,7 @@ import json
 import flask
 import requests
 
-from portal.web.sessions import SAME_SITE
+from portal.core.sessions.record import SAME_SITE
 from tests.helpers import SAME_SITE_COOKIE, SESSION_COOKIE, session_key
 
 

@@ -13,12 +13,12 @@ from portal.api import hop
 from portal.core.navexa.client import NavexaClient, RateLimited
 from portal.core.oauth.refresh_failures import SessionEnded
 from portal.core.observability import logformat
+from portal.core.sessions.record import SESSION_ID
 from portal.core.sessions.tokens import TokenRecord, TokenStore
 from portal.core.storage.sealing import new_key
 from portal.pages.income import income_by_financial_year, income_csv
 from portal.web.problems import UpstreamContent
 from portal.web.security import safe_next
-from portal.web.session_store import SESSION_ID
 from tests.helpers import PortalBrowser, token_key
 from tests.test_clients import Pool
 from tools.stack import start_redis

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from portal.core.sessions.record import SEEN_EVERY
 from portal.settings import MAX_BODY
-from portal.web.sessions import SEEN_EVERY
 from tests.helpers import PortalBrowser, session_key, token_key
 from tools.clients import Browser
 from tools.stack import free_port, portal_env, start_portal

@@ -242,3 +242,73 @@ def test_with_redis_down_each_request_logs_one_line_and_healthz_stays_up(make_po
     assert all(r.exc_info is None for r in caplog.records)
     assert person.page("/healthz").status_code == 200
     assert person.page("/readyz").status_code == 503
+
+
+# -- every way a session ends leaves none of its keys ----------------------------------------------------------
+
+
+def keys_naming(client, sid: str) -> list[bytes]:
+    """Every key whose name holds the session id, and every index that still lists it (a full SCAN)."""
+    found = [key for key in client.scan_iter("*") if sid.encode() in key]
+    for index in client.scan_iter("portal:*person:*"):
+        if client.zscore(index, sid) is not None:
+            found.append(index)
+    for index in client.scan_iter("portal:*idp-session:*"):
+        if client.zscore(index, sid) is not None:
+            found.append(index)
+    return found
+
+
+def busy_session(portal, person, locked: bool = True) -> str:
+    """A session with every key it can have: record, tokens, revocation copy, cached answers, a call in flight,
+    a refresh lock and a remembered refresh failure."""
+    from portal.core.oauth.refresh_failures import RefreshTimedOut
+    from portal.core.storage.keyspace import REFRESH_FAILED, REFRESH_LOCK, session_scoped
+
+    assert person.page("/portfolios").status_code == 200  # answers cached
+    sid = person.session_id()
+    portal.services.cache.claim(sid, {"x": ("/v1/portfolios/1", None)})  # a call in flight
+    if locked:  # (a refresh would wait on these)
+        portal.redis.set(session_scoped(REFRESH_LOCK, sid), b"someone", px=60_000)
+        portal.redis.set(session_scoped(REFRESH_FAILED, sid), RefreshTimedOut("slow").remembered(), px=60_000)
+    assert len(keys_naming(portal.redis, sid)) >= (9 if locked else 7)  # its own keys and its two index entries
+    return sid
+
+
+def test_sign_out_leaves_no_key_of_the_session_in_redis(lone_portal, sandbox):
+    """Found by scanning: before, /logout left the session's Navexa-pause copy and its in-flight claims to lapse."""
+    from tests.helpers import PortalBrowser
+
+    person = PortalBrowser(lone_portal, sandbox)
+    assert person.sign_in("alice").status_code == 302
+    sid = busy_session(lone_portal, person)
+    response = person.post(lone_portal.url + "/logout", data={"csrf_token": person.csrf()}, allow_redirects=False,
+                           timeout=10)
+    assert response.status_code == 302
+    assert keys_naming(lone_portal.redis, sid) == []
+    assert sandbox.stats()["revocations"] >= 1
+
+
+@pytest.mark.parametrize("how", ["sessions page", "operator", "fast path hand-over", "session expired"])
+def test_every_other_way_a_session_ends_leaves_no_key_of_it(how, lone_portal, sandbox):
+    from portal.core.sessions.record import SEEN_EVERY
+    from tests.helpers import PortalBrowser
+
+    person, other = PortalBrowser(lone_portal, sandbox), PortalBrowser(lone_portal, sandbox)
+    assert person.sign_in("alice").status_code == 302 and other.sign_in("alice").status_code == 302
+    sid = busy_session(lone_portal, person, locked=how != "fast path hand-over")
+    if how == "sessions page":
+        response = other.post(lone_portal.url + "/sessions/end-others", data={"csrf_token": other.csrf()},
+                              allow_redirects=False, timeout=10)
+        assert response.status_code == 302 and "ended=1" in response.headers["Location"]
+    elif how == "operator":
+        lone_portal.services.index.end_matching(sub=lone_portal.services.index.records([sid])[sid]["user"]["sub"])
+    elif how == "fast path hand-over":
+        lone_portal.clock.advance(SEEN_EVERY)
+        assert person.page("/portfolios").status_code == 200  # "last used" noted: the next call goes fast
+        sandbox.config(api_error={"status": 401, "count": 2})
+        assert person.get(lone_portal.url + "/api/v1/portfolios", headers={"X-CSRF": "1"}, timeout=10).status_code == 401
+    else:  # its key cookie is gone: the Flask path ends it
+        person.cookies.set(KEY_COOKIE, None)
+        assert person.get(lone_portal.url + "/portfolios", allow_redirects=False, timeout=10).status_code == 302
+    assert keys_naming(lone_portal.redis, sid) == [], how

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from portal.core.sessions.browsers import describe
+from portal.core.sessions.record import SEEN, SEEN_EVERY
 from portal.signin.your_sessions import ago, handle_of
-from portal.web.sessions import SEEN, SEEN_EVERY
 from tests.helpers import PortalBrowser, session_key, token_key
 from tests.oauth_helpers import refresh as sandbox_refresh
 

@@ -11,14 +11,14 @@ Whatever it starts, it finishes: Navexa's answer, or its error as the same JSON 
 would send (a 401 is refreshed and retried once, as there). It declines, before asking Navexa,
 anything else (another origin's request, no X-CSRF header or no Strict same-site cookie, no session,
 a token to refresh, a "last used" to note or an older session to index, a bad path, Redis trouble),
-and the Flask app answers. The one hand-over after Navexa was asked: when the session can't go on (a refreshed token
-refused too, or a refresh refused for good), it deletes the token record and declines, so the
-Flask app signs the person out without asking anyone again.
+and the Flask app answers. Every refusal is decided by web.rules, the same functions the Flask path calls. The one
+hand-over after Navexa was asked: when the session can't go on (a refreshed token refused too, or a refresh
+refused for good), it ends the session the one way sessions end (SessionIndex.end) and declines, so the Flask
+app answers that the session has ended, without asking anyone again.
 
 Which path answered is counted: portal_api_answers_total{path="fast"|"full"}.
 """
 
-import hmac
 import logging
 import time
 
@@ -32,13 +32,14 @@ from ..core.navexa import client as navexa
 from ..core.oauth.refresh_failures import RefreshUnavailable, SessionEnded
 from ..core.observability import logformat
 from ..core.observability.metrics import API_ANSWERS
+from ..core.sessions.index import SessionIndex
+from ..core.sessions.record import SESSION_ID, SessionRecord
 from ..core.sessions.tokens import TokenStore
-from ..core.storage.keyspace import NAVEXA_PAUSED, SESSION, session_scoped
-from ..core.values import is_number
+from ..core.storage.keyspace import SESSION, session_scoped
+from ..web import rules
 from ..web.cookies import key_cookie, same_site_cookie
 from ..web.problems import PortalError, navexa_error, refresh_error
-from ..web.session_store import SESSION_ID, RedisSessionInterface
-from ..web.sessions import INDEXED, SAME_SITE, SEEN, SEEN_EVERY, USER_KEY
+from ..web.session_store import RedisSessionInterface
 from . import hop
 from .views import PROXY_ENDPOINT
 
@@ -49,13 +50,14 @@ class FastPath:
     """A WSGI wrapper round the Flask app (see the module docstring)."""
 
     def __init__(self, app: Flask, *, redis_client, sessions: RedisSessionInterface, tokens: TokenStore,
-                 navexa_client: navexa.NavexaClient, production: bool, security_headers: dict[str, str],
-                 own_origin: str):
+                 index: SessionIndex, navexa_client: navexa.NavexaClient, production: bool,
+                 security_headers: dict[str, str], own_origin: str):
         self.wsgi_app = app.wsgi_app
         self.routes = app.url_map.bind("localhost")  # matches against the map as it is at each call
         self.redis = redis_client
         self.sessions = sessions
         self.tokens = tokens
+        self.index = index
         self.navexa = navexa_client
         self.production = production
         self.security_headers = security_headers
@@ -91,23 +93,9 @@ class FastPath:
             return False
         return endpoint == PROXY_ENDPOINT
 
-    def same_site(self, data: dict, incoming: Request) -> bool:
-        """Whether the request carries the session's Strict same-site cookie (web.security.check_same_site)."""
-        expected = data.get(SAME_SITE)
-        given = same_site_cookie.value_in(incoming.cookies, self.production) or ""
-        return not isinstance(expected, str) or hmac.compare_digest(expected.encode(), given.encode())
-
-    def due_a_write(self, data: dict) -> bool:
-        """Whether web.sessions.touch has something to write: "last used", or an older session's adoption into
-        the index."""
-        seen = data.get(SEEN)
-        return not data.get(INDEXED) or is_number(seen) and self.sessions.clock() - seen >= SEEN_EVERY
-
     def answer(self, environ, started: float, request_id: str):
         """(status line, headers, body), or None for the Flask app to answer."""
         incoming = Request(environ)  # werkzeug's parsing of cookies, query and headers, as Flask's
-        if hop.from_another_origin(incoming.headers, self.own_origin) or not environ.get("HTTP_X_CSRF"):
-            return None  # refused: the Flask view says so
         sid = incoming.cookies.get(self.sessions.cookie_name, "")
         key = key_cookie.key_in(incoming.cookies, self.production)
         if not SESSION_ID.fullmatch(sid) or key is None:
@@ -117,31 +105,31 @@ class FastPath:
                             hop.forwarded_headers(incoming.headers))
         except PortalError:  # a bad path: the Flask view says so
             return None
-        try:  # one round trip: the session, its token record and its person's Navexa pause share a slot
-            raw_session, sealed, paused_until = self.redis.mget(session_scoped(SESSION, sid), self.tokens.key_of(sid),
-                                                                 session_scoped(NAVEXA_PAUSED, sid))
+        try:  # one round trip: the session and its token record share a slot
+            raw_session, sealed = self.redis.mget(session_scoped(SESSION, sid), self.tokens.key_of(sid))
         except redis.RedisError:
             return None  # the Flask path reports it
-        data = self.sessions.record_of(raw_session)
-        user = data.get(USER_KEY) if data else None
-        if not isinstance(user, dict) or not self.same_site(data, incoming) or self.due_a_write(data):
-            return None  # signed out, refused, or "last used" to note: the Flask path's
-        if paused_until is not None and float(paused_until) > self.sessions.clock():
-            return None  # Navexa asked this person to wait: the Flask path answers 429 with the time left
+        record = SessionRecord.of(self.sessions.record_of(raw_session))
+        if rules.refusal(record, incoming.headers, same_site_cookie.value_in(incoming.cookies, self.production),
+                         self.own_origin) is not None:
+            return None  # refused: the Flask view says so, by the same rules
+        if not record.signed_in or record.due_a_write(self.sessions.clock()):
+            return None  # signed out, or "last used" to note: the Flask path's
         token = self.tokens.usable_token(sid, key, sealed)
         if token is None:
             return None  # signed out, or a token to refresh first: the Flask path's
+        user = record.user
         label = user.get("sub") or "-"
 
         def token_for(refused: str | None) -> str:
             return token if refused is None else self.tokens.access_token(sid, key, reject=refused, user=label)
 
         try:
-            # The pause was read above; the person's rate (NAVEXA_RATE_LIMIT), if any, is still the client's to keep.
+            # The person's pause and rate are the Navexa client's to keep, from the gate: the one source.
             reply = hop.reply(hop.send(self.navexa, call, lambda attempt: navexa.with_token(attempt, token_for),
-                                       person=user.get("sub"), pause_checked=True))
+                                       person=record.sub))
         except (navexa.TokenRejected, SessionEnded):
-            self.tokens.delete(sid)  # the session can't go on: the Flask path signs out, asking nobody again
+            self.index.end([sid], revoke=False)  # the session can't go on: ended the one way; Flask answers 401
             return None
         except navexa.NavexaError as error:
             reply = hop.error_reply(navexa_error(error))

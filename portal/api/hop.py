@@ -5,7 +5,7 @@ Both ways of answering an /api/ call, the Flask view (api.views) and the WSGI fa
 
 Going up:
 - only the portal's own pages may call: a browser's request from another origin (Sec-Fetch-Site
-  cross-site or same-site, or an Origin that isn't the portal's) is refused (`from_another_origin`);
+  cross-site or same-site, or an Origin that isn't the portal's) is refused (web.rules.from_another_origin);
 - a request never leaves for a path outside NAVEXA_API_URL: the raw path is decoded fully, and
   any `.`, `..` or empty segment, backslash, encoded slash, control character or invalid UTF-8 is
   refused (BadPath); each segment is sent percent-encoded (`upstream_segments`);
@@ -74,17 +74,6 @@ def _segment(segment: str) -> str:
             ord(c) < 32 or ord(c) == 127 for c in segment):
         raise BadPath()
     return segment
-
-
-def from_another_origin(headers: Mapping[str, str], own_origin: str) -> bool:
-    """Whether a browser sent this from another origin's page. Browsers say so in Sec-Fetch-Site; older ones
-    send Origin on cross-origin requests (and "null" from sandboxed frames and files). A client that sends
-    neither (curl, a server) is not a browser another site can drive with the person's cookies."""
-    site = headers.get("Sec-Fetch-Site")
-    if site is not None:
-        return site not in ("same-origin", "none")
-    origin = headers.get("Origin")
-    return origin is not None and origin != own_origin
 
 
 def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:

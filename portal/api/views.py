@@ -8,14 +8,16 @@ The usual GET is answered by api.fast_path instead, by the same rules; any /api/
 blueprint or another declares for itself (such as /api/session) is answered here.
 """
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, request, session, stream_with_context
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..core.observability.metrics import API_ANSWERS
+from ..core.sessions.record import SessionRecord
 from ..settings import MAX_BODY
-from ..web import sessions
-from ..web.problems import CrossOrigin, SessionExpired
-from ..web.security import SAFE_METHODS, check_csrf_header, check_custom_header, check_same_site, origin_of
+from ..web import rules, sessions
+from ..web.cookies import same_site_cookie
+from ..web.problems import SessionExpired
+from ..web.security import SAFE_METHODS, check_csrf_header, origin_of
 from ..web.services import services, settings
 from ..web.signed_in import login_required, with_access_token
 from . import hop
@@ -28,10 +30,10 @@ PROXY_ENDPOINT = "api.proxy"  # the one endpoint whose calls go upstream; every 
 def only_the_portals_own_pages():
     """Every /api/ request, /api/session included: refused from another origin's page, without the custom
     header, or without the Strict same-site cookie."""
-    if hop.from_another_origin(request.headers, origin_of(settings().public_url)):
-        raise CrossOrigin()
-    check_custom_header()
-    check_same_site()
+    refused = rules.refusal(SessionRecord.of(session), request.headers, same_site_cookie.read(),
+                            origin_of(settings().public_url))
+    if refused is not None:
+        raise refused
 
 
 @bp.after_request

@@ -15,6 +15,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from ..core.oauth.provider import ProviderRefused
 from ..core.observability.metrics import SIGN_INS
 from ..core.sessions.pending import MAX_NEXT_LENGTH, PENDING_LOGIN_TTL, PendingLogin, binding_hash
+from ..core.sessions.record import new_session_id
 from ..web import sessions
 from ..web.cookies import SIGNED_OUT_NOTICE_SECONDS, binding_cookie, key_cookie, signed_out_cookie
 from ..web.problems import BadInput, ClientRejected, LoginDeclined, LoginFailed, LoginStateError
@@ -133,7 +134,7 @@ def start_session(token: dict, claims: dict):
     """
     user = User.from_claims(claims)
     presented_sid = session.sid if current_user() is not None else None
-    new_sid = secrets.token_urlsafe(32)
+    new_sid = new_session_id()
     other = services().pending.claim_browser(binding_cookie.read(), presented_sid, new_sid)
     if other is not None:
         log.info("sign-in ok sub=%s, but another tab signed this browser in first: keeping that session",
@@ -142,7 +143,7 @@ def start_session(token: dict, claims: dict):
             services().provider.revoke(token["refresh_token"])
         return
     if presented_sid:
-        sessions.drop(presented_sid, key_cookie.key())
+        sessions.end_other(presented_sid, key_cookie.key())
     idp_sid = claims.get("sid") if isinstance(claims.get("sid"), str) else None
     binding = binding_cookie.read()
     sessions.start(user, token, new_sid, idp_sid=idp_sid, claim=binding_hash(binding) if binding else None)

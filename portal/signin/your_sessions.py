@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from ..core.observability.metrics import SESSIONS_ENDED
+from ..core.sessions.record import BROWSER, SEEN, STARTED
 from ..core.values import is_number
 from ..web import sessions
 from ..web.problems import BadInput
@@ -69,11 +70,11 @@ def listing(records: dict[str, dict], this_sid: str | None = None) -> list[Liste
 
     def order(item) -> tuple:
         sid, data = item
-        started = data.get(sessions.STARTED)
+        started = data.get(STARTED)
         return sid != this_sid, -started if is_number(started) else 0
 
-    return [Listed(handle=handle_of(sid), browser=str(data.get(sessions.BROWSER) or "An unknown browser")[:60],
-                   started=when(data.get(sessions.STARTED)), last_used=when(data.get(sessions.SEEN)),
+    return [Listed(handle=handle_of(sid), browser=str(data.get(BROWSER) or "An unknown browser")[:60],
+                   started=when(data.get(STARTED)), last_used=when(data.get(SEEN)),
                    this_one=sid == this_sid)
             for sid, data in sorted(records.items(), key=order)]
 
@@ -90,7 +91,7 @@ def list_sessions():
 
 def end_these(sids: list[str]) -> int:
     user = sessions.current_user()
-    ended = len(services().index.end_all(sids))
+    ended = len(services().index.end(sids))
     SESSIONS_ENDED.labels("sessions_page").inc(ended)
     log.info("sessions page ended %d other session(s) sub=%s", ended, user.label)
     return ended

@@ -13,12 +13,14 @@ from urllib.parse import urlsplit
 
 from flask import Flask, request, session
 
+from ..core.sessions.record import CSRF, SessionRecord
+from . import rules
 from .cookies import same_site_cookie
 from .problems import CsrfError, SameSiteRequired
-from .sessions import SAME_SITE, safe_current_user
+from .sessions import safe_current_user
 
-CSRF_SESSION_KEY = "csrf"
-CSRF_HEADER = "X-CSRF"
+CSRF_SESSION_KEY = CSRF  # the session record's field (core.sessions.record)
+CSRF_HEADER = rules.CSRF_HEADER
 CSRF_FORM_FIELD = "csrf_token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _SAFE_PATH = re.compile(r"/(?![/\\])[^\x00-\x1f\x7f\\]*")  # the whole value: fullmatch (a $ lets a final newline by)
@@ -56,18 +58,10 @@ def check_csrf_header():
         raise CsrfError("Send the session's CSRF token in the X-CSRF header.", status=403)
 
 
-def check_custom_header():
-    """Refuse an API call of any method without the X-CSRF header (403)."""
-    if not request.headers.get(CSRF_HEADER):
-        raise CsrfError("Every /api/ request needs the X-CSRF header: any value for GET, the session's CSRF token "
-                        "for other methods.", status=403)
-
-
 def check_same_site():
-    """Refuse a request without the session's Strict same-site cookie: the request did not start on the
-    portal's own site (a link or form elsewhere). Sessions from before the cookie existed have no value to check."""
-    expected = session.get(SAME_SITE)
-    if isinstance(expected, str) and not hmac.compare_digest(expected.encode(), (same_site_cookie.read() or "").encode()):
+    """Refuse a request without the session's Strict same-site cookie (web.rules.same_site_ok): the request did
+    not start on the portal's own site (a link or form elsewhere)."""
+    if not rules.same_site_ok(SessionRecord.of(session), same_site_cookie.read()):
         raise SameSiteRequired()
 
 

@@ -21,8 +21,6 @@ Flask-Session's (see the README's "Why not Flask-Session"):
 """
 
 import logging
-import re
-import secrets
 import time
 from datetime import UTC, datetime
 
@@ -33,6 +31,7 @@ from flask.sessions import NullSession, SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from ..core.observability.metrics import REDIS_ERRORS
+from ..core.sessions.record import EXPIRES_AT, SESSION_ID, new_session_id
 from ..core.storage.keyspace import SESSION, session_scoped
 from ..core.values import is_number
 from .problems import StoreUnavailable
@@ -41,10 +40,8 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "navexa_portal_session"
 SECURE_SESSION_COOKIE = "__Host-navexa_portal"  # __Host- pins it to this exact origin; https only
-EXPIRES_AT = "exp"  # the session's absolute end (epoch seconds), set at sign-in
 ANONYMOUS_TTL = 600  # s: what a signed-out visitor's session may cost at most (the pending-login lifetime)
 NO_SESSION_PATHS = ("/healthz", "/readyz", "/static/")  # answered without opening a session
-SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32), the whole value (fullmatch)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(dict)
@@ -129,7 +126,7 @@ class RedisSessionInterface(SessionInterface):
         """Give the session a new id now, whatever it holds; the old id's record is deleted at save."""
         if session.sid and not session.stale_sid:
             session.stale_sid = session.sid
-        session.sid, session.new_sid, session.modified = new_sid or secrets.token_urlsafe(32), True, True
+        session.sid, session.new_sid, session.modified = new_sid or new_session_id(), True, True
 
     # -- saving -----------------------------------------------------------------------
 
@@ -161,7 +158,7 @@ class RedisSessionInterface(SessionInterface):
                 self.delete_cookie(response)
             return
         if session.sid is None:
-            session.sid, session.new_sid = secrets.token_urlsafe(32), True
+            session.sid, session.new_sid = new_session_id(), True
         with self.client.pipeline(transaction=False) as pipe:
             # A session read from Redis is only ever updated, never re-created once ended elsewhere.
             pipe.set(session_scoped(SESSION, session.sid), _encoder.encode(dict(session)), ex=ttl,

@@ -8,9 +8,11 @@
   session signed in under the release before the index (no INDEXED mark): indexes it under its person
   and gives it its refresh token's revocation copy, so it can be listed and ended from elsewhere.
 - `current_user()`, `expires_at()` and `seconds_left()` read it, by the app's clock.
-- `end()` forgets this request's session everywhere: the provider's refresh token (when asked),
-  every Redis record of the session, its index entries, the browser's sign-in, and its cookies;
-  `drop()` does the same for a session this browser is leaving behind (another id).
+- `end()` forgets this request's session everywhere (core.sessions.index.SessionIndex.end, the one way a
+  session ends: every key, its index entries, its browser claim, and the refresh token when asked), then the
+  browser's sign-in and its cookies; `end_other()` does the same for a session this browser is leaving behind.
+
+The record's fields are defined once, in core.sessions.record.
 
 Only this module writes the session's user or end; the session interface (web.session_store) keeps
 whatever it is given until that end.
@@ -25,24 +27,28 @@ from flask import current_app, request, session
 
 from ..core.oauth.refresh_failures import SessionEnded
 from ..core.sessions import browsers
-from ..core.sessions.index import RECORD_CLAIM, RECORD_IDP_SID, RECORD_USER
+from ..core.sessions.record import (
+    BROWSER,
+    CLAIM,
+    EXPIRES_AT,
+    IDP_SID,
+    INDEXED,
+    SAME_SITE,
+    SEEN,
+    STARTED,
+    USER,
+    SessionRecord,
+    new_session_id,
+)
 from ..core.sessions.tokens import TokenRecord
 from ..core.storage.sealing import new_key
-from ..core.values import is_number
 from .cookies import binding_cookie, key_cookie, same_site_cookie
 from .services import services
-from .session_store import EXPIRES_AT, RedisSession, expiry_of
+from .session_store import RedisSession, expiry_of
 
 log = logging.getLogger(__name__)
 
 LIFETIME = timedelta(hours=12)  # absolute: a session is not extended by use
-USER_KEY = RECORD_USER  # the session's entry for the signed-in person's profile
-STARTED = "started"  # epoch seconds the session began
-SEEN = "seen"  # epoch seconds it was last used, to SEEN_EVERY
-SEEN_EVERY = 60  # s: "last used" is written at most this often (one session write a minute at most)
-BROWSER = "browser"  # the browser and system it began on, in a few words (core.sessions.browsers)
-SAME_SITE = "same_site"  # the value the Strict same-site cookie must carry
-INDEXED = "indexed"  # set once the session is in the index (at sign-in; at first use for an older session)
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class User:
 
 def current_user() -> User | None:
     """The signed-in person, or None."""
-    data = session.get(USER_KEY)
+    data = session.get(USER)
     if not isinstance(data, dict):
         return None
     return User(**{field: data.get(field) for field in ("sub", "name", "email")})
@@ -94,15 +100,15 @@ def start(user: User, token: dict, new_sid: str | None = None, idp_sid: str | No
     store = services().tokens
     now = services().clock()
     ends_at = int(now + LIFETIME.total_seconds())
-    current_app.session_interface.rotate(session, new_sid or secrets.token_urlsafe(32))
+    current_app.session_interface.rotate(session, new_sid or new_session_id())
     session.clear()
-    session.update({USER_KEY: asdict(user), EXPIRES_AT: ends_at, STARTED: int(now), SEEN: int(now),
+    session.update({USER: asdict(user), EXPIRES_AT: ends_at, STARTED: int(now), SEEN: int(now),
                     BROWSER: browsers.describe(request.headers.get("User-Agent")),
                     SAME_SITE: secrets.token_urlsafe(32), INDEXED: 1})
     if idp_sid:
-        session[RECORD_IDP_SID] = idp_sid
+        session[IDP_SID] = idp_sid
     if claim:
-        session[RECORD_CLAIM] = claim  # released if the session is ended from elsewhere
+        session[CLAIM] = claim  # released if the session is ended from elsewhere
     key = new_key()
     key_cookie.issue_key(key, ends_at - int(now))
     same_site_cookie.issue(session[SAME_SITE], ends_at - int(now))
@@ -116,11 +122,11 @@ def touch():
     user = current_user() if isinstance(session, RedisSession) else None
     if user is None:
         return
-    if not session.get(INDEXED):
+    record = SessionRecord.of(session)
+    if not record.indexed:
         adopt(user)
     now = int(services().clock())
-    seen = session.get(SEEN)
-    if not is_number(seen) or now - seen >= SEEN_EVERY:
+    if record.seen_due(now):
         session[SEEN] = now
 
 
@@ -154,39 +160,30 @@ def id_token() -> str | None:
 
 def idp_sid() -> str | None:
     """The Navexa sign-in session this session came from (the ID token's sid), if it said."""
-    value = session.get(RECORD_IDP_SID)
-    return value if isinstance(value, str) else None
+    return SessionRecord.of(session).idp_sid
 
 
 def end(revoke: bool = False):
-    """Forget this request's session everywhere (revoking its refresh token first if asked)."""
+    """Forget this request's session everywhere (revoking its refresh token if asked), and its cookies."""
     if session.sid:
-        drop(session.sid, key_cookie.key() if revoke else None)
+        end_other(session.sid, key_cookie.key() if revoke else None, revoke=revoke)
     services().pending.forget_browser(binding_cookie.read())
     session.clear()
     key_cookie.clear()
     same_site_cookie.clear()
 
 
-def drop(sid: str, key: bytes | None):
-    """Delete this browser's session's token record, cached answers and index entries; revoke its refresh
-    token first if the key opens the record. The session's own record goes with the browser's session at save."""
-    if key is not None:
-        revoke_refresh_token(sid, key)
-    services().tokens.delete(sid)
-    services().cache.delete(sid)
-    user = current_user()
-    services().index.remove(sid, sub=user.sub if user else None, idp_sid=idp_sid())
-
-
-def revoke_refresh_token(sid: str, key: bytes):
-    """Revoke the session's refresh token at the provider, best effort."""
-    try:
-        record = services().tokens.load(sid, key)
-    except SessionEnded:
-        return
-    if record.refresh_token:
-        services().provider.revoke(record.refresh_token)
+def end_other(sid: str, key: bytes | None, revoke: bool = True):
+    """End a session of this browser's (this one, or one it is leaving behind at sign-in) the one way sessions
+    end; its refresh token is revoked from its revocation copy, and from the record the browser's key opens
+    (a session older than revocation copies has only that)."""
+    held = []
+    if revoke and key is not None:
+        try:
+            held = [services().tokens.load(sid, key).refresh_token]
+        except SessionEnded:
+            pass
+    services().index.end([sid], revoke=revoke, refresh_tokens=[token for token in held if token])
 
 
 def init_app(app):

@@ -15,7 +15,8 @@ The cache is best-effort: if Redis refuses a read or a write (down, or full unde
 page asks Navexa as if nothing were cached, and keeps nothing; one warning line says so.
 
 Identical calls in flight for one session are made once (`claim`, `wait_for`, `release`): the first
-request to miss a call claims it (`portal:inflight:{sid}:<field>`, for IN_FLIGHT seconds at most);
+request to miss a call claims it (a field of `portal:inflight:{sid}`, for IN_FLIGHT seconds at most; the
+hash itself lapses IN_FLIGHT after its last claim and goes with the session);
 another request of the session (a second tab, on any worker) that misses it meanwhile waits for its
 answer to land in the cache instead of asking Navexa again, and asks itself only if the claim goes
 without an answer (the first call failed) or the wait runs out.
@@ -53,6 +54,23 @@ IN_FLIGHT = 20.0  # s a claim on a call lasts at most: longer than Navexa's read
 WAIT_POLL = 0.05  # s between looks for a claimed call's answer
 
 
+# KEYS[1] the session's claims; ARGV: now (ms), how long a claim lasts (ms), the calls. A call is claimed unless
+# a claim on it has not lapsed; 1 for each claimed, 0 for each another request holds.
+_CLAIM = """
+local now, lasts = tonumber(ARGV[1]), tonumber(ARGV[2])
+local won = {}
+for i = 3, #ARGV do
+  local held = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+  if held > now then won[#won + 1] = 0 else
+    redis.call('HSET', KEYS[1], ARGV[i], now + lasts)
+    won[#won + 1] = 1
+  end
+end
+redis.call('PEXPIRE', KEYS[1], lasts)
+return won
+"""
+
+
 def call_id(path: str, params: dict | None) -> str:
     """The field of a call: its path and sorted query, hashed (128 bits, 22 characters: a field name is paid
     for in every session's hash)."""
@@ -67,6 +85,7 @@ class AnswerCache:
         self.redis = redis_client
         self.ttl = ttl
         self.clock = clock
+        self._claim = redis_client.register_script(_CLAIM)
 
     def get_many(self, sid: str, key: bytes, calls: dict[Any, tuple[str, dict | None]],
                  count: bool = True) -> dict[Any, Any]:
@@ -122,10 +141,8 @@ class AnswerCache:
             return set(calls)
         names = list(calls)
         try:
-            with self.redis.pipeline(transaction=False) as pipe:  # one slot: the session's
-                for name in names:
-                    pipe.set(self._claim_key(sid, call_id(*calls[name])), b"1", nx=True, px=int(IN_FLIGHT * 1000))
-                won = pipe.execute()
+            won = self._claim(keys=[self._claims_key(sid)],
+                              args=[int(time.time() * 1000), int(IN_FLIGHT * 1000)] + [call_id(*calls[n]) for n in names])
         except redis.RedisError:
             return set(calls)
         return {name for name, ok in zip(names, won, strict=True) if ok}
@@ -134,7 +151,7 @@ class AnswerCache:
         if self.ttl <= 0 or not calls:
             return
         try:
-            self.redis.delete(*(self._claim_key(sid, call_id(*call)) for call in calls.values()))
+            self.redis.hdel(self._claims_key(sid), *(call_id(*call) for call in calls.values()))
         except redis.RedisError:
             pass  # the claims lapse by themselves within IN_FLIGHT
 
@@ -149,7 +166,7 @@ class AnswerCache:
             found.update(self.get_many(sid, key, pending, count=False))
             pending = {name: call for name, call in pending.items() if name not in found}
             try:
-                claimed = self.redis.exists(*(self._claim_key(sid, call_id(*c)) for c in pending.values())) if pending else 0
+                claimed = self._claimed(sid, [call_id(*c) for c in pending.values()]) if pending else False
             except redis.RedisError:
                 break
             if not claimed:
@@ -165,9 +182,14 @@ class AnswerCache:
     def _key(sid: str) -> str:
         return session_scoped(CACHE, sid)
 
+    def _claimed(self, sid: str, fields: list[str]) -> bool:
+        """Whether any of these calls is still claimed (its claim not yet lapsed)."""
+        now_ms = time.time() * 1000  # claims are about calls in flight now: real time, not the app's clock
+        return any(until is not None and float(until) > now_ms for until in self.redis.hmget(self._claims_key(sid), fields))
+
     @staticmethod
-    def _claim_key(sid: str, field: str) -> str:
-        return session_scoped(IN_FLIGHT_CALL, sid) + ":" + field
+    def _claims_key(sid: str) -> str:
+        return session_scoped(IN_FLIGHT_CALL, sid)
 
     @staticmethod
     def _aad(sid: str) -> bytes:

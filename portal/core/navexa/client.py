@@ -100,9 +100,8 @@ class NavexaClient:
     """
 
     def __init__(self, base_url: str, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), pool_size: int = POOL_SIZE,
-                 fanout_threads: int = FANOUT_THREADS, pool=None, gate=None, on_pause=None):
+                 fanout_threads: int = FANOUT_THREADS, pool=None, gate=None):
         self.gate = gate  # core.storage.gate.Gate per person, or None
-        self.on_pause = on_pause  # on_pause(person, seconds): told of each new pause (the fast path's copy)
         parts = urlsplit(base_url.rstrip("/"))
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.base_path = parts.path.rstrip("/")
@@ -157,8 +156,6 @@ class NavexaClient:
         if status == 429 and self.gate is not None and person:
             seconds = self.gate.pause(person, _retry_after(response))
             log.info("Navexa said 429: this person's calls pause for %.0f s on every worker", seconds)
-            if self.on_pause is not None:
-                self.on_pause(person, seconds)
         NAVEXA_SECONDS.observe(time.perf_counter() - started)
         if status < 300 or status == 304 or (not check and 400 <= status < 500 and status != 401):
             return response

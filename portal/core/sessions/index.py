@@ -11,9 +11,10 @@ the session's slot; commands for several slots go in a non-transactional pipelin
 sends slot by slot. An index lives as long as its longest session, and ended sessions are pruned
 from it whenever it is written or read.
 
-Ending a session deletes every key it has (core.storage.keyspace.SESSION_KEYS): its browser's next request
-is signed out, on every worker, the fast path included; the refresh token is revoked first, from
-its revocation copy (core.sessions.tokens), since the browser's key is not at hand.
+Ending a session (`end`, the one way every part of the portal ends one) takes its record and its refresh
+token's revocation copy (core.sessions.revocation) and deletes every key it has (core.storage.keyspace.SESSION_KEYS)
+in one step: its browser's next request is signed out, on every worker, the fast path included; then the refresh
+token is revoked, from that copy, since the browser's key is not at hand.
 """
 
 import hashlib
@@ -24,19 +25,24 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import redis
 
-from ..storage.keyspace import IDP_SESSION, NAVEXA_PAUSED, PERSON, SESSION, SESSION_KEYS, session_scoped
+from ..storage.keyspace import IDP_SESSION, PERSON, SESSION, SESSION_KEYS, session_scoped
 from .pending import PendingLogins
-from .tokens import TokenStore
+from .record import SessionRecord
+from .revocation import RevocationCopies
 
 log = logging.getLogger(__name__)
 
 REVOKE_WAIT = 5.0  # s an ending waits for its refresh tokens' revocations (they go on behind it if slower)
 REVOKERS = 8  # revocations at once per process
 
-# What a session's stored JSON says of where it came from (web.sessions writes these fields).
-RECORD_USER = "user"  # {"sub", "name", "email"}
-RECORD_IDP_SID = "idp_sid"  # the Navexa sign-in session's `sid`, if the ID token had one
-RECORD_CLAIM = "claim"  # the hash of its browser's binding cookie (core.sessions.pending's claim on the browser)
+# KEYS: every key of one session (one slot), its record first and its revocation copy second. Read both and
+# delete them all in one step, so a refresh that lands meanwhile either is read here or finds its record gone
+# (and revokes its own new token: core.sessions.tokens). {record, copy, keys deleted}.
+_TAKE = """
+local record = redis.call('GET', KEYS[1])
+local copy = redis.call('GET', KEYS[2])
+return {record, copy, redis.call('DEL', unpack(KEYS))}
+"""
 
 # KEYS[1] an index; ARGV: the session's end, its id, now. Prune ended ones, add, live as long as the longest.
 _ADD = """
@@ -63,15 +69,16 @@ def idp_session_key(idp_sid: str) -> str:
 class SessionIndex:
     """The person and Navexa-sign-in indexes of portal sessions, and ending sessions through them."""
 
-    def __init__(self, redis_client: redis.Redis, tokens: TokenStore, pending: PendingLogins, *,
+    def __init__(self, redis_client: redis.Redis, revocation: RevocationCopies | None, pending: PendingLogins, *,
                  revoke: Callable[[str], object], clock: Callable[[], float]):
         self.redis = redis_client
-        self.tokens = tokens
+        self.revocation = revocation
         self.pending = pending
         self._revokers = ThreadPoolExecutor(REVOKERS, thread_name_prefix="revoke")
         self.revoke = revoke
         self.clock = clock
         self._add = redis_client.register_script(_ADD)
+        self._take = redis_client.register_script(_TAKE)
 
     def add(self, sid: str, *, sub: str | None, idp_sid: str | None, ends_at: float):
         """Index a new session under its person and its Navexa sign-in (whichever it has)."""
@@ -96,16 +103,6 @@ class SessionIndex:
         """Whether the session is still live (its record is there)."""
         return bool(self.redis.exists(session_scoped(SESSION, sid)))
 
-    def mark_paused(self, sub: str, seconds: float):
-        """Copy a person's Navexa pause into each of their sessions' slots, where the /api/ fast path reads it
-        in the same round trip as the session (the person's own key is in another slot)."""
-        until = repr(self.clock() + seconds)
-        sids = self.of_person(sub)
-        with self.redis.pipeline(transaction=False) as pipe:
-            for sid in sids:
-                pipe.set(session_scoped(NAVEXA_PAUSED, sid), until, px=int(seconds * 1000) + 1000)
-            pipe.execute()
-
     def records(self, sids: Iterable[str]) -> dict[str, dict]:
         """The stored session JSON of each of these sessions that still exists."""
         sids = list(sids)
@@ -115,15 +112,8 @@ class SessionIndex:
             for sid in sids:
                 pipe.get(session_scoped(SESSION, sid))
             raws = pipe.execute()
-        found = {}
-        for sid, raw in zip(sids, raws, strict=True):
-            try:
-                data = json.loads(raw) if raw else None
-            except ValueError:
-                data = None
-            if isinstance(data, dict):
-                found[sid] = data
-        return found
+        return {sid: data for sid, data in ((sid, _json(raw)) for sid, raw in zip(sids, raws, strict=True))
+                if isinstance(data, dict)}
 
     def remove(self, sid: str, *, sub: str | None, idp_sid: str | None):
         """Unindex a session that its own browser ended (it deleted the session's keys itself)."""
@@ -139,30 +129,27 @@ class SessionIndex:
                 pipe.zrem(key, *sids)
             pipe.execute()
 
-    def end(self, sid: str) -> bool:
-        """End one session from anywhere (end_all); True if it existed."""
-        return bool(self.end_all([sid]))
-
-    def end_all(self, sids: list[str]) -> list[str]:
-        """End these sessions from anywhere: delete every key they have, unindex them and release their
-        browsers' claims (each browser's next request is signed out), then revoke their refresh tokens all at
-        once, waiting up to REVOKE_WAIT: a slow provider delays the answer by that at most, however many
-        sessions end, and the rest of the revocations finish behind it. The ids that existed."""
-        ended, refresh_tokens = [], []
-        records = self.records(sids)
+    def end(self, sids: Iterable[str], *, revoke: bool = True, refresh_tokens: Iterable[str] = ()) -> list[str]:
+        """End these sessions from anywhere: the one way a session ends (sign-out, the sessions page, back-channel
+        logout, the operator command, the /api/ fast path's hand-over). For each, read its record and revocation
+        copy and delete every key it has in one step (keyspace.SESSION_KEYS), unindex it and release its browser's
+        claim: its browser's next request is signed out, on every worker. Then, if `revoke`, revoke the refresh
+        tokens read on the way (and `refresh_tokens`, ones the caller holds) all at once, waiting up to REVOKE_WAIT:
+        a slow provider delays the answer by that at most, and the rest finish behind it. The ids that existed."""
+        ended, to_revoke = [], list(refresh_tokens)
         for sid in sids:
-            record = records.get(sid, {})
-            user = record.get(RECORD_USER) if isinstance(record.get(RECORD_USER), dict) else {}
-            refresh_token = self.tokens.revocable_refresh_token(sid)  # read before its keys go
-            if self.redis.delete(*(session_scoped(prefix, sid) for prefix in SESSION_KEYS)):
+            raw, copy, deleted = self._take(keys=[session_scoped(prefix, sid) for prefix in SESSION_KEYS])
+            if deleted:
                 ended.append(sid)
-            if refresh_token:
-                refresh_tokens.append(refresh_token)
-            self.remove(sid, sub=user.get("sub"), idp_sid=record.get(RECORD_IDP_SID))
-            if isinstance(record.get(RECORD_CLAIM), str):
-                self.pending.release_browser(record[RECORD_CLAIM], sid)
+            record = SessionRecord.of(_json(raw))
+            if revoke and self.revocation is not None:
+                to_revoke.append(self.revocation.opened(sid, copy))
+            self.remove(sid, sub=record.sub, idp_sid=record.idp_sid)
+            if record.claim:
+                self.pending.release_browser(record.claim, sid)
         # Best effort: the provider may be slow or down; the sessions have ended all the same.
-        wait([self._revokers.submit(self.revoke, token) for token in refresh_tokens], timeout=REVOKE_WAIT)
+        unique = [token for token in dict.fromkeys(to_revoke) if token]
+        wait([self._revokers.submit(self.revoke, token) for token in unique], timeout=REVOKE_WAIT)
         return ended
 
     def end_matching(self, *, sub: str | None = None, idp_sid: str | None = None) -> list[str]:
@@ -176,10 +163,17 @@ class SessionIndex:
             candidates = self.of_person(sub)
         else:
             return []
-        ended = self.end_all(candidates)
+        ended = self.end(candidates)
         self.remove_all(candidates, sub=sub, idp_sid=idp_sid)  # whatever the records said, these indexes forget them
         return ended
 
     @staticmethod
     def _keys(sub: str | None, idp_sid: str | None) -> list[str]:
         return ([person_key(sub)] if sub else []) + ([idp_session_key(idp_sid)] if idp_sid else [])
+
+
+def _json(raw: bytes | None):
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None

@@ -53,8 +53,9 @@ import redis
 from ..oauth.refresh_failures import RefreshBusy, RefreshRateLimited, RefreshTimedOut, RefreshUnavailable, SessionEnded, TokenError
 from ..observability.metrics import REFRESHES
 from ..storage import sealing
-from ..storage.keyspace import REFRESH_FAILED, REFRESH_LOCK, REVOCABLE, TOKENS, session_scoped
+from ..storage.keyspace import REFRESH_FAILED, REFRESH_LOCK, TOKENS, session_scoped
 from ..storage.leased_lock import LeasedLock
+from .revocation import RevocationCopies
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +114,9 @@ class TokenStore:
                  lock_lease: float = LOCK_LEASE, wait_deadline: float = WAIT_DEADLINE,
                  backoff: float = REFRESH_BACKOFF, max_waiters: int = MAX_WAITERS_PER_SESSION,
                  revoke: Callable[[str], object] = lambda refresh_token: None,
-                 revocation_key: bytes | None = None):
+                 revocation: RevocationCopies | None = None):
         self.redis = redis_client
-        # The server's key for the refresh token's revocation copy (None: no copy is kept).
-        self.revocation_key = revocation_key
+        self.revocation = revocation  # each refresh token's copy for ending the session from elsewhere (None: none kept)
         self.refresher = refresher
         self.revoke = revoke  # best effort: a rotated refresh token that no session will ever use is revoked
         self.clock = clock
@@ -135,9 +135,8 @@ class TokenStore:
         session at ends_at (epoch seconds)."""
         with self.redis.pipeline(transaction=False) as pipe:  # one hash slot: the session's
             pipe.set(self.key_of(sid), self._sealed(sid, key, record), exat=int(ends_at))
-            if self.revocation_key and record.refresh_token:
-                pipe.set(session_scoped(REVOCABLE, sid), self._revocation_copy(sid, record.refresh_token),
-                         exat=int(ends_at))
+            if self.revocation and record.refresh_token:
+                pipe.set(self.revocation.key_of(sid), self.revocation.sealed(sid, record.refresh_token), exat=int(ends_at))
             pipe.execute()
 
     def save(self, sid: str, key: bytes, record: TokenRecord) -> bool:
@@ -145,39 +144,18 @@ class TokenStore:
         record is gone: a refresh that finishes after sign-out never brings it back."""
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(self.key_of(sid), self._sealed(sid, key, record), xx=True, keepttl=True)
-            if self.revocation_key and record.refresh_token:
-                pipe.set(session_scoped(REVOCABLE, sid), self._revocation_copy(sid, record.refresh_token),
-                         xx=True, keepttl=True)
+            if self.revocation and record.refresh_token:
+                pipe.set(self.revocation.key_of(sid), self.revocation.sealed(sid, record.refresh_token), xx=True,
+                         keepttl=True)
             return bool(pipe.execute()[0])
 
     def adopt(self, sid: str, key: bytes, ends_at: float):
         """Give a session from before revocation copies (the previous release's) its copy, ending with it."""
-        if not self.revocation_key:
+        if not self.revocation:
             return
         record = self.load(sid, key)
         if record.refresh_token:
-            self.redis.set(session_scoped(REVOCABLE, sid), self._revocation_copy(sid, record.refresh_token), nx=True,
-                           exat=int(ends_at))
-
-    def revocable_refresh_token(self, sid: str) -> str | None:
-        """The session's current refresh token from its revocation copy, without the browser's key (for
-        ending a session from elsewhere); None if there is none or it does not open."""
-        if not self.revocation_key:
-            return None
-        sealed = self.redis.get(session_scoped(REVOCABLE, sid))
-        try:
-            token = sealing.unseal(self.revocation_key, sealed, self._revocation_aad(sid)) if sealed else None
-        except sealing.Unopenable:
-            log.warning("a refresh token's revocation copy did not open (SECRET_KEY changed?)")
-            return None
-        return token if isinstance(token, str) else None
-
-    def _revocation_copy(self, sid: str, refresh_token: str) -> bytes:
-        return sealing.seal(self.revocation_key, refresh_token, self._revocation_aad(sid))
-
-    @staticmethod
-    def _revocation_aad(sid: str) -> bytes:
-        return f"navexa-portal/revocable/v1/{sid}".encode()
+            self.revocation.adopt(sid, record.refresh_token, ends_at)
 
     def _sealed(self, sid: str, key: bytes, record: TokenRecord) -> bytes:
         return sealing.seal(key, {"v": RECORD_VERSION, **asdict(record)}, self._aad(sid))
@@ -218,10 +196,6 @@ class TokenStore:
             return TokenRecord(**data)
         except TypeError as error:
             raise SessionEnded("token record of an unknown shape") from error
-
-    def delete(self, sid: str):
-        # One command for four keys: they share the session's hash slot, so this holds on a Cluster too.
-        self.redis.delete(*(session_scoped(prefix, sid) for prefix in (TOKENS, REFRESH_LOCK, REFRESH_FAILED, REVOCABLE)))
 
     @staticmethod
     def _aad(sid: str) -> bytes:

@@ -22,7 +22,6 @@ REFRESH_LOCK = "portal:refresh-lock:"
 REFRESH_FAILED = "portal:refresh-failed:"
 CACHE = "portal:answers:"  # was portal:cache: (a hash of one field a call) before the answers were kept together
 IN_FLIGHT_CALL = "portal:inflight:"
-NAVEXA_PAUSED = "portal:navexa-paused:"
 PENDING = "portal:login:"
 BROWSER = "portal:browser:"
 REVOCABLE = "portal:revocable:"
@@ -31,8 +30,9 @@ IDP_SESSION = "portal:idp-session:"
 LOGOUT_JTI = "portal:logout-jti:"
 GATE = "portal:gate:"
 RATE_LIMIT = "portal:ratelimit"
-# Every key of one session (all in its hash slot): deleting these ends it everywhere.
-SESSION_KEYS = (SESSION, TOKENS, REFRESH_LOCK, REFRESH_FAILED, CACHE, REVOCABLE, NAVEXA_PAUSED)
+# Every key of one session (all in its hash slot), its record first and its revocation copy second: deleting
+# these ends it everywhere (core.sessions.index.SessionIndex.end).
+SESSION_KEYS = (SESSION, REVOCABLE, TOKENS, REFRESH_LOCK, REFRESH_FAILED, CACHE, IN_FLIGHT_CALL)
 
 TIMEOUT = 2  # s: a stuck Redis must fail a request, not hang a worker
 HEALTH_CHECK_INTERVAL = 30  # s: a connection idle this long is checked before use
