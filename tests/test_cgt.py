@@ -8,22 +8,19 @@ import pytest
 
 from portal.pages.cgt import (
     ENTITIES,
-    CannotCompute,
     Disposal,
     discount_from,
     disposals_in,
-    exact,
-    financial_year_of,
     match,
     sell_everything,
     summarise,
     tax_trades,
     unrealised,
     value_a_unit,
-    year_bounds,
-    year_label,
     years_with_disposals,
 )
+from portal.pages.money import exact, financial_year_of, year_bounds, year_label
+from portal.pages.trades import CannotCompute
 
 HALF, THIRD, NONE = Fraction(1, 2), Fraction(1, 3), Fraction(0)
 D = Decimal

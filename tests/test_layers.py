@@ -14,7 +14,8 @@ PORTAL = ROOT / "portal"
 MODULES = sorted(p for p in PORTAL.rglob("*.py"))
 BLUEPRINTS = ("signin", "pages", "api")
 # Flask-free beyond core: the settings, the pages' shaping (beside which the tax maths lives), the hop's rules.
-FLASK_FREE = ["portal", "portal.settings", "portal.api.hop", "portal.pages.reading", "portal.pages.portfolio",
+FLASK_FREE = ["portal", "portal.settings", "portal.api.hop", "portal.web.rules", "portal.web.problems", "portal.pages.reading",
+              "portal.pages.portfolio", "portal.pages.models", "portal.pages.trades", "portal.pages.money", "portal.pages.cgt",
               "portal.pages.income", "portal.pages.positions", "portal.pages.charts", "portal.pages.formatting"]
 MAX_LINES = 400  # past this a module holds more than one job
 

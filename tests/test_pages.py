@@ -80,3 +80,24 @@ def test_periods_longer_than_the_portfolio_has_existed_are_not_charted(make_page
     chart = client.get(f"/portfolios/{PORTFOLIO_ID}").get_data(as_text=True).split('id="returns-title"', 1)[1].split("</section>")[0]
     labels = re.findall(r'class="bar-label"[^>]*>([^<]+)<', chart)
     assert labels == ["1M", "3M", "6M", "1Y", "All"]
+
+
+def test_a_holding_not_in_the_portfolio_gets_the_portals_own_404_with_what_is_missing(make_page_app):
+    """Before, the page raised the Navexa client's NotFound, whose table wording replaced the page's own."""
+    _, client = make_page_app(FakeNavexa(one_portfolio()))
+    response = client.get(f"/portfolios/{PORTFOLIO_ID}/holdings/999")
+    assert response.status_code == 404
+    assert "That holding is not in this portfolio." in response.get_data(as_text=True)
+
+
+def test_the_holding_page_reads_a_trade_named_only_by_its_type_id(make_page_app):
+    """Navexa's tradeTypeId alone (1 buy, 2 sell): the tax page always computed it; the holding page showed
+    "—" for every figure. Both now use pages.trades. 10 bought at $40 + $10 brokerage: cost base $410.00."""
+    answers = one_portfolio()
+    holding_id = answers[f"/v1/portfolios/{PORTFOLIO_ID}/holdings"][0]["id"]
+    answers[f"/v1/holdings/{holding_id}/trades"] = [{"tradeDate": "2025-01-02T00:00:00", "tradeTypeId": 1, "quantity": 10,
+                                                     "price": 40, "brokerage": 10}]
+    answers[f"/v1/holdings/{holding_id}/income"] = []
+    _, client = make_page_app(FakeNavexa(answers))
+    page = client.get(f"/portfolios/{PORTFOLIO_ID}/holdings/{holding_id}").get_data(as_text=True)
+    assert "$410.00" in page

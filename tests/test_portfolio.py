@@ -302,3 +302,18 @@ def test_all_time_spans_the_years_since_the_portfolio_began():
     7.3922 years of 365.25 days."""
     assert period_years("ALL", date(2026, 11, 21), date(2019, 7, 1)) == pytest.approx(2700 / 365.25)
     assert period_years("3Y", date(2026, 11, 21), None) == 3 and period_years("ALL", date(2026, 11, 21), None) is None
+
+
+def test_page_models_are_pure_functions_of_navexas_answers():
+    """The holding page's model, without Flask: a holding missing from the portfolio is None (the view says 404)."""
+    from datetime import date
+
+    from portal.pages import models
+
+    data = {"portfolio": {"baseCurrencyCode": "AUD"}, "holdings": [{"id": 1, "symbol": "CBA", "currencyCode": "AUD"}],
+            "trades": [{"tradeDate": "2025-01-02", "tradeTypeId": 1, "quantity": 10, "price": 40, "brokerage": 10}],
+            "income": []}
+    assert models.holding_page(data, 2, set(), date(2026, 1, 1)) is None
+    model = models.holding_page(data, 1, set(), date(2026, 1, 1))
+    assert model["label"] == "CBA" and model["summary"].cost_base == 410.0  # 10 × $40 + $10
+    assert model["unavailable"] == set()  # trades and income were given

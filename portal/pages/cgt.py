@@ -27,11 +27,11 @@ sale, so it is not a search over every way a year's sales could be matched.
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
-from ..core.values import is_number
-from .reading import as_list, day_of, text
+from .money import cents, exact, financial_year_of, year_bounds
+from .trades import CannotCompute, read_trades
 
 METHODS = {"fifo": "First in, first out", "lifo": "Last in, first out", "min": "Minimise the gain"}
 DEFAULT_METHOD = "fifo"
@@ -39,43 +39,9 @@ DEFAULT_METHOD = "fifo"
 ENTITIES = {"individual": ("Individual", Fraction(1, 2), "50%"), "trust": ("Trust", Fraction(1, 2), "50%"),
             "smsf": ("Self-managed super fund", Fraction(1, 3), "33⅓%"), "company": ("Company", Fraction(0), "none")}
 DEFAULT_ENTITY = "individual"
-CENT = Decimal("0.01")
-TRADE_KINDS = {1: "buy", 2: "sell"}  # Navexa's tradeTypeId, when a trade's tradeType text is missing
 
 
-def cents(value: Fraction) -> Decimal:
-    """An exact amount rounded to the cent, half away from zero (as money is)."""
-    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def exact(value) -> Fraction | None:
-    """A number from Navexa as an exact fraction (12.34 is 1234/100, not the float nearest it); None if it isn't one."""
-    if is_number(value):
-        value = repr(float(value))
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = Decimal(value.strip().replace(",", ""))
-    except InvalidOperation:
-        return None
-    return Fraction(parsed) if parsed.is_finite() else None
-
-
-# -- financial years and the discount date ------------------------------------------------------
-
-
-def financial_year_of(day: date) -> int:
-    """The financial year a day falls in, named by the year it ends: 1 July 2024 – 30 June 2025 is 2025."""
-    return day.year + 1 if day.month >= 7 else day.year
-
-
-def year_label(fy: int) -> str:
-    """2025 → '2024–25'."""
-    return f"{fy - 1}–{str(fy)[-2:]}"
-
-
-def year_bounds(fy: int) -> tuple[date, date]:
-    return date(fy - 1, 7, 1), date(fy, 6, 30)
+# -- the discount date ---------------------------------------------------------------------------
 
 
 def discount_from(acquired: date) -> date:
@@ -102,33 +68,19 @@ class TaxTrade:
     rate: Fraction  # base currency per unit of the trade's currency
 
 
-class CannotCompute(Exception):
-    """A holding whose gains can't be computed; the message says why, in words for the page."""
-
-
 def tax_trades(trades, holding_currency: str | None, base_currency: str | None) -> list[TaxTrade]:
-    """A holding's buys and sells in trade order, with exact amounts; CannotCompute names the first trade
-    the report can't use (an unknown kind such as a split, an unreadable date or amount, no exchange rate)."""
-    read = []
-    for position, trade in enumerate(as_list(trades)):
-        day = day_of(trade.get("tradeDate"))
-        when = f"on {day:%-d %b %Y}" if day else "on an unreadable date"
-        named = text(trade.get("tradeType"))
-        kind = named.lower() if named else TRADE_KINDS.get(trade.get("tradeTypeId"))
-        if kind not in ("buy", "sell"):
-            raise CannotCompute(f"it has a trade of a kind the report can't use ({named or 'none given'}) {when}")
-        units, price = exact(trade.get("quantity")), exact(trade.get("price"))
-        brokerage = exact(trade.get("brokerage")) if trade.get("brokerage") is not None else Fraction(0)
-        if day is None or units is None or units <= 0 or price is None or price < 0 or brokerage is None or brokerage < 0:
-            raise CannotCompute(f"a {kind} {when} has a date, quantity, price or brokerage the report can't read")
-        currency = text(trade.get("currencyCode")) or holding_currency
+    """A holding's buys and sells in trade order, with exact amounts and each one's exchange rate to the base
+    currency; CannotCompute names the first trade the report can't use (pages.trades reads them)."""
+    taxed = []
+    for trade in read_trades(trades):
+        currency = trade.currency or holding_currency
         rate = Fraction(1)
         if currency and base_currency and currency != base_currency:
-            rate = exact(trade.get("exchangeRate"))
+            rate = trade.rate
             if rate is None or rate <= 0:
-                raise CannotCompute(f"a {kind} {when} in {currency} has no exchange rate to {base_currency}")
-        read.append((trade["tradeDate"], position, TaxTrade(day, kind, units, price, brokerage, rate)))
-    return [t for _, _, t in sorted(read, key=lambda item: (item[0], item[1]))]  # by date and time, then as listed
+                raise CannotCompute(f"a {trade.kind} {trade.when} in {currency} has no exchange rate to {base_currency}")
+        taxed.append(TaxTrade(trade.day, trade.kind, trade.units, trade.price, trade.brokerage, rate))
+    return taxed
 
 
 # -- matching sales to parcels --------------------------------------------------------------------------

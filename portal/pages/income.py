@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from .cgt import cents, exact, financial_year_of, year_label
+from .money import cents, exact, financial_year_of, year_label
 from .reading import as_list, day_of, safe_text, text
 
 

@@ -4,7 +4,8 @@ the units held over time. No Flask here."""
 from dataclasses import dataclass
 from datetime import date
 
-from .reading import as_list, day_of, number, text, total_of
+from .reading import as_list, number, total_of
+from .trades import CannotCompute, read_trades
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,13 @@ class Trade:
 
 
 def readable_trades(trades) -> list[Trade] | None:
-    """A holding's buys and sells in the order they were made, or None if any trade can't be read
-    (an unknown kind, date, quantity or price): no figure drawn from the rest would be right."""
-    read = []
-    for trade in as_list(trades):
-        kind = (text(trade.get("tradeType")) or "").lower()
-        day, quantity, price = day_of(trade.get("tradeDate")), number(trade.get("quantity")), number(trade.get("price"))
-        if kind not in ("buy", "sell") or day is None or quantity is None or price is None or quantity <= 0:
-            return None
-        read.append((trade["tradeDate"], Trade(day, kind, quantity, price, number(trade.get("brokerage")) or 0.0)))
-    return [t for _, t in sorted(read, key=lambda pair: pair[0])]  # ISO text sorts by time within a day too
+    """A holding's buys and sells in the order they were made, read by the one trade reader every page uses
+    (pages.trades), or None if any trade can't be read: no figure drawn from the rest would be right."""
+    try:
+        read = read_trades(trades)
+    except CannotCompute:
+        return None
+    return [Trade(t.day, t.kind, float(t.units), float(t.price), float(t.brokerage)) for t in read]
 
 
 def holding_summary(trades, income, current_price) -> HoldingSummary:

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 
-from . import cgt
+from . import cgt, money
 from .portfolio import is_cash
 from .reading import as_dict, as_list, safe_text, text
+from .trades import CannotCompute
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,11 @@ class TaxReport:
 
     @property
     def label(self) -> str:
-        return cgt.year_label(self.fy)
+        return money.year_label(self.fy)
 
     @property
     def bounds(self) -> tuple[date, date]:
-        return cgt.year_bounds(self.fy)
+        return money.year_bounds(self.fy)
 
 
 def holding_gains(holdings, trades: dict, base_currency: str | None, method: str,
@@ -58,7 +59,7 @@ def holding_gains(holdings, trades: dict, base_currency: str | None, method: str
         try:
             read = cgt.tax_trades(trades[holding_id], text(holding.get("currencyCode")), base_currency)
             found.append(cgt.match(read, method, discount_rate, symbol=symbol, holding_id=holding_id))
-        except cgt.CannotCompute as error:
+        except CannotCompute as error:
             unusable.append(Unusable(symbol, holding_id, str(error)))
     return found, unusable
 
@@ -66,7 +67,7 @@ def holding_gains(holdings, trades: dict, base_currency: str | None, method: str
 def default_year(gains: list[cgt.HoldingGains], today: date) -> int:
     """The latest financial year with a disposal, else the current one."""
     years = cgt.years_with_disposals(gains)
-    return years[0] if years else cgt.financial_year_of(today)
+    return years[0] if years else money.financial_year_of(today)
 
 
 def build(holdings, trades: dict, performance, base_currency: str | None, fy: int | None, method: str, entity: str,
@@ -83,7 +84,7 @@ def build(holdings, trades: dict, performance, base_currency: str | None, fy: in
     open_rows = cgt.unrealised(gains, values, today)
     disposals = cgt.disposals_in(gains, fy)
     return TaxReport(
-        fy=fy, years=sorted({*cgt.years_with_disposals(gains), cgt.financial_year_of(today), fy}, reverse=True),
+        fy=fy, years=sorted({*cgt.years_with_disposals(gains), money.financial_year_of(today), fy}, reverse=True),
         method=method, entity=entity, currency=base_currency, disposals=disposals,
         summary=cgt.summarise(disposals, discount_rate), unusable=unusable, open=open_rows,
         if_sold_today=cgt.sell_everything(open_rows, today, discount_rate),

@@ -5,35 +5,31 @@ import re
 
 from flask import Blueprint, Response, render_template, request
 
-from ..core.navexa.client import NotFound, resource
+from ..core.navexa import client as navexa
+from ..core.navexa.client import resource
 from ..web.cookies import signed_out_cookie
-from ..web.problems import BadInput
+from ..web.problems import BadInput, NotFound
 from ..web.services import services
 from ..web.signed_in import login_required
-from . import cgt, formatting, tax_report
-from .charts import bar_chart, position_chart
+from . import cgt, models, money, tax_report
 from .fetch import fetch
 from .income import income_by_financial_year, income_csv
 from .portfolio import (
-    COLUMNS,
     DEFAULT_PERIOD,
     DEFAULT_SORT,
     PERIODS,
     SORT_KEYS,
     PortfolioCard,
     currency_totals,
-    diversification,
     holding_rows,
     holdings_csv,
     is_cash,
     period_params,
-    period_start,
     period_years,
     sort_rows,
     summary_of,
 )
-from .positions import holding_summary, position_history
-from .reading import as_dict, as_list, day_of, number, text, total_of
+from .reading import as_dict, as_list, day_of, text
 
 bp = Blueprint("views", __name__)
 
@@ -96,27 +92,8 @@ def portfolio(portfolio_id):
     period = chosen_period()
     sort_key, direction = chosen_sort()
     data = portfolio_data(portfolio_id, list(PERIODS), period)  # every period: the return chart shows them all
-    info = as_dict(data["portfolio"])
-    currency = text(info.get("baseCurrencyCode"))
-    began = day_of(info.get("dateCreated"))
-    rows = sort_rows(holding_rows(data["holdings"], data[f"perf:{period}"], currency), sort_key, direction)
-    allocation = bar_chart([(r.symbol or "—", r.weight, formatting.percent(r.weight, signed=False))
-                            for r in sorted(rows, key=lambda r: -(r.weight or 0)) if r.weight], shares=True)
-    returns = []
-    for code, (label, _) in PERIODS.items():
-        start = period_start(code, today(), began)
-        if code != "ALL" and began and start and start < began:
-            continue  # longer than the portfolio has existed: not a 0.00 % bar
-        summary = summary_of(data.get(f"perf:{code}"))
-        returns.append((label, summary.total_return_pct, formatting.percent(summary.total_return_pct)))
-    returns_incomplete = any(f"perf:{code}" not in data for code in PERIODS)
-    spread = {name: bar_chart([(label, share, formatting.percent(share, signed=False)) for label, share in groups], shares=True)
-              for name, groups in diversification(rows).items()}
-    return render_template("portfolio.html", portfolio=info, portfolio_id=portfolio_id, currency=currency,
-                           summary=summary_of(data[f"perf:{period}"], period_years(period, today(), began)),
-                           period_start=period_start(period, today(), began), rows=rows, period=period, periods=PERIODS,
-                           columns=COLUMNS, sort_key=sort_key, direction=direction, allocation=allocation, as_of=today(),
-                           returns=bar_chart(returns), returns_incomplete=returns_incomplete, spread=spread)
+    return render_template("portfolio.html", portfolio_id=portfolio_id,
+                           **models.portfolio_page(data, period, sort_key, direction, today()))
 
 
 @bp.get("/portfolios/<int:portfolio_id>/holdings.csv")
@@ -141,29 +118,11 @@ def holding(portfolio_id, holding_id):
         "income": (resource("holdings", holding_id, "income"), None),
         "performance": (resource("portfolios", portfolio_id, "performance"), period_params("ALL", today())),
     }, optional={"trades", "income", "performance"}, failures=failures)
-    found = next((h for h in as_list(data["holdings"]) if h.get("id") == holding_id), None)
-    if found is None:
+    none_at_navexa = {name for name, error in failures.items() if isinstance(error, navexa.NotFound)}
+    model = models.holding_page(data, holding_id, none_at_navexa, today())
+    if model is None:
         raise NotFound("That holding is not in this portfolio.")
-    income = newest_first(as_list(data.get("income")), "paidDate")
-    trades = newest_first(as_list(data.get("trades")), "tradeDate")
-    franking = [i.get("frankingCredits") for i in income]
-    currency = text(found.get("currencyCode")) or text(as_dict(data["portfolio"]).get("baseCurrencyCode"))
-    measured = next((h for h in as_list(as_dict(data.get("performance")).get("holdings")) if h.get("id") == holding_id), {})
-    summary = (holding_summary(data["trades"], data["income"], measured.get("currentPrice"))
-               if "trades" in data and "income" in data and not is_cash(found) else None)
-    steps = position_history(data["trades"]) if "trades" in data and not is_cash(found) else None
-    # Navexa's 404 for a holding's trades or income: it has none to give (reloading won't help); anything else: not now.
-    none_at_navexa = {name for name, error in failures.items() if isinstance(error, NotFound)}
-    # Franking credits are an Australian matter: shown for AUD income, or wherever Navexa reports some.
-    franking_applies = currency == "AUD" or any(number(f) for f in franking)
-    return render_template("holding.html", portfolio=as_dict(data["portfolio"]), portfolio_id=portfolio_id,
-                           holding=found, trades=trades, income=income, currency=currency,
-                           franking_applies=franking_applies,
-                           unavailable={name for name in ("trades", "income") if name not in data and name not in none_at_navexa},
-                           none_at_navexa=none_at_navexa, summary=summary, label=holding_label(found),
-                           chart=position_chart(steps, today()) if steps else None,
-                           totals={"net": total_of(i.get("netAmount") for i in income),
-                                   "franking": total_of(franking), "gross": total_of(i.get("grossAmount") for i in income)})
+    return render_template("holding.html", portfolio_id=portfolio_id, **model)
 
 
 def income_data(portfolio_id: int):
@@ -193,17 +152,6 @@ def income_download(portfolio_id):
     return csv_download(income_csv(years, currency), f"portfolio-{portfolio_id}-income-by-financial-year.csv")
 
 
-def holding_label(holding: dict) -> str:
-    """A holding's name on its page: its symbol, else its name, else plainly unnamed."""
-    return text(holding.get("symbol")) or text(holding.get("name")) or "Unnamed holding"
-
-
-def newest_first(items: list[dict], field: str) -> list[dict]:
-    """Most recent first; ISO dates sort as text, and undated items go last."""
-    dated = [i for i in items if isinstance(i.get(field), str)]
-    return sorted(dated, key=lambda i: i[field], reverse=True) + [i for i in items if not isinstance(i.get(field), str)]
-
-
 # -- capital gains at tax time ------------------------------------------------------------------------------
 
 _YEAR = re.compile(r"[0-9]{4}")  # ASCII digits, the whole value (no trailing newline, no other scripts' digits)
@@ -213,7 +161,7 @@ def chosen_tax_options() -> tuple[int | None, str, str]:
     """The financial year (None: the default one), sale-allocation method and entity asked for; 400 for others."""
     fy, method = request.args.get("fy"), request.args.get("method", cgt.DEFAULT_METHOD)
     entity = request.args.get("entity", cgt.DEFAULT_ENTITY)
-    latest = cgt.financial_year_of(today()) + 1
+    latest = money.financial_year_of(today()) + 1
     if fy is not None and not (_YEAR.fullmatch(fy) and 1990 <= int(fy) <= latest):
         raise BadInput(f"Choose a financial year by the year it ends, from 1990 to {latest}: fy=2025 is "
                        "1 July 2024 to 30 June 2025.")
@@ -244,7 +192,7 @@ def tax_data(portfolio_id: int) -> tuple[dict, tax_report.TaxReport]:
 def tax(portfolio_id):
     info, report = tax_data(portfolio_id)
     return render_template("tax.html", portfolio=info, portfolio_id=portfolio_id, report=report, as_of=today(),
-                           methods=cgt.METHODS, entities=cgt.ENTITIES, year_label=cgt.year_label)
+                           methods=cgt.METHODS, entities=cgt.ENTITIES, year_label=money.year_label)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/cgt.csv")

@@ -12,6 +12,7 @@ The portal's own (raised on purpose, each with its status, code, title and messa
     ├── CrossOrigin              an /api/ request from another origin's page
     ├── SameSiteRequired         an /api/ request or a form without the Strict same-site cookie
     ├── BadInput                 a request we won't act on
+    ├── NotFound                 something the portal looked for isn't there (its own 404, with what)
     │   └── BadPath              an /api/ path that could leave Navexa's API base
     ├── UpstreamRedirect         Navexa answered an /api/ call with a redirect
     ├── UpstreamContent          … or with content a browser would run
@@ -111,6 +112,13 @@ class BadInput(PortalError):
 class BadPath(BadInput):
     code, title = "bad_path", "That API path isn't valid"
     message = "API paths are plain segments: no '.', '..', empty segments, backslashes or encoded slashes."
+
+
+class NotFound(PortalError):
+    """Something the portal looked for isn't there (a holding not in the portfolio): the page says what."""
+
+    code, status, title = "not_found", 404, "Not found"
+    message = "That isn't here."
 
 
 class UpstreamRedirect(PortalError):
