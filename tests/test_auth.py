@@ -416,3 +416,37 @@ def test_a_non_ascii_csrf_value_is_refused_without_a_traceback(signed_in, portal
     assert response.status_code == 400 and "This form has expired" in response.text
     assert "Traceback" not in caplog.text and all(r.exc_info is None for r in caplog.records)
     assert signed_in.page().status_code == 200
+
+
+def test_signing_in_with_such_a_next_completes_without_a_500(browser, portal):
+    response = browser.get(portal.url + "/login?next=/portfolios%0A", allow_redirects=False, timeout=10)
+    callback = browser.approve(response.headers["Location"])
+    done = browser.get(callback, allow_redirects=False, timeout=10)
+    assert done.status_code == 302 and done.headers["Location"] == "/portfolios"
+
+
+def test_the_callback_leaks_no_referrer(browser, portal):
+    """RFC 9700 §4.2.4: the page answering the authorization response sends no Referer onward."""
+    response = browser.sign_in()
+    assert response.status_code == 302 and response.headers["Referrer-Policy"] == "no-referrer"
+    from tools.clients import Browser
+
+    refused = Browser(portal.url).get(portal.url + "/callback?code=x&state=unknown", timeout=10)  # an error page too
+    assert refused.status_code == 400 and refused.headers["Referrer-Policy"] == "no-referrer"
+    assert browser.get(portal.url + "/", timeout=10).headers["Referrer-Policy"] == "same-origin"  # elsewhere as before
+
+
+def test_sign_out_asks_the_provider_to_end_its_session_with_an_id_token_hint(signed_in, portal):
+    from tests.helpers import query_of
+
+    id_token = signed_in.record().id_token
+    response = signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()}, allow_redirects=False,
+                              timeout=10)
+    assert response.status_code == 302
+    assert query_of(response.headers["Location"])["id_token_hint"] == id_token
+
+
+def test_sign_out_clears_the_sites_cache_and_storage_but_no_other_sites_cookies(signed_in, portal):
+    response = signed_in.post(portal.url + "/logout", data={"csrf_token": signed_in.csrf()}, allow_redirects=False,
+                              timeout=10)
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'  # "cookies" would reach the whole domain's

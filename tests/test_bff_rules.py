@@ -1,9 +1,11 @@
 """RFC 10017's BFF rules over HTTP that no other test file owns: the custom header on every /api/ call,
 the Strict same-site cookie, and a session ended elsewhere never written back."""
 
+
 import json
 
 import flask
+import pytest
 import requests
 
 from portal.core.sessions.record import SAME_SITE
@@ -66,3 +68,20 @@ def test_a_request_under_way_when_its_session_is_ended_elsewhere_never_writes_it
     assert not portal.redis.exists(session_key(sid))
     assert SESSION_COOKIE in response.headers.get("Set-Cookie", "")  # and its cookie is cleared
     assert signed_in.page().status_code == 302
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                                     {"Origin": "http://evil.example"}, {"Origin": "null"},
+                                     {"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"}])
+def test_api_calls_from_another_origin_are_refused_on_both_paths(signed_in, portal, sandbox, headers):
+    for method in ("GET", "POST"):
+        extra = {"X-CSRF": signed_in.csrf()} if method == "POST" else {}
+        response = signed_in.request(method, portal.url + "/api/v1/portfolios", headers={**headers, **extra}, timeout=10)
+        assert response.status_code == 403 and response.json()["error"] == "cross_origin", (method, headers)
+    assert sandbox.stats()["api_requests"] == 0  # nothing reached Navexa
+
+
+@pytest.mark.parametrize("headers", [{}, {"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}])
+def test_api_calls_from_the_portals_own_pages_or_no_browser_pass(signed_in, portal, headers):
+    own = {"Origin": portal.url} if headers.get("Sec-Fetch-Site") == "same-origin" else {}
+    assert signed_in.get(portal.url + "/api/v1/portfolios", headers={**headers, **own}, timeout=10).status_code == 200

@@ -1,6 +1,7 @@
 """The outbound clients against an injected transport: every lower-level failure is translated,
 in one place per client, and every resulting error has an answer for the person."""
 
+
 import json
 
 import pytest
@@ -9,7 +10,7 @@ import urllib3
 from requests.adapters import BaseAdapter
 
 from portal.core.navexa import client as navexa
-from portal.core.navexa.client import NavexaClient
+from portal.core.navexa.client import NavexaClient, RateLimited
 from portal.core.oauth import provider, refresh_failures, refresh_policy
 from portal.core.oauth.provider import Provider
 from portal.web import problems as errors
@@ -217,3 +218,11 @@ def test_navexa_error_statuses_map_to_their_errors(status, expected):
     with pytest.raises(expected) as caught:
         client.get_json("/v1/portfolios", "token")
     assert caught.value.upstream_status == status and caught.value.retry_after == 7
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "7.5", "-1", " 7", "7\n"])
+def test_an_odd_retry_after_is_ignored_not_a_500(value):
+    client = NavexaClient("http://api.invalid", pool=Pool(status=429, headers={"Retry-After": value}))
+    with pytest.raises(RateLimited) as caught:
+        client.get_json("/v1/portfolios", "token")
+    assert caught.value.retry_after is None

@@ -2,6 +2,7 @@
 granian (serve.py, the image's) alike, stopping gracefully with a request in flight; slow clients."""
 
 import json
+import logging
 import secrets
 import signal
 import threading
@@ -11,6 +12,7 @@ import pytest
 import redis
 import requests
 
+from portal.core.observability import logformat
 from portal.core.sessions.tokens import VALID_MARGIN, TokenStore
 from portal.core.storage.keyspace import PENDING
 from portal.core.storage.sealing import decode_key
@@ -210,3 +212,10 @@ def test_slow_clients_cost_nobody_else_an_answer_under_the_images_server(sandbox
         for drip in drips:
             drip.close()
         service.stop()
+
+
+def test_the_request_lines_path_is_redacted_too(caplog):
+    caplog.set_level(logging.INFO, logger=logformat.REQUEST_LOGGER)
+    logformat.log_request("GET", "/api/x;access_token=s3cret", 200, 0.0, "rid", None)
+    record = caplog.records[-1]
+    assert "s3cret" not in record.getMessage() and "s3cret" not in record.path

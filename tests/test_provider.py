@@ -1,6 +1,7 @@
 """Provider against the sandbox over real HTTP: the authorize URL, the code exchange and every
 way an ID token can fail validation."""
 
+
 import re
 import time
 
@@ -131,3 +132,45 @@ def test_an_id_token_under_a_symmetric_or_no_algorithm_fails_validation(sandbox,
 def test_the_id_token_names_the_navexa_sign_in_session(sandbox):
     _, claims = signed_in_tokens(sandbox)
     assert isinstance(claims.get("sid"), str) and claims["sid"]  # what back-channel logout names
+
+
+def forged_provider_and_token(claims: dict):
+    """A provider whose discovery and keys are set here (no network), and an ID token its key signs."""
+    import time
+
+    from joserfc import jwt
+    from joserfc.jwk import KeySet, RSAKey
+
+    from portal.core.oauth.provider import Provider
+
+    key = RSAKey.generate_key(2048, parameters={"kid": "k1"}, private=True)
+    provider = Provider(auth_url="http://idp.invalid", client_id="portal", client_secret="s", audience=None, scope="openid")
+    provider._metadata = {"issuer": "http://idp.invalid/", "authorization_endpoint": "x", "token_endpoint": "x",
+                          "jwks_uri": "http://idp.invalid/jwks"}
+    provider._keys = KeySet([key])
+    now = int(time.time())
+    token = jwt.encode({"alg": "RS256", "kid": "k1"}, {"iss": "http://idp.invalid/", "aud": "portal", "sub": "auth0|x",
+                                                        "iat": now, "exp": now + 300, "nonce": "n", **claims}, key)
+    return provider, token
+
+
+def test_an_id_token_whose_azp_is_another_client_is_refused_even_with_one_audience():
+    from portal.core.oauth.provider import InvalidIdToken
+
+    provider, token = forged_provider_and_token({"azp": "someone-else"})
+    with pytest.raises(InvalidIdToken):
+        provider.validate_id_token(token, "n")
+    provider, token = forged_provider_and_token({"azp": "portal"})
+    assert provider.validate_id_token(token, "n")["sub"] == "auth0|x"  # this client's own azp passes
+
+
+def test_a_key_rotated_under_the_same_kid_is_fetched_again_once(sandbox):
+    from joserfc.jwk import KeySet, RSAKey
+
+    from tests.test_provider import provider_for, signed_in_tokens
+
+    token, _ = signed_in_tokens(sandbox)
+    kid = [k for k in provider_for(sandbox)._key_set(None).keys][0].kid
+    stale = provider_for(sandbox)
+    stale._keys = KeySet([RSAKey.generate_key(2048, parameters={"kid": kid}, private=False)])  # same kid, old key
+    assert stale.validate_id_token(token["id_token"], "n-fixed")["sub"] == "auth0|alice-7f3a91"

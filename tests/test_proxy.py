@@ -2,12 +2,16 @@
 
 import gzip
 import http.client
+import io
 import json
 
 import pytest
+import urllib3
 
+from portal.api import hop
 from portal.core.sessions.record import SEEN_EVERY
 from portal.settings import MAX_BODY
+from portal.web.problems import UpstreamContent
 from tests.helpers import PortalBrowser, session_key, token_key
 from tools.clients import Browser
 from tools.stack import free_port, portal_env, start_portal
@@ -395,3 +399,27 @@ def test_the_fast_path_answers_the_usual_call_itself_and_leaves_the_rest_to_flas
     assert fast_answers()
     portal.redis.delete(*portal.redis.keys("portal:session:*"))  # the session is gone, the token record not yet
     assert not fast_answers()
+
+
+def test_an_odd_content_length_streams_instead_of_crashing():
+    upstream = urllib3.HTTPResponse(body=io.BytesIO(b"{}"), status=200, preload_content=False,
+                                    headers={"Content-Type": "application/json", "Content-Length": "²"})
+    assert isinstance(hop.reply(upstream).body, hop.UpstreamBody)
+
+
+@pytest.mark.parametrize("content_type", ["application/x-javascript", "text/jscript", "text/xsl", "application/rss+xml",
+                                          "application/mathml+xml", "text/html", "image/svg+xml", "text/vbscript",
+                                          "application/x-shockwave-flash", "multipart/x-mixed-replace"])
+def test_only_data_types_pass_the_proxy(content_type):
+    upstream = urllib3.HTTPResponse(body=io.BytesIO(b"x"), status=200, preload_content=False,
+                                    headers={"Content-Type": content_type})
+    with pytest.raises(UpstreamContent):
+        hop.reply(upstream)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "application/problem+json",
+                                          "text/csv", "application/pdf", "application/octet-stream", "text/plain"])
+def test_data_still_passes(content_type):
+    upstream = urllib3.HTTPResponse(body=io.BytesIO(b"{}"), status=200, preload_content=False,
+                                    headers={"Content-Type": content_type, "Content-Length": "2"})
+    assert hop.reply(upstream).body == b"{}"

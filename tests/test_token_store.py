@@ -1,6 +1,7 @@
 """TokenStore alone: a table of record state × refresher outcome → result, on a real redis-server,
 with a fake refresher and a fixed clock (no provider, no Flask)."""
 
+
 import itertools
 import json
 import os
@@ -242,3 +243,20 @@ def test_a_failure_recorded_while_a_request_waited_for_the_lock_is_not_asked_aga
     with pytest.raises(RefreshUnavailable):
         store._refresh("race", key, store.load("race", key), "-")  # what the late lock holder does
     assert len(calls) == 1
+
+
+def test_a_refresh_answer_after_sign_out_is_not_saved_and_its_new_refresh_token_is_revoked(redis_url):
+    import redis
+
+    client, revoked = redis.Redis.from_url(redis_url), []
+
+    def sign_out_during_refresh(refresh_token):
+        client.delete(token_key("f02"))  # sign-out deletes the record while the token endpoint answers
+        return {"access_token": "new-access", "refresh_token": "rotated-refresh", "expires_in": 3600}
+
+    store = TokenStore(client, sign_out_during_refresh, revoke=revoked.append)
+    key = new_key()
+    store.start("f02", key, TokenRecord("old", "r", None, None, expires_at=0), ends_at=2_000_000_000)
+    with pytest.raises(SessionEnded):
+        store.access_token("f02", key)
+    assert not client.exists(token_key("f02")) and revoked == ["rotated-refresh"]

@@ -9,6 +9,7 @@ import pytest
 
 from portal.pages.portfolio import months_before
 from tests.helpers import PINNED_TODAY, PortalBrowser, Tables, page
+from tools.stack import start_redis
 
 
 def holdings_table(html):
@@ -461,3 +462,22 @@ def test_a_portfolio_of_fifty_holdings_renders_every_row_and_its_income_makes_on
     before = sandbox.stats()["api_requests"]
     assert frank.page("/portfolios/501/income").status_code == 200
     assert sandbox.stats()["api_requests"] - before == 50  # one income call a holding; the portfolio's own are cached
+
+
+def test_with_redis_full_a_signed_in_page_still_answers_with_its_data(make_portal, sandbox):
+    """Redis at its memory limit (noeviction refuses writes): the page's answer-cache write fails, the page doesn't."""
+    import redis
+
+    service, url = start_redis(extra_args=("--maxmemory-policy", "noeviction"))
+    try:
+        person = PortalBrowser(make_portal(REDIS_URL=url), sandbox)
+        assert person.sign_in().status_code == 302
+        store = redis.Redis.from_url(url)
+        store.config_set("maxmemory", store.info("memory")["used_memory"])  # full: every new write is refused
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            store.set("portal:probe", "x" * 10_000)
+        response = person.page("/portfolios")
+        assert response.status_code == 200 and "Retirement" in response.text
+        assert person.page("/portfolios/101").status_code == 200
+    finally:
+        service.stop()
