@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Tests run in three processes, the longest first as they free up (the suite is mostly waiting on sockets).
 PYTEST := $(BIN)/python -m pytest -n 3 --dist worksteal
 
-.PHONY: run test test-fast lint bench clean
+.PHONY: run test test-fast screenshots lint bench clean
 
 # `make run` installs only what running needs; `make test` adds the test toolchain on top.
 $(RUN_STAMP): requirements.txt requirements-run.txt sandbox/requirements.txt
@@ -31,9 +31,13 @@ run: $(RUN_STAMP)
 test: $(STAMP)
 	$(PYTEST) $(PYTEST_ARGS)
 
-# Everything but the browser and soak tests: for the edit-test loop.
+# Everything but the browser, soak and process-starting tests: for the edit-test loop.
 test-fast: $(STAMP)
-	$(PYTEST) -m "not browser and not soak" $(PYTEST_ARGS)
+	$(PYTEST) -m "not browser and not soak and not processes" $(PYTEST_ARGS)
+
+# The README's and docs' screenshots, retaken in Debian's Chromium (make test writes them outside the tree).
+screenshots: $(STAMP)
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -m browser -k screenshots $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

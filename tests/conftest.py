@@ -1,5 +1,6 @@
 """Layered fixtures: real services (redis-server, sandbox) → app → live portal → signed-in browser."""
 
+import inspect
 import os
 
 import pytest
@@ -8,7 +9,7 @@ import redis
 from portal.app import create_app
 from portal.core.storage.keyspace import GATE, RATE_LIMIT
 from portal.settings import Settings
-from tests.helpers import PINNED_TODAY, LivePortal, MovableClock, PortalBrowser
+from tests.helpers import PINNED_TODAY, BytecodeCache, LivePortal, MovableClock, PortalBrowser
 from tools.clients import SandboxControl
 from tools.stack import free_port, portal_env, start_redis, start_sandbox
 
@@ -40,6 +41,10 @@ def redis_url():
     service.stop()
 
 
+LONE_DB = 1  # lone_portal's database on the shared server (each xdist worker has its own server)
+TEMPLATES = BytecodeCache()  # compiled once a run, whichever test's app renders a template first
+
+
 @pytest.fixture
 def make_portal(sandbox, redis_url):
     """Start portals with environment overrides (and create_app options); all are stopped after the test."""
@@ -50,6 +55,7 @@ def make_portal(sandbox, redis_url):
         settings = Settings.from_env(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}", **env))
         clock = MovableClock()
         app = create_app(settings, **{"clock": clock, "today": lambda: PINNED_TODAY, **(options or {})})
+        app.jinja_env.bytecode_cache = TEMPLATES
         portal = LivePortal(app, port, clock)
         started.append(portal)
         return portal
@@ -65,11 +71,12 @@ def portal(make_portal):
 
 
 @pytest.fixture
-def lone_portal(make_portal):
-    """A portal on a Redis of its own: a person's session index holds only this test's sessions."""
-    service, url = start_redis()
-    yield make_portal(REDIS_URL=url)
-    service.stop()
+def lone_portal(make_portal, redis_url):
+    """A portal on a Redis database of its own (emptied first): a person's session index holds only this test's
+    sessions, and a SCAN sees only its keys. The server is the test process's own, so no process starts."""
+    url = redis_url.rstrip("/") + f"/{LONE_DB}"
+    redis.Redis.from_url(url).flushdb()
+    return make_portal(REDIS_URL=url)
 
 
 @pytest.fixture
@@ -131,3 +138,37 @@ def pytest_sessionfinish(session, exitstatus):
     if skipped:
         reporter.write_line(f"CI: {len(skipped)} test(s) skipped; in CI every test must run.", red=True)
         session.exitstatus = 1
+
+
+# -- markers ------------------------------------------------------------------------------------------------
+
+
+PROCESS_STARTERS = ("start_redis(", "start_sandbox(", "start_portal(", "start_granian(", "subprocess.", "Popen(",
+                    "signed_in_then_redis_stops(", "redis_topologies", "serve(")
+
+
+def starts_processes(function, depth: int = 2) -> bool:
+    """Whether a function's source starts a process, or a test helper it calls does (to `depth` calls)."""
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+    if any(starter in source for starter in PROCESS_STARTERS):
+        return True
+    if depth <= 0:
+        return False
+    helpers = [function.__globals__.get(name) for name in getattr(getattr(function, "__code__", None), "co_names", ())]
+    return any(starts_processes(helper, depth - 1) for helper in helpers
+               if inspect.isfunction(helper) and helper.__module__.startswith("tests."))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark `processes` every test that starts a process of its own (a redis-server, a sandbox, a served portal, a
+    CLI), in its body or through a per-test fixture: `make test` and CI run them, `make test-fast` doesn't.
+    Session-wide servers (redis_url, sandbox_service) are shared by the whole run and don't count."""
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        fixtures = [d for defs in (definitions.name2fixturedefs.values() if definitions else ()) for d in defs
+                    if d.scope == "function"]
+        if starts_processes(getattr(item, "function", None)) or any(starts_processes(d.func) for d in fixtures):
+            item.add_marker(pytest.mark.processes)

@@ -2,12 +2,16 @@
 
 import json
 import logging
+import os
+import tempfile
 import threading
 import time
 from datetime import date
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import jinja2
 from werkzeug.serving import make_server
 
 from portal.core.sessions.tokens import TokenRecord
@@ -18,6 +22,11 @@ from portal.web.services import services
 from portal.web.session_store import SESSION_COOKIE
 from tools.clients import Browser
 from tools.stack import start_redis
+
+# Where the browser tests' screenshots go: docs/screenshots only under `make screenshots` (SCREENSHOTS_DIR), never
+# from `make test`, which writes nothing into the tree.
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "navexa-portal-screenshots")
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 DAY = 86400
 PINNED_TODAY = date(2026, 11, 21)  # the date test portals report up to: amounts don't move with the calendar
@@ -200,3 +209,18 @@ class Tables(HTMLParser):
     def handle_data(self, data):
         if self._cell is not None:
             self._cell += data
+
+
+class BytecodeCache(jinja2.BytecodeCache):
+    """Jinja's compiled templates kept in memory for the whole test run, shared by every app a test makes (each
+    app would otherwise compile every template it renders again)."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()

@@ -8,7 +8,7 @@ import pytest
 
 from portal.web.session_store import SESSION_COOKIE
 from tests.helpers import KEY_COOKIE, SAME_SITE_COOKIE
-from tests.test_browser import phone, sign_in_as, violations
+from tests.test_browser import phone, sign_in_as, sign_in_through_navexa, violations
 from tools.stack import free_port
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def cookies_sent(request) -> set[str]:
 
 
 def test_signing_in_through_the_sandbox_sets_a_strict_same_site_cookie_beside_lax_ones(page, portal, sandbox):
-    sign_in_as(page, portal, "alice")  # the return from Navexa's sign-in lands signed in
+    sign_in_through_navexa(page, portal, "alice")  # the return from Navexa's sign-in lands signed in
     assert page.get_by_role("heading", name="Your portfolios", exact=True).is_visible()
     cookies = {c["name"]: c for c in page.context.cookies(portal.url)}
     assert cookies[SAME_SITE_COOKIE]["sameSite"] == "Strict" and cookies[SAME_SITE_COOKIE]["httpOnly"]
@@ -133,7 +133,7 @@ def test_the_sessions_page_has_no_accessibility_violations_and_fits_any_screen(c
 
 def test_screenshots_of_the_sessions_page(chromium, portal, sandbox):
     """For the README: the sessions page with a phone's session beside this one, at 1280 and 390 px."""
-    from tests.test_browser import SCREENSHOTS
+    from tests.helpers import SCREENSHOTS
 
     iphone = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
               "Version/18.1 Mobile/15E148 Safari/604.1")

@@ -7,6 +7,7 @@ same real parts the same way.
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -67,9 +68,11 @@ class Service:
         self.process = subprocess.Popen(args, env=env, cwd=cwd or ROOT, stdout=log or subprocess.DEVNULL,
                                         stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
 
-    def stop(self):
+    def stop(self, quick: bool = False):
+        """SIGTERM: a server finishes what is in flight (and gunicorn waits out idle keep-alive connections);
+        quick: SIGINT, which gunicorn and granian take as "stop now" (for tests done with the server)."""
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT) if quick else self.process.terminate()
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
