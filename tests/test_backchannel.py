@@ -46,7 +46,7 @@ def two_portals(sandbox):
     sandbox.config(backchannel_logout_uri=started[1][1] + "/backchannel-logout")  # the tenant calls one of them
     yield [url for _, url in started]
     for service, _ in started:
-        service.stop(quick=True)
+        service.stop()
     redis_service.stop()
 
 

@@ -166,7 +166,7 @@ def remember_sandbox(sandbox_service):
     services_url.value = sandbox_service.url
 
 
-SHARDS = 2  # each fuzz test runs as this many tests of EXAMPLES / SHARDS each, so `make test`'s processes share them
+SHARDS = 4  # each fuzz test runs as this many tests of EXAMPLES / SHARDS each, so `make test`'s processes share them
 
 
 def fuzz_settings(name):

@@ -38,7 +38,7 @@ def two_processes(sandbox, redis_url):
 
     yield start
     for service, _ in started:
-        service.stop(quick=True)  # done with them: no waiting out idle keep-alive connections
+        service.stop()
 
 
 # -- the token endpoint: a rate for the whole tenant, and a pause after its 429 ---------------------------

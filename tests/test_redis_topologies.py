@@ -86,11 +86,21 @@ def test_after_a_sentinel_failover_the_sessions_page_still_lists_and_ends_every_
     assert sandbox.stats()["revocations"] == 1
 
 
-@pytest.fixture
-def cluster():
+@pytest.fixture(scope="module")
+def shared_cluster():
+    """One Cluster for the module's tests (six processes take seconds to start)."""
     topology, ports = start_cluster()
     yield ports
     topology.stop()
+
+
+@pytest.fixture
+def cluster(shared_cluster):
+    """The shared Cluster, emptied for this test."""
+    client = redis.RedisCluster(host="127.0.0.1", port=shared_cluster[0])
+    client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
+    client.close()
+    return shared_cluster
 
 
 def test_on_a_cluster_two_processes_share_sessions_and_refresh_once(sandbox, cluster):

@@ -63,21 +63,33 @@ def port_open(port: int) -> bool:
 class Service:
     """A child process that is stopped with the owner."""
 
+    QUICK = False  # stop() by SIGINT unless told otherwise (the test suite sets it: a test done with a server is done)
+
     def __init__(self, name, args, env=None, log=None, cwd=None):
         self.name = name
+        # A process group of its own: stopping it stops whatever it started too (a server's workers), so nothing
+        # is left running when a worker outlives its master.
         self.process = subprocess.Popen(args, env=env, cwd=cwd or ROOT, stdout=log or subprocess.DEVNULL,
-                                        stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
+                                        stderr=subprocess.STDOUT if log else subprocess.DEVNULL, start_new_session=True)
 
-    def stop(self, quick: bool = False):
+    def stop(self, quick: bool | None = None):
         """SIGTERM: a server finishes what is in flight (and gunicorn waits out idle keep-alive connections);
-        quick: SIGINT, which gunicorn and granian take as "stop now" (for tests done with the server)."""
+        quick: SIGINT, which gunicorn and granian take as "stop now" (for tests done with the server). Then
+        anything left of the process group (a worker whose master is gone) is killed."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT) if quick else self.process.terminate()
+            self._signal_group(signal.SIGINT if (self.QUICK if quick is None else quick) else signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._signal_group(signal.SIGKILL)
+
+    def _signal_group(self, signum):
+        try:
+            os.killpg(self.process.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass  # the group is already gone
 
 
 def start_redis(port: int | None = None, log=None, extra_args: tuple[str, ...] = (),
