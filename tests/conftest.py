@@ -2,6 +2,7 @@
 
 import inspect
 import os
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -27,11 +28,15 @@ def sandbox(sandbox_service, redis_url):
     counter, left in the shared Redis by an earlier test (they are per person, per tenant and per address, as in
     production, and every test's browser is 127.0.0.1)."""
     sandbox_service.reset()
+    forget_pauses_and_limits(redis_url)
+    return sandbox_service
+
+
+def forget_pauses_and_limits(redis_url: str):
     client = redis.Redis.from_url(redis_url)
     for pattern in (GATE + "*", f"*{RATE_LIMIT}*"):  # the limiter's storage puts its own prefix before ours
         for key in client.scan_iter(pattern):
             client.delete(key)
-    return sandbox_service
 
 
 @pytest.fixture(scope="session")
@@ -172,3 +177,50 @@ def pytest_collection_modifyitems(config, items):
                     if d.scope == "function"]
         if starts_processes(getattr(item, "function", None)) or any(starts_processes(d.func) for d in fixtures):
             item.add_marker(pytest.mark.processes)
+
+
+# -- the page layer: the portal's pages in-process over the sandbox's own data -----------------------------------
+
+
+class PageReader:
+    """One person reading the portal's pages through Flask's test client, signed in in-process, with Navexa the
+    sandbox's API in-process (tests/fake_navexa.SandboxNavexa): the page layer, for the pages' edge cases."""
+
+    def __init__(self, app, navexa):
+        self.app, self.navexa, self.client = app, navexa, app.test_client()
+        self.portal = SimpleNamespace(url="", clock=app.extensions["navexa_portal"].clock)
+
+    def get(self, url, allow_redirects=False, timeout=None, **kwargs):
+        return self.client.get(url, follow_redirects=allow_redirects, **kwargs)
+
+
+@pytest.fixture
+def read_as(redis_url):
+    """read_as("erin"): a PageReader signed in as that person (no provider: the session is started here)."""
+
+    forget_pauses_and_limits(redis_url)
+
+    def make(username: str) -> PageReader:
+        from portal.web import sessions
+        from sandbox.data import USERS
+        from tests.fake_navexa import SandboxNavexa
+
+        env = portal_env("http://idp.invalid", redis_url, "http://127.0.0.1:5999",
+                         NAVEXA_API_URL="http://navexa.invalid/api")
+        app = create_app(Settings.from_env(env), clock=MovableClock(), today=lambda: PINNED_TODAY)
+        app.jinja_env.bytecode_cache = TEMPLATES
+        navexa = SandboxNavexa(username)
+        app.extensions["navexa_portal"].navexa.pool = navexa
+        person = USERS[username]
+
+        def sign_in():
+            sessions.start(sessions.User(person["sub"], person["name"], person["email"]),
+                           {"access_token": "page-layer", "refresh_token": "page-layer", "expires_in": 86400})
+            return "signed in"
+
+        app.add_url_rule("/_test/sign-in", "test_sign_in", sign_in)
+        reader = PageReader(app, navexa)
+        assert reader.client.get("/_test/sign-in").status_code == 200
+        return reader
+
+    return make

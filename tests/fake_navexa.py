@@ -60,3 +60,34 @@ def one_portfolio() -> dict[str, object]:
     """The answers for one AUD portfolio of two holdings: its page makes 8 calls (itself, holdings, 6 periods)."""
     base = f"/v1/portfolios/{PORTFOLIO_ID}"
     return {"/v1/portfolios": [PORTFOLIO], base: PORTFOLIO, base + "/holdings": HOLDINGS, base + "/performance": PERFORMANCE}
+
+
+PAGE_LAYER_KEY = "page-layer-key"  # the sandbox's API key for the page layer (the sandbox's x-api-key path)
+
+
+class SandboxNavexa:
+    """The sandbox's own Navexa API (its demo data, its knobs), answered in-process for one person: what the
+    over-HTTP tests see, with no socket, no sign-in and no token. It stands in for the Navexa client's pool."""
+
+    def __init__(self, user: str):
+        import sandbox
+
+        self.app = sandbox.create_app({"SANDBOX_API_KEY": PAGE_LAYER_KEY, "SANDBOX_API_KEY_USER": user})
+        self.client = self.app.test_client()
+        self.calls: list[str] = []
+
+    def config(self, **knobs):
+        """The sandbox's knobs, as POST /_sandbox/config sets them (a forced error counts once by default)."""
+        for value in knobs.values():
+            if isinstance(value, dict) and "status" in value:
+                value.setdefault("count", 1)
+        self.app.extensions["sandbox_state"].configure(knobs)
+
+    def urlopen(self, method, url, headers=None, body=None, **kwargs):
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        self.calls.append(target)
+        sent = {name: value for name, value in (headers or {}).items() if name.lower() != "authorization"}
+        answer = self.client.open(target, method=method, headers={**sent, "x-api-key": PAGE_LAYER_KEY}, data=body)
+        return urllib3.HTTPResponse(body=answer.get_data(), status=answer.status_code, preload_content=True,
+                                    headers=dict(answer.headers))

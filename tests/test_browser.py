@@ -88,6 +88,7 @@ def sign_in_as(page, portal, username):
     page.goto(portal.url + "/portfolios")
 
 
+@pytest.mark.screenshots
 def test_screenshots_of_the_three_pages(page, portal, sandbox):
     """Capture the overview, a portfolio and a holding for the README; each must render its content."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -115,6 +116,7 @@ TAX_PAGES = ["/portfolios/401/tax", "/portfolios/401/tax?fy=2025&method=min&enti
              "/portfolios/401/income"]
 
 
+@pytest.mark.screenshots
 def test_screenshots_of_the_tax_and_income_pages(chromium, portal, sandbox):
     """erin's capital gains and income, at 1280 and 390 px, for the README."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -160,6 +162,7 @@ def test_the_tax_options_change_the_report_by_keyboard(page, portal, sandbox):
     assert "self-managed super fund: 33⅓%" in page.locator("table.working").inner_text()
 
 
+@pytest.mark.screenshots
 def test_screenshots_on_a_phone(chromium, portal, sandbox):
     """The same pages at 390 px, for the README."""
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="en-AU", is_mobile=True)

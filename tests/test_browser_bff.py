@@ -131,6 +131,7 @@ def test_the_sessions_page_has_no_accessibility_violations_and_fits_any_screen(c
     other.close()
 
 
+@pytest.mark.screenshots
 def test_screenshots_of_the_sessions_page(chromium, portal, sandbox):
     """For the README: the sessions page with a phone's session beside this one, at 1280 and 390 px."""
     from tests.helpers import SCREENSHOTS

@@ -1,5 +1,6 @@
-"""The capital gains page and its CSVs over real HTTP, against erin's "Tax time" portfolio in the sandbox
-(trades chosen for the edges: sandbox/data.py TAX_TRADES). The figures are worked by hand below."""
+"""The capital gains page and its CSVs against erin's "Tax time" portfolio in the sandbox (trades chosen for the
+edges: sandbox/data.py TAX_TRADES), at the page layer (the sandbox's API in-process: tests/conftest.read_as), with
+one test over real HTTP. The figures are worked by hand below."""
 
 import csv
 import io
@@ -39,8 +40,15 @@ CGT_HEADER = ["symbol", "holding_id", "acquired", "disposed", "units", "cost_bas
 
 
 @pytest.fixture
-def erin(as_user):
-    return as_user("erin")
+def erin(read_as):
+    return read_as("erin")
+
+
+def test_over_http_the_report_and_its_csv_answer_for_a_signed_in_person(as_user):
+    """The one over-HTTP test of the page: sign-in, the sandbox over a socket, the page and its CSV."""
+    person = as_user("erin")
+    assert "<dt>Net capital gain</dt><dd class=\"big\">$412.08</dd>" in page(person, TAX).text
+    assert csv_rows(page(person, "/portfolios/401/cgt.csv?fy=2025&method=fifo&entity=individual"))[1:] == FY2025_FIFO_ROWS
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -135,8 +143,8 @@ def test_a_parcel_still_inside_its_first_year_counts_the_days(erin):
     assert vgs[0][-1] == "2 Aug 2024 (eligible)" and vgs[1][-1] == "16 Jun 2027 (in 207 days)"
 
 
-def test_alices_portfolios_have_a_report_too(as_user):
-    html = page(as_user("alice"), "/portfolios/101/tax").text
+def test_alices_portfolios_have_a_report_too(read_as):
+    html = page(read_as("alice"), "/portfolios/101/tax").text
     assert "Capital gains" in html and "Sales matched to parcels" in html
 
 
@@ -148,14 +156,15 @@ def test_bad_options_get_a_400_page_that_says_what_to_choose(erin, query):
     assert "Choose" in response.text
 
 
-def test_someone_elses_tax_report_is_404(as_user):
-    page(as_user("alice"), "/portfolios/401/tax", status=404)
-    page(as_user("alice"), "/portfolios/401/cgt.csv", status=404)
+def test_someone_elses_tax_report_is_404(read_as):
+    alice = read_as("alice")
+    page(alice, "/portfolios/401/tax", status=404)
+    page(alice, "/portfolios/401/cgt.csv", status=404)
 
 
-def test_trades_navexa_cant_give_name_the_holding_instead_of_failing_the_page(erin, sandbox):
+def test_trades_navexa_cant_give_name_the_holding_instead_of_failing_the_page(erin):
     erin.portal.clock.advance(61)  # past the answer cache
-    sandbox.config(api_error={"status": 503, "count": 1, "match": "/holdings/4002/trades"})
+    erin.navexa.config(api_error={"status": 503, "count": 1, "match": "/holdings/4002/trades"})
     html = unescape(page(erin, TAX + "?fy=2025").text)
     assert "<strong>ANZ</strong>: can't be computed, because Navexa couldn't give us its trades just now." in html
     # The totals leave ANZ's $180.07 out, and say so: discountable 1,980.03 − 180.07 = $1,799.96, less $1,155.87 of

@@ -29,10 +29,10 @@ def test_overview_shows_alices_portfolios_with_value_and_return(as_user, sandbox
     assert [row[0] for row in totals] == ["AUD", "USD"]
 
 
-def test_the_overview_and_the_portfolio_page_show_the_same_all_time_return(as_user):
+def test_the_overview_and_the_portfolio_page_show_the_same_all_time_return(read_as):
     """The card's +$42,254.70 (+76.13 %) all time is what its link opens on; per annum since 1 Jul 2019 (2,700 days
     to 21 Nov 2026): 1.7613 ^ (365.25 / 2,700) − 1 = +7.96 % a year."""
-    browser = as_user("alice")
+    browser = read_as("alice")
     overview = page(browser, "/portfolios").text
     assert 'href="/portfolios/101?period=ALL"' in overview and "+7.96% a year" in overview
     html = page(browser, "/portfolios/101?period=ALL").text
@@ -41,21 +41,21 @@ def test_the_overview_and_the_portfolio_page_show_the_same_all_time_return(as_us
     assert "+$42,254.70" in summary and "(+76.13%)" in summary and "+7.96% a year" in summary
 
 
-def test_the_portfolio_page_gives_the_dollar_return_and_says_its_period(as_user):
-    html = page(as_user("alice"), "/portfolios/101").text
+def test_the_portfolio_page_gives_the_dollar_return_and_says_its_period(read_as):
+    html = page(read_as("alice"), "/portfolios/101").text
     assert "1Y:" in html and "21 Nov 2025 to 21 Nov 2026" in html
     summary = html.split('<dl class="summary">', 1)[1].split("</dl>", 1)[0]
     assert re.search(r"<dt>Total return</dt><dd[^>]*>[+−]\$[\d,]+\.\d\d", summary)
     assert "a year" not in summary  # a year's return is not annualised
 
 
-def test_overview_shows_bobs_portfolio_only(as_user):
-    html = page(as_user("bob"), "/portfolios").text
+def test_overview_shows_bobs_portfolio_only(read_as):
+    html = page(read_as("bob"), "/portfolios").text
     assert "Family SMSF" in html and "Retirement" not in html
 
 
-def test_overview_with_no_portfolios_says_so(as_user):
-    html = page(as_user("dave"), "/portfolios").text
+def test_overview_with_no_portfolios_says_so(read_as):
+    html = page(read_as("dave"), "/portfolios").text
     assert "You have no portfolios in Navexa yet" in html
 
 
@@ -113,13 +113,13 @@ def test_the_portfolio_page_makes_its_eight_calls_to_navexa(as_user, sandbox):
     assert sandbox.stats()["api_requests"] - before == 8  # portfolio, holdings, six periods
 
 
-def test_an_unknown_period_falls_back_to_the_default(as_user):
-    html = page(as_user("alice"), "/portfolios/101?period=5Y").text
+def test_an_unknown_period_falls_back_to_the_default(read_as):
+    html = page(read_as("alice"), "/portfolios/101?period=5Y").text
     assert 'aria-current="true" class="current">1Y<' in html
 
 
-def test_franking_shows_only_where_it_applies(as_user):
-    browser = as_user("alice")
+def test_franking_shows_only_where_it_applies(read_as):
+    browser = read_as("alice")
     assert "Franking credits" in page(browser, "/portfolios/101/holdings/1001").text  # CBA, AUD
     us_holdings = [r for r in holdings_table(page(browser, "/portfolios/102").text) if r[0] not in ("Cash", "—")]
     us_income = next(h for h in ("2001", "2002", "2003")
@@ -128,8 +128,8 @@ def test_franking_shows_only_where_it_applies(as_user):
     assert us_holdings and "Franking credits" not in html and "US$" in html
 
 
-def test_carols_unknown_currency_portfolio_is_in_the_totals(as_user):
-    html = page(as_user("carol"), "/portfolios").text
+def test_carols_unknown_currency_portfolio_is_in_the_totals(read_as):
+    html = page(read_as("carol"), "/portfolios").text
     assert [row[0] for row in Tables(html).tables[-1]][-1] == "Unknown currency"
 
 
@@ -151,8 +151,8 @@ def test_after_signing_out_the_landing_page_says_so_once(as_user):
 
 
 @pytest.mark.parametrize("query", ["sort=secret", "sort=value&dir=sideways"])
-def test_bad_page_options_get_a_400_page(as_user, query):
-    response = page(as_user("alice"), f"/portfolios/101?{query}", status=400)
+def test_bad_page_options_get_a_400_page(read_as, query):
+    response = page(read_as("alice"), f"/portfolios/101?{query}", status=400)
     assert "Navexa Portal" in response.text and "Traceback" not in response.text
 
 
@@ -160,8 +160,8 @@ def test_bad_page_options_get_a_400_page(as_user, query):
     ("symbol", 0, "asc"), ("symbol", 0, "desc"), ("weight", 6, "asc"), ("capital_gain", 7, "desc"),
     ("return_pct", 9, "desc"), ("units", 3, "asc"),
 ])
-def test_holdings_sort_by_any_column(as_user, key, column, direction):
-    rows = holdings_table(page(as_user("alice"), f"/portfolios/101?sort={key}&dir={direction}").text)
+def test_holdings_sort_by_any_column(read_as, key, column, direction):
+    rows = holdings_table(page(read_as("alice"), f"/portfolios/101?sort={key}&dir={direction}").text)
     assert len(rows) == 5
     cells = [r[column] for r in rows if r[column] != "—"]
     values = cells if column == 0 else [float(digits(c)) for c in cells]
@@ -171,8 +171,8 @@ def test_holdings_sort_by_any_column(as_user, key, column, direction):
     assert all(r[column] == "—" for r in rows[len(cells):])  # missing values last
 
 
-def test_the_csv_matches_the_table(as_user):
-    browser = as_user("alice")
+def test_the_csv_matches_the_table(read_as):
+    browser = read_as("alice")
     rows = holdings_table(page(browser, "/portfolios/101?period=1Y&sort=symbol&dir=asc").text)
     response = page(browser, "/portfolios/101/holdings.csv?period=1Y&sort=symbol&dir=asc")
     assert response.headers["Content-Type"].startswith("text/csv")
@@ -194,15 +194,15 @@ def digits(text):
     return f"{sign}{round(float(value), 4)}" if value else ""
 
 
-def test_a_portfolio_with_no_holdings_says_so_in_one_line_and_offers_nothing_empty(as_user):
-    html = page(as_user("carol"), "/portfolios/302").text
+def test_a_portfolio_with_no_holdings_says_so_in_one_line_and_offers_nothing_empty(read_as):
+    html = page(read_as("carol"), "/portfolios/302").text
     assert "This portfolio has no holdings yet: add your trades in Navexa" in html
     assert "Download CSV" not in html and '<dl class="summary">' not in html  # no $0.00 summary, no CSV of nothing
     assert "Total return by period" not in html  # nor a chart of 0.00 % periods
 
 
-def test_odd_and_missing_fields_show_a_dash_not_an_error(as_user):
-    browser = as_user("carol")
+def test_odd_and_missing_fields_show_a_dash_not_an_error(read_as):
+    browser = read_as("carol")
     overview = page(browser, "/portfolios").text
     assert "Untitled portfolio" in overview and "Fresh start" in overview
     html = page(browser, "/portfolios/301").text
@@ -220,8 +220,8 @@ def test_odd_and_missing_fields_show_a_dash_not_an_error(as_user):
     assert "Units held over time" not in holding  # a trade it can't read: no chart rather than a wrong one
 
 
-def test_a_holding_without_a_symbol_or_name_is_called_unnamed_and_navexa_having_nothing_is_said_so(as_user):
-    html = unescape(page(as_user("carol"), "/portfolios/301/holdings/9002").text)
+def test_a_holding_without_a_symbol_or_name_is_called_unnamed_and_navexa_having_nothing_is_said_so(read_as):
+    html = unescape(page(read_as("carol"), "/portfolios/301/holdings/9002").text)
     assert "<h1>Unnamed holding" in html and '<span aria-current="page">Unnamed holding</span>' in html
     assert "Navexa has no trades for this holding." in html and "Navexa has no income recorded for this holding." in html
     assert "couldn't give us" not in html  # Navexa answered: reloading wouldn't help
@@ -237,8 +237,8 @@ def test_trades_navexa_cant_give_just_now_are_told_apart_from_none(as_user, sand
 # -- one holding -------------------------------------------------------------------------
 
 
-def test_holding_page_shows_trades_and_income_with_franking(as_user):
-    html = page(as_user("alice"), "/portfolios/101/holdings/1001").text
+def test_holding_page_shows_trades_and_income_with_franking(read_as):
+    html = page(read_as("alice"), "/portfolios/101/holdings/1001").text
     trades, income = Tables(html).tables[:2]
     assert trades[-1][0] == "5 Aug 2019" and trades[-1][1] == "Buy" and trades[-1][2] == "72"
     assert income[0][2:] == ["$288.00", "$123.43", "$411.43"]
@@ -246,12 +246,12 @@ def test_holding_page_shows_trades_and_income_with_franking(as_user):
     assert "Franking credits" in html and "Total" in html
 
 
-def test_a_holding_from_another_portfolio_is_404(as_user):
-    page(as_user("alice"), "/portfolios/101/holdings/2001", status=404)
+def test_a_holding_from_another_portfolio_is_404(read_as):
+    page(read_as("alice"), "/portfolios/101/holdings/2001", status=404)
 
 
-def test_a_holding_without_income_says_so(as_user):
-    html = page(as_user("alice"), "/portfolios/101/holdings/1005").text
+def test_a_holding_without_income_says_so(read_as):
+    html = page(read_as("alice"), "/portfolios/101/holdings/1005").text
     assert "No income recorded" in html
 
 
@@ -343,8 +343,8 @@ def sandbox_income(holding_id, first, last):
     return [round(sum(i[field] for i in paid), 2) for field in ("netAmount", "frankingCredits", "grossAmount")]
 
 
-def test_income_by_financial_year_adds_up_each_holdings_dividends(as_user):
-    browser = as_user("alice")
+def test_income_by_financial_year_adds_up_each_holdings_dividends(read_as):
+    browser = read_as("alice")
     assert 'href="/portfolios/101/income"' in page(browser, "/portfolios/101").text
     html = page(browser, "/portfolios/101/income").text
     years = [year.strip() for year in re.findall(r'<h2 id="fy-\d+">([^<]+)', html)]
@@ -356,8 +356,8 @@ def test_income_by_financial_year_adds_up_each_holdings_dividends(as_user):
     assert [digits(cell) for cell in cba[1:]] == [digits(f"{net}"), digits(f"{franking}"), digits(f"{gross}")]
 
 
-def test_the_income_csv_matches_the_page(as_user):
-    browser = as_user("alice")
+def test_the_income_csv_matches_the_page(read_as):
+    browser = read_as("alice")
     response = page(browser, "/portfolios/101/income.csv")
     assert 'filename="portfolio-101-income-by-financial-year.csv"' in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.text)))
@@ -370,30 +370,30 @@ def test_the_income_csv_matches_the_page(as_user):
     assert all(r[3] and r[4] and r[7] == r[9] for r in cba)  # both dates; in AUD, both amounts the same
 
 
-def test_the_income_page_marks_the_current_year_to_date_and_no_longer_promises_tax_time(as_user):
-    html = page(as_user("alice"), "/portfolios/101/income").text
+def test_the_income_page_marks_the_current_year_to_date_and_no_longer_promises_tax_time(read_as):
+    html = page(read_as("alice"), "/portfolios/101/income").text
     assert '2026–27 <span class="muted small">(to date)</span>' in html
     assert "tax time" not in html.lower() and "Download income CSV" in html
     assert "annual tax statement (AMMA statement)" in html
 
 
-def test_foreign_income_is_shown_in_the_portfolios_currency_with_the_original_beside_it(as_user):
+def test_foreign_income_is_shown_in_the_portfolios_currency_with_the_original_beside_it(read_as):
     """erin's AAPL paid US$5.00 at 1.53 ($7.65) and US$2.50 at 1.59 ($3.98) in 2024–25: $11.63, paid as US$7.50."""
-    html = page(as_user("erin"), "/portfolios/401/income").text
+    html = page(read_as("erin"), "/portfolios/401/income").text
     fy_2024_25 = Tables(html).tables[re.findall(r'<h2 id="fy-\d+">([^<]+)', html).index("2024–25")]
     aapl = next(row for row in fy_2024_25 if row[0].startswith("AAPL"))
     assert aapl[1] == "$11.63" and aapl[-1] == "US$7.50"
 
 
-def test_a_june_distribution_paid_in_july_is_flagged_in_the_year_it_was_paid(as_user):
-    html = unescape(page(as_user("erin"), "/portfolios/401/income").text)
+def test_a_june_distribution_paid_in_july_is_flagged_in_the_year_it_was_paid(read_as):
+    html = unescape(page(read_as("erin"), "/portfolios/401/income").text)
     section = " ".join(html.split('2025–26', 1)[1].split('<section', 1)[0].split())
     assert "Paid this year for an earlier year" in section
     assert "<strong>VGS</strong>: $95.40 paid 16 Jul 2025, ex-dividend 30 Jun 2025." in section
 
 
-def test_a_portfolio_in_us_dollars_says_its_income_is_not_in_australian_dollars(as_user):
-    html = page(as_user("alice"), "/portfolios/102/income").text
+def test_a_portfolio_in_us_dollars_says_its_income_is_not_in_australian_dollars(read_as):
+    html = page(read_as("alice"), "/portfolios/102/income").text
     assert "This portfolio's currency is USD, not Australian dollars" in unescape(html)
 
 
@@ -416,27 +416,27 @@ def test_a_503_for_one_holdings_income_costs_only_that_holding(as_user, sandbox)
     assert any(r[1] == "CBA" and r[9] for r in rows)  # the others are there
 
 
-def test_someone_elses_income_is_404(as_user):
-    page(as_user("bob"), "/portfolios/101/income", status=404)
-    page(as_user("bob"), "/portfolios/101/income.csv", status=404)
+def test_someone_elses_income_is_404(read_as):
+    page(read_as("bob"), "/portfolios/101/income", status=404)
+    page(read_as("bob"), "/portfolios/101/income.csv", status=404)
 
 
-def test_the_holding_summary_shows_the_hand_computed_figures(as_user):
-    html = page(as_user("alice"), "/portfolios/102/holdings/2001").text  # AAPL: see test_portfolio
+def test_the_holding_summary_shows_the_hand_computed_figures(read_as):
+    html = page(read_as("alice"), "/portfolios/102/holdings/2001").text  # AAPL: see test_portfolio
     for figure in ("US$96.87", "US$4,359.18", "US$10,283.40", "+US$5,924.22", "+135.90%", "US$247.50", "+US$6,257.85",
                    "+US$86.13"):
         assert figure in html, figure
 
 
-def test_the_units_chart_labels_each_step_and_its_zero_baseline(as_user):
-    html = unescape(page(as_user("alice"), "/portfolios/102/holdings/2001").text)
+def test_the_units_chart_labels_each_step_and_its_zero_baseline(read_as):
+    html = unescape(page(read_as("alice"), "/portfolios/102/holdings/2001").text)
     steps = re.findall(r'<li><span class="when">([^<]+)</span>\s*(Bought|Sold) ([\d,.]+) → ([\d,.]+) held</li>', html)
     assert [(s[1], s[2], s[3]) for s in steps] == [("Bought", "27", "27"), ("Bought", "22", "49"), ("Sold", "4", "45")]
     assert "0 units on the baseline" in html
 
 
-def test_the_holding_page_charts_the_units_held_after_each_trade(as_user):
-    browser = as_user("alice")
+def test_the_holding_page_charts_the_units_held_after_each_trade(read_as):
+    browser = read_as("alice")
     html = page(browser, "/portfolios/102/holdings/2001").text
     assert "Units held over time" in html
     description = re.search(r'id="position-chart-title-desc"[^>]*>([^<]*)<', html).group(1)
@@ -446,8 +446,8 @@ def test_the_holding_page_charts_the_units_held_after_each_trade(as_user):
     assert "Units held over time" not in page(browser, "/portfolios/101/holdings/1005").text  # a cash account
 
 
-def test_the_portfolio_shows_its_diversification(as_user):
-    html = page(as_user("alice"), "/portfolios/101").text
+def test_the_portfolio_shows_its_diversification(read_as):
+    html = page(read_as("alice"), "/portfolios/101").text
     assert "Diversification" in html
     for described in ("By sector", "Financials: 22.06%.", "Materials: 21.73%.", "Health Care: 10.28%.",
                       "Not classified: 30.75%.", "By market", "ASX: 84.82%.", "Cash: 15.18%.", "AUD: 100.00%.",
