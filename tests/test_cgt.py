@@ -1,5 +1,6 @@
 """Capital gains, by hand: every test carries the working it checks, to the cent."""
 
+import re
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -9,6 +10,7 @@ import pytest
 from portal.pages.cgt import (
     ENTITIES,
     Disposal,
+    brought_forward_into,
     discount_from,
     disposals_in,
     match,
@@ -75,7 +77,7 @@ def test_amounts_are_read_exactly_not_as_floats():
 
 
 @pytest.mark.parametrize("bad, reason", [
-    (trade("2024-03-04", "Split", 2, 0), "a trade of a kind the report can't use (Split) on 4 Mar 2024"),
+    (trade("2024-03-04", "Demerger", 2, 0), "a trade of a kind the report can't use (Demerger) on 4 Mar 2024"),
     ({"tradeDate": "2024-03-04", "quantity": 1, "price": 1}, "a trade of a kind the report can't use (none given)"),
     (trade("yesterday", "Buy", 1, 1), "a buy on an unreadable date has a date, quantity"),
     (trade("2024-03-04", "Buy", "ten", 1), "a buy on 4 Mar 2024 has a date, quantity, price or brokerage"),
@@ -279,3 +281,145 @@ def test_an_open_parcel_without_a_value_is_shown_but_not_summed():
 ])
 def test_a_units_value_comes_from_navexas_report_in_base_currency(report, holding_currency, expected):
     assert value_a_unit(report, holding_currency, "AUD") == expected
+
+
+# -- corporate actions, each as the ATO treats it ------------------------------------------------------------
+
+
+def held(found) -> list[tuple]:
+    return [(p.acquired.isoformat(), p.units, str(p.cost_base)) for p in found.open]
+
+
+def test_a_split_between_two_buys_and_a_later_sale_spanning_both():
+    """100 at $10 + $10 (1 Jul 2023), a 2-for-1 split (+100, 1 Jan 2024), 50 at $6 + $10 (1 Mar 2024).
+    The first parcel: 200 units, cost $1,010.00, still acquired 1 Jul 2023. Sale of 220 at $8 − $22 on 1 Aug 2024
+    (FIFO): 200 of the first parcel: cost $1,010.00, proceeds 1,600 − 20 = $1,580.00, gain $570.00, discountable
+    (from 2 Jul 2024); 20 of the second ($310 × 20/50 = $124.00): proceeds 160 − 2 = $158.00, gain $34.00, not
+    (from 2 Mar 2025)."""
+    found = gains([trade("2023-07-01", "Buy", 100, 10, 10), trade("2024-01-01", "Split", 100, 0),
+                   trade("2024-03-01", "Buy", 50, 6, 10), trade("2024-08-01", "Sell", 220, 8, 22)])
+    assert rows(found) == [("2023-07-01", "2024-08-01", 200.0, "1010.00", "1580.00", "570.00", True),
+                           ("2024-03-01", "2024-08-01", 20.0, "124.00", "158.00", "34.00", False)]
+    assert held(found) == [("2024-03-01", Fraction(30), "186.00")]  # 310 × 30/50
+
+
+def test_sales_before_and_after_a_split_in_one_year():
+    """100 at $20 (1 Jul 2023). Sell 40 at $25 on 1 Aug 2024: cost $800.00, proceeds $1,000.00, gain $200.00.
+    A 3-for-1 split adds 120 (60 held → 180) on 1 Sep 2024; sell 90 at $9 on 1 Oct 2024: cost 1,200 × 90/180 =
+    $600.00, proceeds $810.00, gain $210.00. Both discountable; 90 left, cost $600.00, acquired 1 Jul 2023."""
+    found = gains([trade("2023-07-01", "Buy", 100, 20), trade("2024-08-01", "Sell", 40, 25),
+                   trade("2024-09-01", "Split", 120, 0), trade("2024-10-01", "Sell", 90, 9)])
+    assert [r[2:] for r in rows(found)] == [(40.0, "800.00", "1000.00", "200.00", True),
+                                            (90.0, "600.00", "810.00", "210.00", True)]
+    assert held(found) == [("2023-07-01", Fraction(90), "600.00")]
+
+
+def test_a_consolidation_keeps_a_fraction_of_a_unit_exactly():
+    """105 at $1 (1 Jul 2023) and 48 at $2 (1 Jul 2024); a 1-for-10 consolidation takes away 137.7 of 153 units
+    (153 → 15.3) on 1 Aug 2024: parcels of 10.5 and 4.8 units, costs unchanged ($105.00, $96.00). Sell 12 at $13 on
+    1 Sep 2024 (FIFO): 10.5 of the first, proceeds $136.50, gain $31.50, discountable; 1.5 of the second, cost
+    96 × 1.5/4.8 = $30.00, proceeds $19.50, a loss of $10.50. Left: 3.3 units costing $66.00."""
+    found = gains([trade("2023-07-01", "Buy", 105, 1), trade("2024-07-01", "Buy", 48, 2),
+                   trade("2024-08-01", "Consolidation", "137.7", 0), trade("2024-09-01", "Sell", 12, 13)])
+    assert [r[2:] for r in rows(found)] == [(10.5, "105.00", "136.50", "31.50", True),
+                                            (1.5, "30.00", "19.50", "-10.50", False)]
+    assert held(found) == [("2024-07-01", Fraction(33, 10), "66.00")]
+
+
+def test_reinvested_dividends_are_parcels_with_their_own_twelve_months():
+    """100 at $10 (1 Jul 2023); DRP allotments of 5 at $11 (1 Oct 2023) and 4 at $12.50 (1 Oct 2024). Sell 109 at
+    $13 on 2 Jul 2025 (FIFO): the buy ($1,000 → $1,300, +$300.00) and the first DRP ($55 → $65, +$10.00) are past
+    12 months; the second (2 Oct 2025) is not: $50 → $52, +$2.00, no discount."""
+    found = gains([trade("2023-07-01", "Buy", 100, 10), trade("2023-10-01", "Dividend Reinvestment", 5, 11),
+                   trade("2024-10-01", "DRP", 4, "12.50"), trade("2025-07-02", "Sell", 109, 13)])
+    assert [(r[0], r[5], r[6]) for r in rows(found)] == [("2023-07-01", "300.00", True), ("2023-10-01", "10.00", True),
+                                                         ("2024-10-01", "2.00", False)]
+
+
+def test_a_split_and_a_reinvested_dividend_in_one_holding():
+    """100 at $10 + $10 (1 Jul 2023); DRP 10 at $11 (1 Oct 2023); a 2-for-1 split adds 110 (1 Jan 2024): parcels of
+    200 ($1,010) and 20 ($110). Sell 210 at $7 on 1 Aug 2024 (LIFO): the DRP parcel first, 20 units: $110.00 →
+    $140.00, +$30.00 (1 Oct 2023 → discount from 2 Oct 2024: no); then 190 of the first: 1,010 × 190/200 = $959.50,
+    proceeds $1,330.00, +$370.50, discountable."""
+    found = gains([trade("2023-07-01", "Buy", 100, 10, 10), trade("2023-10-01", "DRP", 10, 11),
+                   trade("2024-01-01", "Split", 110, 0), trade("2024-08-01", "Sell", 210, 7)], method="lifo")
+    assert [r[2:] for r in rows(found)] == [(20.0, "110.00", "140.00", "30.00", False),
+                                            (190.0, "959.50", "1330.00", "370.50", True)]
+
+
+def test_an_opening_balance_is_a_parcel_on_its_date_at_its_cost():
+    """Brought in: 50 units on 15 Mar 2022 at $40 (cost $2,000.00). Sold 50 at $45 − $10 on 1 Jul 2024: +$240.00."""
+    found = gains([trade("2022-03-15", "Opening Balance", 50, 40), trade("2024-07-01", "Sell", 50, 45, 10)])
+    assert rows(found) == [("2022-03-15", "2024-07-01", 50.0, "2000.00", "2240.00", "240.00", True)]
+
+
+def test_a_return_of_capital_beyond_a_parcels_cost_base_is_a_g1_gain_and_leaves_it_nil():
+    """Parcels: 100 at $0.50 (1 Jul 2023, cost $50.00) and 100 at $3 (1 Jul 2024, cost $300.00). $1.00 a unit
+    returned on 1 Oct 2024: the first parcel's $100.00 exceeds its $50.00 by $50.00, a G1 gain, discountable (held
+    since 1 Jul 2023), cost now nil; the second's cost falls to $200.00. Selling all 200 at $2 on 1 Nov 2024: the
+    first +$200.00 from nil; the second $200.00 → $200.00, nothing."""
+    found = gains([trade("2023-07-01", "Buy", 100, "0.50"), trade("2024-07-01", "Buy", 100, 3),
+                   trade("2024-10-01", "Return of Capital", 200, 1), trade("2024-11-01", "Sell", 200, 2)])
+    assert [(d.event, d.acquired.isoformat(), str(d.cost_base), str(d.gain), d.discount_eligible)
+            for d in found.disposals] == [("G1", "2023-07-01", "0.00", "50.00", True),
+                                          ("A1", "2023-07-01", "0.00", "200.00", True),
+                                          ("A1", "2024-07-01", "200.00", "0.00", False)]
+
+
+def test_a_return_of_capital_given_as_a_total_after_a_consolidation():
+    """1,000 at $0.20 (1 Jul 2023, $200.00); a 1-for-10 consolidation takes away 900 (→ 100 units, still $200.00) on
+    1 Jan 2024; a return of capital of $50.00 in all (no amount a unit given: 50/100 = $0.50 a unit) on 1 Mar 2024:
+    cost $150.00. Sold 100 at $3 on 1 Aug 2024: $150.00 → $300.00, +$150.00, discountable."""
+    returned = {**trade("2024-03-01", "Capital Return", 100, None), "value": 50}
+    found = gains([trade("2023-07-01", "Buy", 1000, "0.20"), trade("2024-01-01", "Consolidation", 900, 0), returned,
+                   trade("2024-08-01", "Sell", 100, 3)])
+    assert [r[2:] for r in rows(found)] == [(100.0, "150.00", "300.00", "150.00", True)]
+
+
+@pytest.mark.parametrize("trades, why", [
+    ([trade("2024-01-01", "Split", 100, 0)], "a split on 1 Jan 2024 came when no units were held"),
+    ([trade("2024-01-01", "Buy", 10, 1), trade("2024-02-01", "Consolidation", 10, 0)],
+     "a consolidation on 1 Feb 2024 takes away 10 units of the 10 held"),
+    ([trade("2024-01-01", "Buy", 10, 1), trade("2024-02-01", "Demerger", 10, 0)],
+     "a trade of a kind the report can't use (Demerger) on 1 Feb 2024"),
+])
+def test_actions_that_cant_be_applied_say_why(trades, why):
+    with pytest.raises(CannotCompute, match=re.escape(why)):
+        gains(trades)
+
+
+# -- net capital losses carried from year to year -------------------------------------------------------------
+
+
+def disposal(gain: str, eligible: bool, day=date(2025, 3, 1)) -> Disposal:
+    return Disposal("TST", 1, date(2020, 1, 1), day, Fraction(1), D("0"), D(gain), D(gain), eligible)
+
+
+def test_losses_brought_forward_go_after_this_years_losses_other_gains_first_then_the_discount():
+    """Other gains $100.00, discountable $1,000.00, a loss of $50.00 this year, $300.00 brought forward. This
+    year's loss: $50.00 against the other gains (left $50.00). Brought forward: $50.00 against the rest of them, then
+    $250.00 against the discountable ones (left $750.00). Discount 50 %: $375.00. Net $375.00; nothing carried."""
+    s = summarise([disposal("100", False), disposal("1000", True), disposal("-50", False)], HALF, D("300.00"))
+    assert (s.brought_forward_on_other, s.brought_forward_on_discountable) == (D("50.00"), D("250.00"))
+    assert (s.discount, s.net_capital_gain, s.loss_carried_forward) == (D("375.00"), D("375.00"), D("0.00"))
+
+
+def test_what_the_gains_cant_absorb_is_carried_forward_with_this_years_own_loss():
+    """Discountable $100.00; a loss of $40.00 this year (against it: $60.00 left); $250.00 brought forward: $60.00
+    applied, $190.00 left. Net $0.00; carried forward $190.00 (this year's loss was used up first)."""
+    s = summarise([disposal("100", True), disposal("-40", True)], HALF, D("250.00"))
+    assert (s.net_capital_gain, s.discount, s.loss_carried_forward) == (D("0.00"), D("0.00"), D("190.00"))
+
+
+def test_a_loss_year_is_carried_into_the_gain_years_after_it():
+    """FY2024: 100 at $10 (1 Jul 2023) sold at $6 on 1 Feb 2024: a loss of $400.00. FY2025: 100 at $5 (1 Jul 2024)
+    sold at $6 on 1 Mar 2025: +$100.00, not discountable; $100.00 of the $400.00 absorbed: net $0.00, $300.00
+    carried into FY2026. With $25.50 from outside the portfolio, FY2026 starts from $325.50."""
+    found = [gains([trade("2023-07-01", "Buy", 100, 10), trade("2024-02-01", "Sell", 100, 6),
+                    trade("2024-07-01", "Buy", 100, 5), trade("2025-03-01", "Sell", 100, 6)])]
+    assert brought_forward_into(found, 2024, HALF) == D("0.00")
+    assert brought_forward_into(found, 2025, HALF) == D("400.00")
+    fy2025 = summarise(disposals_in(found, 2025), HALF, D("400.00"))
+    assert (fy2025.net_capital_gain, fy2025.loss_carried_forward) == (D("0.00"), D("300.00"))
+    assert brought_forward_into(found, 2026, HALF) == D("300.00")
+    assert brought_forward_into(found, 2026, HALF, D("25.50")) == D("325.50")

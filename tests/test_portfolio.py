@@ -250,7 +250,7 @@ def test_the_position_over_time_follows_the_trades_in_date_order():
 
 def test_the_position_is_unknown_when_a_trade_cannot_be_read():
     assert position_history(AAPL_TRADES + [{"tradeDate": "someday", "tradeType": "Buy", "quantity": 1, "price": 1}]) is None
-    assert position_history([{"tradeDate": "2024-01-01", "tradeType": "Split", "quantity": 2, "price": 0}]) is None
+    assert position_history([{"tradeDate": "2024-01-01", "tradeType": "Demerger", "quantity": 2, "price": 0}]) is None
     assert position_history([]) == []
 
 

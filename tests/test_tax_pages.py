@@ -4,6 +4,7 @@ one test over real HTTP. The figures are worked by hand below."""
 
 import csv
 import io
+import re
 from html import unescape
 
 import pytest
@@ -29,14 +30,15 @@ TAX = "/portfolios/401/tax"
 #        $80.04 against the other gain and $1,155.87 against discountable ones, leaving $824.16; individual
 #        discount 50 % = $412.08; net capital gain $412.08. An SMSF: 824.16 / 3 = $274.72; net $549.44.
 FY2025_FIFO_ROWS = [
-    ["WOW", "4001", "2022-07-15", "2024-07-03", "100", "3019.95", "3580.03", "560.08", "yes"],
-    ["WOW", "4001", "2023-07-03", "2024-07-03", "50", "1709.98", "1790.02", "80.04", "no"],
-    ["WOW", "4001", "2023-07-03", "2024-07-04", "30", "1025.99", "1085.05", "59.06", "yes"],
-    ["AAPL", "4004", "2023-03-10", "2024-11-12", "10", "2238.73", "3419.55", "1180.82", "yes"],
-    ["XRO", "4003", "2024-08-01", "2025-02-03", "40", "6415.96", "5180.05", "-1235.91", "no"],
-    ["ANZ", "4002", "2024-02-29", "2025-03-01", "80", "2207.98", "2388.05", "180.07", "yes"],
+    ["WOW", "4001", "2022-07-15", "2024-07-03", "100", "3019.95", "3580.03", "560.08", "yes", "A1"],
+    ["WOW", "4001", "2023-07-03", "2024-07-03", "50", "1709.98", "1790.02", "80.04", "no", "A1"],
+    ["WOW", "4001", "2023-07-03", "2024-07-04", "30", "1025.99", "1085.05", "59.06", "yes", "A1"],
+    ["AAPL", "4004", "2023-03-10", "2024-11-12", "10", "2238.73", "3419.55", "1180.82", "yes", "A1"],
+    ["XRO", "4003", "2024-08-01", "2025-02-03", "40", "6415.96", "5180.05", "-1235.91", "no", "A1"],
+    ["ANZ", "4002", "2024-02-29", "2025-03-01", "80", "2207.98", "2388.05", "180.07", "yes", "A1"],
 ]
-CGT_HEADER = ["symbol", "holding_id", "acquired", "disposed", "units", "cost_base", "proceeds", "gain", "discount_eligible"]
+CGT_HEADER = ["symbol", "holding_id", "acquired", "disposed", "units", "cost_base", "proceeds", "gain", "discount_eligible",
+              "cgt_event"]
 
 
 @pytest.fixture
@@ -93,9 +95,9 @@ def test_lifo_matches_the_newest_parcels_first(erin):
     $3,580.03, gain $160.08, the day before its discount). The 4 Jul sale of 30: the 2022 parcel ($905.99 = 3,019.95
     × 30/100 (905.985), proceeds $1,085.05, gain $179.06, discountable). Rows list a sale's parcels oldest first."""
     rows = csv_rows(page(erin, "/portfolios/401/cgt.csv?fy=2025&method=lifo"))[1:4]
-    assert rows == [["WOW", "4001", "2023-07-03", "2024-07-03", "100", "3419.95", "3580.03", "160.08", "no"],
-                    ["WOW", "4001", "2024-01-10", "2024-07-03", "50", "1459.95", "1790.02", "330.07", "no"],
-                    ["WOW", "4001", "2022-07-15", "2024-07-04", "30", "905.99", "1085.05", "179.06", "yes"]]
+    assert rows == [["WOW", "4001", "2023-07-03", "2024-07-03", "100", "3419.95", "3580.03", "160.08", "no", "A1"],
+                    ["WOW", "4001", "2024-01-10", "2024-07-03", "50", "1459.95", "1790.02", "330.07", "no", "A1"],
+                    ["WOW", "4001", "2022-07-15", "2024-07-04", "30", "905.99", "1085.05", "179.06", "yes", "A1"]]
 
 
 def test_minimise_never_reports_more_than_fifo_or_lifo_for_this_year(erin):
@@ -109,10 +111,16 @@ def test_minimise_never_reports_more_than_fifo_or_lifo_for_this_year(erin):
 def test_holdings_that_cant_be_computed_are_named_and_left_out_of_the_totals(erin):
     html = unescape(page(erin, TAX + "?fy=2025").text)
     assert "<strong>FMG</strong>: can't be computed, because a sale of 150 units on 1 Oct 2024 is more than the 100 held then." in html
-    assert ("<strong>TLX</strong>: can't be computed, because it has a trade of a kind the report can't use (Split) "
-            "on 1 May 2024.") in html
+    assert "<strong>TLX</strong>: can't be computed" not in html  # its split is applied now (below)
     rows = csv_rows(page(erin, "/portfolios/401/cgt.csv?fy=2025"))
-    assert not [r for r in rows if r[0] in ("FMG", "TLX")]  # FMG's sale is in this year: it is not folded in
+    assert not [r for r in rows if r[0] == "FMG"]  # FMG's sale is in this year: it is not folded in
+
+
+def test_a_split_is_applied_to_the_parcel_it_finds(erin):
+    """TLX: 100 bought 1 May 2023 at $10.00 + $9.95; a split on 1 May 2024 adds 100 (two for one): one parcel of
+    200 units, cost base still $1,009.95, acquired still 1 May 2023 (no CGT event)."""
+    rows = [r for r in csv_rows(page(erin, "/portfolios/401/unrealised.csv")) if r[0] == "TLX"]
+    assert [r[1:5] for r in rows] == [["4006", "2023-05-01", "200", "1009.95"]]
 
 
 def test_a_year_with_no_sales_says_so(erin):
@@ -174,3 +182,26 @@ def test_trades_navexa_cant_give_name_the_holding_instead_of_failing_the_page(er
 
 def test_the_portfolio_page_links_to_the_report(erin):
     assert 'href="/portfolios/401/tax"' in page(erin, "/portfolios/401").text
+
+
+def test_the_year_menu_lists_every_year_from_the_first_trade_to_now(erin):
+    """erin's first trade is 15 Jul 2022 (2022–23); today is 21 Nov 2026 (2026–27): five years, with or without a
+    sale (2025–26, the year people lodge now, was missing before)."""
+    html = page(erin, TAX).text
+    menu = html.split('name="fy"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r">(\d{4}–\d\d)<", menu) == ["2026–27", "2025–26", "2024–25", "2023–24", "2022–23"]
+
+
+def test_losses_from_outside_the_portfolio_are_applied_after_the_years_own(erin):
+    """2024–25 with $500.00 brought in: the year's own losses leave $824.16 of discountable gains (above); $500.00
+    more leaves $324.16; the discount (50 %) $162.08; net capital gain $162.08. The figure stays in the form."""
+    html = unescape(page(erin, TAX + "?fy=2025&losses=500").text)
+    assert "<dt>Net capital gain</dt><dd class=\"big\">$162.08</dd>" in html
+    assert "Net capital loss brought forward from 2023–24 and earlier</dt><dd>$500.00</dd>" in html
+    assert 'name="losses"' in html and 'value="500.00"' in html
+
+
+@pytest.mark.parametrize("losses", ["-1", "12.345", "ten", "1e3", "１２", "12.5.1", "0x10"])
+def test_a_bad_losses_figure_is_a_clear_400(erin, losses):
+    response = page(erin, f"{TAX}?fy=2025&losses={losses}", status=400)
+    assert "at most two decimals" in unescape(response.text)

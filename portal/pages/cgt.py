@@ -25,13 +25,13 @@ first), the oldest first on a tie. That is the rule Sharesight's "minimise" foll
 sale, so it is not a search over every way a year's sales could be matched.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 from .money import cents, exact, financial_year_of, year_bounds
-from .trades import CannotCompute, read_trades
+from .trades import PARCELS, UNIT_ACTIONS, CannotCompute, read_trades
 
 METHODS = {"fifo": "First in, first out", "lifo": "Last in, first out", "min": "Minimise the gain"}
 DEFAULT_METHOD = "fifo"
@@ -61,9 +61,9 @@ def discount_from(acquired: date) -> date:
 @dataclass(frozen=True)
 class TaxTrade:
     day: date
-    kind: str  # "buy" or "sell"
+    kind: str  # one of pages.trades' kinds
     units: Fraction
-    price: Fraction  # in the trade's currency
+    price: Fraction  # in the trade's currency (for a return of capital, the amount a unit)
     brokerage: Fraction  # in the trade's currency
     rate: Fraction  # base currency per unit of the trade's currency
 
@@ -88,16 +88,15 @@ def tax_trades(trades, holding_currency: str | None, base_currency: str | None) 
 
 @dataclass
 class Parcel:
-    """One purchase, and how much of it is still held."""
+    """One acquisition (a buy, a reinvested dividend, an opening balance), and what of it is still held."""
 
     acquired: date
-    bought: Fraction  # units bought
-    cost: Fraction  # the whole purchase's cost base in base currency, brokerage included
-    held: Fraction = field(default=Fraction(0))
-    order: int = 0  # the purchase's place among the holding's buys
+    held: Fraction  # units still held (scaled by splits and consolidations)
+    cost: Fraction  # the cost base of the units still held, in base currency, brokerage included
+    order: int = 0  # the acquisition's place among the holding's
 
     def cost_of(self, units: Fraction) -> Fraction:
-        return self.cost * units / self.bought
+        return self.cost * units / self.held
 
 
 @dataclass(frozen=True)
@@ -113,6 +112,7 @@ class Disposal:
     proceeds: Decimal
     gain: Decimal  # proceeds − cost base: negative is a capital loss
     discount_eligible: bool
+    event: str = "A1"  # the CGT event: A1 a sale; G1 a return of capital beyond the cost base
 
 
 @dataclass(frozen=True)
@@ -137,16 +137,25 @@ class HoldingGains:
 
 def match(trades: list[TaxTrade], method: str, discount_rate: Fraction, symbol: str | None = None,
           holding_id: int | None = None) -> HoldingGains:
-    """Every sale matched to the parcels it disposes of, by the method; what is left is still held.
-    CannotCompute for a sale of more units than are held at the time."""
+    """Every sale matched to the parcels it disposes of, by the method, with each corporate action applied as the
+    ATO treats it (the module docstring); what is left is still held. CannotCompute for a sale or a consolidation
+    of more units than are held at the time, or an action on a holding with none."""
     parcels: list[Parcel] = []
     disposals: list[Disposal] = []
     for trade in trades:
-        if trade.kind == "buy":
-            cost = (trade.units * trade.price + trade.brokerage) * trade.rate
-            parcels.append(Parcel(trade.day, trade.units, cost, held=trade.units, order=len(parcels)))
-            continue
         held = sum((p.held for p in parcels), Fraction(0))
+        if trade.kind in PARCELS:
+            cost = (trade.units * trade.price + trade.brokerage) * trade.rate
+            parcels.append(Parcel(trade.day, trade.units, cost, order=len(parcels)))
+            continue
+        if trade.kind in UNIT_ACTIONS or trade.kind == "capital_return":
+            if held == 0:
+                raise CannotCompute(f"a {ACTION_WORDS[trade.kind]} on {trade.day:%-d %b %Y} came when no units were held")
+            if trade.kind == "capital_return":
+                disposals += _return_capital(parcels, trade, symbol, holding_id)
+            else:
+                _scale(parcels, trade, held)
+            continue
         if trade.units > held:
             raise CannotCompute(f"a sale of {_units(trade.units)} units on {trade.day:%-d %b %Y} is more than the "
                                 f"{_units(held)} held then")
@@ -161,11 +170,42 @@ def match(trades: list[TaxTrade], method: str, discount_rate: Fraction, symbol: 
             proceeds = cents((take * trade.price - trade.brokerage * take / trade.units) * trade.rate)
             disposals.append(Disposal(symbol, holding_id, parcel.acquired, trade.day, take, cost_base, proceeds,
                                       proceeds - cost_base, trade.day >= discount_from(parcel.acquired)))
+            parcel.cost -= parcel.cost_of(take)
             parcel.held -= take
             left -= take
-    still_held = [OpenParcel(symbol, holding_id, p.acquired, p.held, cents(p.cost_of(p.held)), discount_from(p.acquired))
+    still_held = [OpenParcel(symbol, holding_id, p.acquired, p.held, cents(p.cost), discount_from(p.acquired))
                   for p in parcels if p.held > 0]
     return HoldingGains(symbol, holding_id, disposals, still_held)
+
+
+ACTION_WORDS = {"split": "split", "consolidation": "consolidation", "capital_return": "return of capital"}
+
+
+def _scale(parcels: list[Parcel], action: TaxTrade, held: Fraction):
+    """A split adds units, a consolidation takes them away: every open parcel's units scale by the same ratio, its
+    cost base and acquisition date unchanged (no CGT event). Fractions of a unit are kept exact."""
+    after = held + action.units if action.kind == "split" else held - action.units
+    if after <= 0:
+        raise CannotCompute(f"a consolidation on {action.day:%-d %b %Y} takes away {_units(action.units)} units of the "
+                            f"{_units(held)} held")
+    for parcel in parcels:
+        parcel.held = parcel.held * after / held
+
+
+def _return_capital(parcels: list[Parcel], action: TaxTrade, symbol, holding_id) -> list[Disposal]:
+    """A return of capital reduces the cost base of each parcel held on its date by its units' share; the part of a
+    parcel's share beyond its cost base is a capital gain that year (CGT event G1), and its cost base is nil."""
+    found = []
+    for parcel in (p for p in parcels if p.held > 0):
+        returned = action.price * parcel.held * action.rate
+        if returned <= parcel.cost:
+            parcel.cost -= returned
+            continue
+        excess = cents(returned - parcel.cost)
+        found.append(Disposal(symbol, holding_id, parcel.acquired, action.day, parcel.held, Decimal("0.00"), excess, excess,
+                              action.day >= discount_from(parcel.acquired), event="G1"))
+        parcel.cost = Fraction(0)
+    return found
 
 
 def _allocation_order(parcels: list[Parcel], sale: TaxTrade, method: str, discount_rate: Fraction) -> list[Parcel]:
@@ -176,7 +216,7 @@ def _allocation_order(parcels: list[Parcel], sale: TaxTrade, method: str, discou
         proceeds_a_unit = (sale.price - sale.brokerage / sale.units) * sale.rate
 
         def added_a_unit(parcel: Parcel) -> Fraction:
-            gain = proceeds_a_unit - parcel.cost / parcel.bought
+            gain = proceeds_a_unit - parcel.cost / parcel.held
             if gain > 0 and sale.day >= discount_from(parcel.acquired):
                 return gain * (1 - discount_rate)
             return gain
@@ -202,27 +242,48 @@ class YearSummary:
     discount_rate: Fraction
     discount: Decimal
     net_capital_gain: Decimal
-    loss_carried_forward: Decimal  # the net capital loss, when losses exceed gains
+    loss_carried_forward: Decimal  # the net capital loss to carry forward: this year's and earlier years' unapplied
+    brought_forward: Decimal = Decimal("0.00")  # net capital losses of earlier years, as a positive amount
+    brought_forward_on_other: Decimal = Decimal("0.00")  # applied after this year's losses, to other gains first
+    brought_forward_on_discountable: Decimal = Decimal("0.00")  # then to discountable ones, before the discount
 
     @property
     def total_gains(self) -> Decimal:
         return self.discountable_gains + self.other_gains
 
 
-def summarise(disposals: list[Disposal], discount_rate: Fraction) -> YearSummary:
-    """A year's disposals added up: losses against other gains, then discountable ones; the discount on what is left."""
+def summarise(disposals: list[Disposal], discount_rate: Fraction, brought_forward: Decimal = Decimal("0.00")) -> YearSummary:
+    """A year's disposals added up in the ATO's order: this year's capital losses against the gains the discount
+    can't apply to, then against discountable ones; then net capital losses brought forward from earlier years,
+    in the same order; the discount on the discountable gains left. What no gain absorbed is carried forward."""
     discountable = sum((d.gain for d in disposals if d.gain > 0 and d.discount_eligible), Decimal(0))
     other = sum((d.gain for d in disposals if d.gain > 0 and not d.discount_eligible), Decimal(0))
     losses = -sum((d.gain for d in disposals if d.gain < 0), Decimal(0))
     on_other = min(losses, other)
     on_discountable = min(losses - on_other, discountable)
-    remaining = discountable - on_discountable
+    earlier_on_other = min(brought_forward, other - on_other)
+    earlier_on_discountable = min(brought_forward - earlier_on_other, discountable - on_discountable)
+    remaining = discountable - on_discountable - earlier_on_discountable
     discount = cents(Fraction(remaining) * discount_rate)
     return YearSummary(
         discountable_gains=discountable, other_gains=other, losses=losses, losses_on_other=on_other,
         losses_on_discountable=on_discountable, discount_rate=discount_rate, discount=discount,
-        net_capital_gain=(other - on_other) + remaining - discount,
-        loss_carried_forward=losses - on_other - on_discountable)
+        net_capital_gain=(other - on_other - earlier_on_other) + remaining - discount,
+        loss_carried_forward=(losses - on_other - on_discountable) + (brought_forward - earlier_on_other
+                                                                      - earlier_on_discountable),
+        brought_forward=brought_forward, brought_forward_on_other=earlier_on_other,
+        brought_forward_on_discountable=earlier_on_discountable)
+
+
+def brought_forward_into(gains: list[HoldingGains], fy: int, discount_rate: Fraction,
+                         from_outside: Decimal = Decimal("0.00")) -> Decimal:
+    """The net capital loss the years before `fy` leave it: each year from the first with a disposal is added up
+    with what the year before left, and `from_outside` (losses the person brings from elsewhere) joins in `fy`."""
+    years = sorted({financial_year_of(d.disposed) for g in gains for d in g.disposals if financial_year_of(d.disposed) < fy})
+    carried = Decimal("0.00")
+    for year in years:
+        carried = summarise(disposals_in(gains, year), discount_rate, carried).loss_carried_forward
+    return carried + from_outside
 
 
 def disposals_in(gains: list[HoldingGains], fy: int) -> list[Disposal]:

@@ -21,10 +21,15 @@ class HoldingSummary:
     total_return: float | None  # unrealised + realised + income
 
 
+ADDS = ("buy", "opening", "drp", "split")  # kinds that add units (pages.trades); consolidation and sell take them away
+VERBS = {"buy": "Bought", "opening": "Brought in", "drp": "Reinvested", "split": "Split added", "sell": "Sold",
+         "consolidation": "Consolidated away"}
+
+
 @dataclass(frozen=True)
 class Trade:
     day: date
-    kind: str  # "buy" or "sell"
+    kind: str  # one of pages.trades' kinds
     quantity: float  # units, always positive
     price: float
     brokerage: float
@@ -48,9 +53,17 @@ def holding_summary(trades, income, current_price) -> HoldingSummary:
         return HoldingSummary(None, None, None, None, None, None, None, received, None)
     units = cost = realised = 0.0
     for trade in read:
-        if trade.kind == "buy":
+        if trade.kind in ("buy", "opening", "drp"):
             cost += trade.quantity * trade.price + trade.brokerage
             units += trade.quantity
+        elif trade.kind == "split":
+            units += trade.quantity  # the same cost over more units
+        elif trade.kind == "consolidation":
+            units = max(units - trade.quantity, 0.0)
+        elif trade.kind == "capital_return":
+            returned = trade.price * units
+            realised += max(returned - cost, 0.0)  # beyond the cost base: a gain (CGT event G1)
+            cost = max(cost - returned, 0.0)
         elif units > 0:
             sold = min(trade.quantity, units)
             share = cost * sold / units
@@ -70,9 +83,17 @@ def holding_summary(trades, income, current_price) -> HoldingSummary:
 @dataclass(frozen=True)
 class PositionStep:
     day: date
-    kind: str  # "buy" or "sell"
-    quantity: float  # units bought or sold
+    kind: str  # one of pages.trades' kinds that moves units
+    quantity: float  # units bought or sold, added or taken away
     units: float  # units held after the trade
+
+    @property
+    def adds(self) -> bool:
+        return self.kind in ADDS
+
+    @property
+    def verb(self) -> str:
+        return VERBS[self.kind]
 
 
 def position_history(trades) -> list[PositionStep] | None:
@@ -83,6 +104,8 @@ def position_history(trades) -> list[PositionStep] | None:
         return None
     units, steps = 0.0, []
     for trade in read:
-        units = units + trade.quantity if trade.kind == "buy" else max(units - trade.quantity, 0.0)
+        if trade.kind not in VERBS:
+            continue  # a return of capital moves money, not units
+        units = units + trade.quantity if trade.kind in ADDS else max(units - trade.quantity, 0.0)
         steps.append(PositionStep(trade.day, trade.kind, trade.quantity, units))
     return steps

@@ -6,11 +6,12 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 
 from . import cgt, money
 from .portfolio import is_cash
-from .reading import as_dict, as_list, safe_text, text
+from .reading import as_dict, as_list, day_of, safe_text, text
 from .trades import CannotCompute
 
 
@@ -24,7 +25,7 @@ class Unusable:
 @dataclass(frozen=True)
 class TaxReport:
     fy: int
-    years: list[int]  # the years a person can choose: those with a disposal, and the current one
+    years: list[int]  # the years a person can choose: every one from the portfolio's first trade to the current one
     method: str
     entity: str
     currency: str | None
@@ -35,6 +36,8 @@ class TaxReport:
     if_sold_today: cgt.YearSummary
     unvalued: int  # open parcels without a value today (left out of if_sold_today)
     foreign: bool  # a holding trades in a currency other than the portfolio's
+    losses_from_outside: Decimal = Decimal("0.00")  # the person's own figure (?losses=), part of brought_forward
+    carried_may_be_incomplete: bool = False  # earlier years passed through holdings that can't be computed
 
     @property
     def label(self) -> str:
@@ -71,8 +74,9 @@ def default_year(gains: list[cgt.HoldingGains], today: date) -> int:
 
 
 def build(holdings, trades: dict, performance, base_currency: str | None, fy: int | None, method: str, entity: str,
-          today: date) -> TaxReport:
-    """The report for one portfolio (fy None: the default year)."""
+          today: date, losses_from_outside: Decimal = Decimal("0.00")) -> TaxReport:
+    """The report for one portfolio (fy None: the default year), starting from the net capital loss the earlier
+    years left (and the person's own losses from outside the portfolio)."""
     discount_rate = cgt.ENTITIES[entity][1]
     gains, unusable = holding_gains(holdings, trades, base_currency, method, discount_rate)
     fy = fy or default_year(gains, today)
@@ -83,18 +87,29 @@ def build(holdings, trades: dict, performance, base_currency: str | None, fy: in
               for g in gains}
     open_rows = cgt.unrealised(gains, values, today)
     disposals = cgt.disposals_in(gains, fy)
+    brought_forward = cgt.brought_forward_into(gains, fy, discount_rate, losses_from_outside)
+    first = first_trade_year(trades)
     return TaxReport(
-        fy=fy, years=sorted({*cgt.years_with_disposals(gains), money.financial_year_of(today), fy}, reverse=True),
+        fy=fy, years=sorted({*range(first or fy, money.financial_year_of(today) + 1), *cgt.years_with_disposals(gains), fy},
+                            reverse=True),
         method=method, entity=entity, currency=base_currency, disposals=disposals,
-        summary=cgt.summarise(disposals, discount_rate), unusable=unusable, open=open_rows,
+        summary=cgt.summarise(disposals, discount_rate, brought_forward), unusable=unusable, open=open_rows,
+        losses_from_outside=losses_from_outside,
+        carried_may_be_incomplete=bool(unusable) and first is not None and first < fy,
         if_sold_today=cgt.sell_everything(open_rows, today, discount_rate),
         unvalued=sum(1 for r in open_rows if r.market_value is None),
         foreign=any((text(h.get("currencyCode")) or base_currency) != base_currency
                     for h in as_list(holdings) if not is_cash(h)))
 
 
+def first_trade_year(trades: dict) -> int | None:
+    """The financial year of the portfolio's first trade Navexa gave (any holding, any kind), if any."""
+    days = [day_of(t.get("tradeDate")) for answer in trades.values() for t in as_list(answer)]
+    return min((money.financial_year_of(d) for d in days if d), default=None)
+
+
 CGT_CSV_COLUMNS = ("symbol", "holding_id", "acquired", "disposed", "units", "cost_base", "proceeds", "gain",
-                   "discount_eligible")
+                   "discount_eligible", "cgt_event")
 UNREALISED_CSV_COLUMNS = ("symbol", "holding_id", "acquired", "units", "cost_base", "market_value", "gain",
                           "discount_from")
 
@@ -113,7 +128,8 @@ def cgt_csv(report: TaxReport) -> str:
     writer.writerow(CGT_CSV_COLUMNS)
     for d in report.disposals:
         writer.writerow([safe_text(d.symbol), d.holding_id, d.acquired.isoformat(), d.disposed.isoformat(),
-                         units_text(d.units), d.cost_base, d.proceeds, d.gain, "yes" if d.discount_eligible else "no"])
+                         units_text(d.units), d.cost_base, d.proceeds, d.gain, "yes" if d.discount_eligible else "no",
+                         d.event])
     return out.getvalue()
 
 

@@ -2,6 +2,7 @@
 and capital gains (with its two CSVs)."""
 
 import re
+from decimal import Decimal
 
 from flask import Blueprint, Response, render_template, request
 
@@ -172,10 +173,25 @@ def chosen_tax_options() -> tuple[int | None, str, str]:
     return (int(fy) if fy else None), method, entity
 
 
+_AMOUNT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")  # dollars and at most two decimals, the whole value
+
+
+def chosen_losses() -> Decimal:
+    """Net capital losses the person brings from outside this portfolio (?losses=1234.56); 400 for anything else."""
+    given = request.args.get("losses", "").strip()
+    if not given:
+        return Decimal("0.00")
+    if not _AMOUNT.fullmatch(given):
+        raise BadInput("Losses from outside this portfolio are a dollar amount of at least 0 with at most two "
+                       "decimals, such as losses=1234.56.")
+    return Decimal(given).quantize(Decimal("0.01"))
+
+
 def tax_data(portfolio_id: int) -> tuple[dict, tax_report.TaxReport]:
     """The portfolio and its capital gains report. A holding whose trades Navexa can't give is listed as
     such (never silently left out); today's values are optional (open parcels then show no value)."""
     fy, method, entity = chosen_tax_options()
+    losses = chosen_losses()
     base = fetch({"portfolio": (resource("portfolios", portfolio_id), None),
                   "holdings": (resource("portfolios", portfolio_id, "holdings"), None),
                   "performance": (resource("portfolios", portfolio_id, "performance"), period_params("ALL", today()))},
@@ -184,7 +200,7 @@ def tax_data(portfolio_id: int) -> tuple[dict, tax_report.TaxReport]:
     trades = fetch({holding_id: (resource("holdings", holding_id, "trades"), None) for holding_id in ids}, optional=set(ids))
     info = as_dict(base["portfolio"])
     return info, tax_report.build(base["holdings"], trades, base.get("performance"), text(info.get("baseCurrencyCode")),
-                                  fy, method, entity, today())
+                                  fy, method, entity, today(), losses)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/tax")
