@@ -18,10 +18,15 @@ USERS = {
     "erin": {"sub": "auth0|erin-44e0b7", "name": "Erin Tax", "email": "erin@example.com"},
     # frank holds fifty shares in one portfolio: the size a crowd bench needs (bench/many_sessions.py).
     "frank": {"sub": "auth0|frank-3c71d8", "name": "Frank Fifty", "email": "frank@example.com"},
+    # grace's portfolio has a corporate action of every kind the capital gains report applies (ACTION_TRADES).
+    "grace": {"sub": "auth0|grace-6a19f2", "name": "Grace Actions", "email": "grace@example.com"},
 }
 
 SHARE, ETF, CASH = 1, 1, 3  # Navexa's holdingTypeId: 1 = share or ETF, 3 = cash
 BUY, SELL, DEPOSIT, SPLIT = 1, 2, 5, 7  # the sandbox's tradeTypeId values (the portal reads tradeType's text)
+# Ids for the other kinds, as the sandbox numbers them (Navexa's own numbers for these are not public).
+TRADE_TYPE_IDS = {"Buy": BUY, "Sell": SELL, "Deposit": DEPOSIT, "Split": SPLIT, "Consolidation": 8,
+                  "Dividend Reinvestment": 9, "Opening Balance": 10, "Return of Capital": 11, "Demerger": 12}
 
 PORTFOLIOS = {
     101: {"owner": "alice", "name": "Retirement", "baseCurrencyCode": "AUD", "dateCreated": "2019-07-01T00:00:00"},
@@ -31,6 +36,7 @@ PORTFOLIOS = {
     302: {"owner": "carol", "name": "Fresh start", "baseCurrencyCode": "AUD", "dateCreated": "2026-11-01T00:00:00"},
     401: {"owner": "erin", "name": "Tax time", "baseCurrencyCode": "AUD", "dateCreated": "2022-07-01T00:00:00"},
     501: {"owner": "frank", "name": "Fifty holdings", "baseCurrencyCode": "AUD", "dateCreated": "2020-01-02T00:00:00"},
+    601: {"owner": "grace", "name": "Corporate actions", "baseCurrencyCode": "AUD", "dateCreated": "2021-03-15T00:00:00"},
 }
 
 # Answers served as they are for carol's odd portfolio: wrong types, nulls, missing and extra fields.
@@ -98,6 +104,15 @@ HOLDINGS = [
     Holding(4007, 401, "NDQ", "ASX", "Betashares Nasdaq 100 ETF", "AUD", ETF, 60, 49.80, 0.10, date(2024, 9, 2)),
     Holding(4008, 401, "VGS", "ASX", "Vanguard MSCI Index International Shares ETF", "AUD", ETF, 100, 139.10, 0.08,
             date(2023, 8, 1)),
+    # grace's corporate actions: units held now are what ACTION_TRADES leave.
+    Holding(6001, 601, "SPL", "ASX", "Split Example Limited", "AUD", SHARE, 30, 8.40, 0.03, date(2022, 8, 1)),
+    Holding(6002, 601, "CON", "ASX", "Consolidated Example Limited", "AUD", SHARE, 3.3, 13.20, 0.03, date(2022, 9, 1)),
+    Holding(6003, 601, "DRP", "ASX", "Reinvesting Example Limited", "AUD", SHARE, 2, 13.60, 0.03, date(2022, 7, 4)),
+    Holding(6004, 601, "ROC", "ASX", "Capital Return Example Limited", "AUD", SHARE, 200, 2.10, 0.02, date(2022, 7, 4)),
+    Holding(6005, 601, "OPN", "ASX", "Opening Balance Example Limited", "AUD", SHARE, 0, 46.00, 0.02, date(2021, 3, 15)),
+    Holding(6006, 601, "LOS", "ASX", "Loss Example Limited", "AUD", SHARE, 0, 6.20, 0.01, date(2022, 8, 1)),
+    Holding(6007, 601, "WSH", "ASX", "Wash Sale Example Limited", "AUD", SHARE, 100, 15.60, 0.01, date(2024, 1, 10)),
+    Holding(6008, 601, "DMG", "ASX", "Demerger Example Limited", "AUD", SHARE, 100, 5.50, 0.02, date(2023, 1, 10)),
 ] + [  # frank's fifty: made-up ASX codes, prices and dividends that vary by position
     Holding(5001 + i, 501, f"F{i + 1:02}", "ASX", f"Fifty Holdings Company {i + 1}", "AUD", SHARE, 100 + 10 * i,
             round(5 + 3.7 * i, 2), round(0.02 + 0.003 * (i % 9), 3), date(2020, 1 + i % 12, 2 + i % 25),
@@ -122,6 +137,23 @@ TAX_TRADES = {
     4007: [("2024-09-02", "Buy", 60, 45.00, 9.95)],  # and no income at all
     4008: [("2023-08-01", "Buy", 80, 110.00, 9.95), ("2026-06-15", "Buy", 20, 135.00, 9.95)],  # a parcel not a year old
 }
+# grace's trades, in the same shape: every corporate action the report applies, and one it can't (a demerger).
+ACTION_TRADES = {
+    6001: [("2022-08-01", "Buy", 100, 10.00, 10.00), ("2023-01-02", "Split", 100, 0.0, 0.0),  # 2-for-1 between buys,
+           ("2023-03-01", "Buy", 50, 6.00, 10.00), ("2024-08-01", "Sell", 220, 8.00, 22.00)],  # a sale across both
+    6002: [("2022-09-01", "Buy", 105, 1.00, 0.0), ("2024-07-01", "Buy", 48, 2.00, 0.0),
+           ("2024-08-01", "Consolidation", 137.7, 0.0, 0.0), ("2024-09-02", "Sell", 12, 13.00, 0.0)],  # 1-for-10: 3.3 left
+    6003: [("2022-07-04", "Buy", 100, 10.00, 0.0), ("2023-10-02", "Dividend Reinvestment", 5, 11.00, 0.0),
+           ("2024-10-01", "Dividend Reinvestment", 4, 12.50, 0.0), ("2025-03-03", "Sell", 107, 13.00, 0.0)],
+    6004: [("2022-07-04", "Buy", 100, 0.50, 0.0), ("2024-07-01", "Buy", 100, 3.00, 0.0),
+           ("2024-10-01", "Return of Capital", 200, 1.00, 0.0)],  # $1.00 a unit: more than the first parcel's cost
+    6005: [("2021-03-15", "Opening Balance", 50, 40.00, 0.0), ("2024-07-01", "Sell", 50, 45.00, 10.00)],
+    6006: [("2022-08-01", "Buy", 100, 10.00, 0.0), ("2023-03-01", "Sell", 100, 6.00, 0.0)],  # a loss year (2022–23)
+    6007: [("2024-01-10", "Buy", 100, 20.00, 0.0), ("2025-06-20", "Sell", 100, 15.00, 0.0),  # a loss on 20 June,
+           ("2025-07-05", "Buy", 100, 15.20, 0.0)],  # bought back on 5 July: a possible wash sale
+    6008: [("2023-01-10", "Buy", 100, 5.00, 0.0), ("2024-05-01", "Demerger", 100, 0.0, 0.0)],  # a kind still unknown
+}
+TAX_TRADES.update(ACTION_TRADES)
 # erin's income, as (ex-dividend day, paid day, net, franking credits, currency, exchange rate).
 TAX_INCOME = {
     4001: [("2024-09-03", "2024-09-27", 65.00, 27.86, "AUD", 1.0), ("2025-03-04", "2025-04-10", 32.90, 14.10, "AUD", 1.0)],
@@ -209,7 +241,7 @@ def _trade(h, n, day, kind, quantity, price, brokerage, exchange_rate=1.0):
         "holdingId": h.id,
         "tradeDate": day.isoformat() + "T00:00:00",
         "tradeType": kind,
-        "tradeTypeId": {"Buy": BUY, "Sell": SELL, "Deposit": DEPOSIT, "Split": SPLIT}[kind],
+        "tradeTypeId": TRADE_TYPE_IDS[kind],
         "quantity": quantity,
         "price": price,
         "brokerage": brokerage,

@@ -423,3 +423,27 @@ def test_a_loss_year_is_carried_into_the_gain_years_after_it():
     assert (fy2025.net_capital_gain, fy2025.loss_carried_forward) == (D("0.00"), D("300.00"))
     assert brought_forward_into(found, 2026, HALF) == D("300.00")
     assert brought_forward_into(found, 2026, HALF, D("25.50")) == D("325.50")
+
+
+# -- wash sales: flagged, never removed ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sold, again, flagged, working", [
+    ("2025-06-20", "2025-07-05", True, "a loss 10 days before 30 June, bought back 15 days later"),
+    ("2025-06-01", "2025-07-01", True, "1 June is the 30th day before the year's end; back 30 days later"),
+    ("2025-05-31", "2025-06-05", False, "31 May is 30 days before 30 June: outside the last 30 days"),
+    ("2025-06-20", "2025-07-21", False, "bought back 31 days later"),
+    ("2025-06-20", "2025-06-10", True, "another parcel bought 10 days before the sale"),
+])
+def test_a_loss_at_the_years_end_with_the_holding_bought_again_is_a_possible_wash_sale(sold, again, flagged, working):
+    found = gains([trade("2024-01-10", "Buy", 100, 20), trade(again, "Buy", 10, 15) if again < sold else
+                   trade(sold, "Sell", 100, 15), trade(sold, "Sell", 100, 15) if again < sold else trade(again, "Buy", 10, 15)])
+    loss = next(d for d in found.disposals if d.gain < 0)
+    assert loss.possible_wash_sale is flagged, working
+    assert loss.gain < 0  # never removed from the figures
+
+
+def test_a_gain_is_never_a_wash_sale():
+    found = gains([trade("2024-01-10", "Buy", 100, 10), trade("2025-06-20", "Sell", 100, 15),
+                   trade("2025-07-01", "Buy", 100, 15)])
+    assert not found.disposals[0].possible_wash_sale and found.disposals[0].note == ""

@@ -25,7 +25,7 @@ first), the oldest first on a tie. That is the rule Sharesight's "minimise" foll
 sale, so it is not a search over every way a year's sales could be matched.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -113,6 +113,11 @@ class Disposal:
     gain: Decimal  # proceeds − cost base: negative is a capital loss
     discount_eligible: bool
     event: str = "A1"  # the CGT event: A1 a sale; G1 a return of capital beyond the cost base
+    possible_wash_sale: bool = False  # a loss at the year's end with the holding bought again around it
+
+    @property
+    def note(self) -> str:
+        return WASH_SALE_NOTE if self.possible_wash_sale else ""
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,25 @@ def match(trades: list[TaxTrade], method: str, discount_rate: Fraction, symbol: 
             left -= take
     still_held = [OpenParcel(symbol, holding_id, p.acquired, p.held, cents(p.cost), discount_from(p.acquired))
                   for p in parcels if p.held > 0]
+    acquired = [p.acquired for p in parcels]
+    disposals = [replace(d, possible_wash_sale=True) if possible_wash_sale(d, acquired) else d for d in disposals]
     return HoldingGains(symbol, holding_id, disposals, still_held)
+
+
+WASH_SALE_DAYS = 30
+WASH_SALE_NOTE = "a possible wash sale (ATO TR 2008/1): the ATO may deny this loss"
+
+
+def possible_wash_sale(disposal: Disposal, acquisitions: list[date]) -> bool:
+    """A loss realised in the last 30 days of a financial year whose holding was acquired again within 30 days
+    before or after the sale (not the parcel sold): the ATO's ruling TR 2008/1 says such a "wash sale" may be a
+    scheme to which Part IVA applies, and the loss denied. Flagged, never taken out of the figures."""
+    if disposal.gain >= 0 or disposal.event != "A1":
+        return False
+    year_end = year_bounds(financial_year_of(disposal.disposed))[1]
+    if (year_end - disposal.disposed).days >= WASH_SALE_DAYS:
+        return False
+    return any(day != disposal.acquired and abs((day - disposal.disposed).days) <= WASH_SALE_DAYS for day in acquisitions)
 
 
 ACTION_WORDS = {"split": "split", "consolidation": "consolidation", "capital_return": "return of capital"}

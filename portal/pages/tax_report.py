@@ -109,7 +109,7 @@ def first_trade_year(trades: dict) -> int | None:
 
 
 CGT_CSV_COLUMNS = ("symbol", "holding_id", "acquired", "disposed", "units", "cost_base", "proceeds", "gain",
-                   "discount_eligible", "cgt_event")
+                   "discount_eligible", "cgt_event", "note")
 UNREALISED_CSV_COLUMNS = ("symbol", "holding_id", "acquired", "units", "cost_base", "market_value", "gain",
                           "discount_from")
 
@@ -129,7 +129,7 @@ def cgt_csv(report: TaxReport) -> str:
     for d in report.disposals:
         writer.writerow([safe_text(d.symbol), d.holding_id, d.acquired.isoformat(), d.disposed.isoformat(),
                          units_text(d.units), d.cost_base, d.proceeds, d.gain, "yes" if d.discount_eligible else "no",
-                         d.event])
+                         d.event, d.note])
     return out.getvalue()
 
 
