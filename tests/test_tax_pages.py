@@ -271,3 +271,35 @@ def test_graces_parcels_still_held_after_the_actions(grace):
 def test_the_loss_year_itself_carries_its_loss_forward(grace):
     html = unescape(page(grace, GRACE_TAX + "?fy=2023").text)
     assert "<dt>Net capital loss to carry forward</dt><dd class=\"loss\">$400.00</dd>" in html
+
+
+# -- each earlier year keeps the method it was lodged with -----------------------------------------------------
+# erin's WOW: parcels of 100 (15 Jul 2022), 100 (3 Jul 2023) and 50 (10 Jan 2024); 2024–25 sold 150 and 30.
+#   FIFO in 2024–25: 100 + 50 of the first two, then 30 of the second: left 20 (3 Jul 2023) and 50 (10 Jan 2024).
+#   LIFO in 2024–25: 50 + 100 of the last two, then 30 of the first: left 70 (15 Jul 2022).
+
+
+def wow_left(reader, query: str) -> list[tuple[str, str]]:
+    return [(r[2], r[3]) for r in csv_rows(page(reader, f"/portfolios/401/unrealised.csv?{query}"))[1:] if r[0] == "WOW"]
+
+
+def test_a_method_chosen_for_one_year_never_rematches_an_earlier_years_sales(erin):
+    """Minimise for 2026–27 (no WOW sale that year) leaves 2024–25 as lodged (FIFO by default): the same parcels as
+    FIFO throughout. Before, it re-matched 2024–25 too, and "if sold today" moved with it."""
+    fifo = wow_left(erin, "fy=2027&method=fifo")
+    assert fifo == [("2023-07-03", "20"), ("2024-01-10", "50")]
+    assert wow_left(erin, "fy=2027&method=min") == fifo == wow_left(erin, "fy=2027&method=lifo")
+
+
+def test_an_earlier_years_fixed_method_changes_the_later_years_parcels_not_its_own(erin):
+    assert wow_left(erin, "fy=2027&methods=2024-25:lifo") == [("2022-07-15", "70")]
+    html = unescape(page(erin, TAX + "?fy=2027&methods=2024-25:lifo").text)
+    assert "2024–25 last in, first out." in html
+    own = unescape(page(erin, TAX + "?fy=2025&method=fifo&methods=2024-25:lifo").text)  # the chosen year: its method
+    assert "<dt>Net capital gain</dt><dd class=\"big\">$412.08</dd>" in own
+
+
+@pytest.mark.parametrize("methods", ["2024:fifo", "2024-26:fifo", "2024-25:best", "2024-25:fifo,", "x", "2024-25=fifo"])
+def test_a_bad_earlier_years_method_is_a_clear_400(erin, methods):
+    response = page(erin, f"{TAX}?methods={methods}", status=400)
+    assert "methods=2024-25:fifo" in unescape(response.text)

@@ -25,7 +25,7 @@ first), the oldest first on a tie. That is the rule Sharesight's "minimise" foll
 sale, so it is not a search over every way a year's sales could be matched.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -140,7 +140,7 @@ class HoldingGains:
     open: list[OpenParcel]
 
 
-def match(trades: list[TaxTrade], method: str, discount_rate: Fraction, symbol: str | None = None,
+def match(trades: list[TaxTrade], method: "str | MethodPlan", discount_rate: Fraction, symbol: str | None = None,
           holding_id: int | None = None) -> HoldingGains:
     """Every sale matched to the parcels it disposes of, by the method, with each corporate action applied as the
     ATO treats it (the module docstring); what is left is still held. CannotCompute for a sale or a consolidation
@@ -165,7 +165,8 @@ def match(trades: list[TaxTrade], method: str, discount_rate: Fraction, symbol: 
             raise CannotCompute(f"a sale of {_units(trade.units)} units on {trade.day:%-d %b %Y} is more than the "
                                 f"{_units(held)} held then")
         left = trade.units
-        for parcel in _allocation_order(parcels, trade, method, discount_rate):
+        sale_method = method if isinstance(method, str) else method.for_day(trade.day)
+        for parcel in _allocation_order(parcels, trade, sale_method, discount_rate):
             if left == 0:
                 break
             take = min(left, parcel.held)
@@ -199,6 +200,21 @@ def possible_wash_sale(disposal: Disposal, acquisitions: list[date]) -> bool:
     if (year_end - disposal.disposed).days >= WASH_SALE_DAYS:
         return False
     return any(day != disposal.acquired and abs((day - disposal.disposed).days) <= WASH_SALE_DAYS for day in acquisitions)
+
+
+@dataclass(frozen=True)
+class MethodPlan:
+    """Which sale-allocation method each financial year's sales use: the chosen year's `method`; an earlier year
+    the one it was lodged with (`fixed`, by year; FIFO where none is given), so choosing a method for one year
+    never re-matches another's sales; the parcels each year leaves are what later years start from."""
+
+    chosen_year: int
+    method: str
+    fixed: dict[int, str] = field(default_factory=dict)
+
+    def for_day(self, day: date) -> str:
+        year = financial_year_of(day)
+        return self.method if year == self.chosen_year else self.fixed.get(year, DEFAULT_METHOD)
 
 
 ACTION_WORDS = {"split": "split", "consolidation": "consolidation", "capital_return": "return of capital"}

@@ -37,6 +37,7 @@ class TaxReport:
     unvalued: int  # open parcels without a value today (left out of if_sold_today)
     foreign: bool  # a holding trades in a currency other than the portfolio's
     losses_from_outside: Decimal = Decimal("0.00")  # the person's own figure (?losses=), part of brought_forward
+    earlier_methods: tuple = ()  # (year, method) for each earlier year with a disposal: how it was matched
     carried_may_be_incomplete: bool = False  # earlier years passed through holdings that can't be computed
 
     @property
@@ -48,7 +49,7 @@ class TaxReport:
         return money.year_bounds(self.fy)
 
 
-def holding_gains(holdings, trades: dict, base_currency: str | None, method: str,
+def holding_gains(holdings, trades: dict, base_currency: str | None, method: "str | cgt.MethodPlan",
                   discount_rate: Fraction) -> tuple[list[cgt.HoldingGains], list[Unusable]]:
     """Each share or ETF's gains, or why it can't be computed (trades Navexa couldn't give count as such)."""
     found, unusable = [], []
@@ -74,12 +75,15 @@ def default_year(gains: list[cgt.HoldingGains], today: date) -> int:
 
 
 def build(holdings, trades: dict, performance, base_currency: str | None, fy: int | None, method: str, entity: str,
-          today: date, losses_from_outside: Decimal = Decimal("0.00")) -> TaxReport:
+          today: date, losses_from_outside: Decimal = Decimal("0.00"), fixed_methods: dict | None = None) -> TaxReport:
     """The report for one portfolio (fy None: the default year), starting from the net capital loss the earlier
-    years left (and the person's own losses from outside the portfolio)."""
+    years left (and the person's own losses from outside the portfolio). The chosen year's sales are matched by
+    `method`; every other year's by the method it was lodged with (`fixed_methods`, FIFO where none is given)."""
     discount_rate = cgt.ENTITIES[entity][1]
-    gains, unusable = holding_gains(holdings, trades, base_currency, method, discount_rate)
-    fy = fy or default_year(gains, today)
+    if fy is None:  # the sales' years don't depend on how they are matched
+        fy = default_year(holding_gains(holdings, trades, base_currency, cgt.DEFAULT_METHOD, discount_rate)[0], today)
+    plan = cgt.MethodPlan(fy, method, dict(fixed_methods or {}))
+    gains, unusable = holding_gains(holdings, trades, base_currency, plan, discount_rate)
     described = {h.get("id"): h for h in as_list(holdings)}
     measured = {h.get("id"): h for h in as_list(as_dict(performance).get("holdings"))}
     values = {g.holding_id: cgt.value_a_unit(measured.get(g.holding_id, {}),
@@ -95,6 +99,8 @@ def build(holdings, trades: dict, performance, base_currency: str | None, fy: in
         method=method, entity=entity, currency=base_currency, disposals=disposals,
         summary=cgt.summarise(disposals, discount_rate, brought_forward), unusable=unusable, open=open_rows,
         losses_from_outside=losses_from_outside,
+        earlier_methods=tuple((year, plan.for_day(money.year_bounds(year)[0])) for year in sorted(cgt.years_with_disposals(gains))
+                              if year < fy),
         carried_may_be_incomplete=bool(unusable) and first is not None and first < fy,
         if_sold_today=cgt.sell_everything(open_rows, today, discount_rate),
         unvalued=sum(1 for r in open_rows if r.market_value is None),

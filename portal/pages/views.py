@@ -187,11 +187,29 @@ def chosen_losses() -> Decimal:
     return Decimal(given).quantize(Decimal("0.01"))
 
 
+_FIXED = re.compile(r"(?:[0-9]{4}-[0-9]{2}:(?:fifo|lifo|min))(?:,[0-9]{4}-[0-9]{2}:(?:fifo|lifo|min))*")
+
+
+def chosen_fixed_methods() -> dict[int, str]:
+    """How earlier years were lodged: ?methods=2024-25:fifo,2023-24:lifo (year as the ATO writes it); 400 else."""
+    given = request.args.get("methods", "").strip().replace(" ", "")
+    if not given:
+        return {}
+    fixed = {}
+    for part in given.split(",") if _FIXED.fullmatch(given) else ["?"]:
+        label, _, method = part.partition(":")
+        start = int(label[:4]) if label[:4].isdigit() else 0
+        if label != money.year_label(start + 1).replace("–", "-"):
+            raise BadInput("Give each earlier year's method as methods=2024-25:fifo,2023-24:lifo (fifo, lifo or min).")
+        fixed[start + 1] = method
+    return fixed
+
+
 def tax_data(portfolio_id: int) -> tuple[dict, tax_report.TaxReport]:
     """The portfolio and its capital gains report. A holding whose trades Navexa can't give is listed as
     such (never silently left out); today's values are optional (open parcels then show no value)."""
     fy, method, entity = chosen_tax_options()
-    losses = chosen_losses()
+    losses, fixed = chosen_losses(), chosen_fixed_methods()
     base = fetch({"portfolio": (resource("portfolios", portfolio_id), None),
                   "holdings": (resource("portfolios", portfolio_id, "holdings"), None),
                   "performance": (resource("portfolios", portfolio_id, "performance"), period_params("ALL", today()))},
@@ -200,7 +218,7 @@ def tax_data(portfolio_id: int) -> tuple[dict, tax_report.TaxReport]:
     trades = fetch({holding_id: (resource("holdings", holding_id, "trades"), None) for holding_id in ids}, optional=set(ids))
     info = as_dict(base["portfolio"])
     return info, tax_report.build(base["holdings"], trades, base.get("performance"), text(info.get("baseCurrencyCode")),
-                                  fy, method, entity, today(), losses)
+                                  fy, method, entity, today(), losses, fixed)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/tax")
