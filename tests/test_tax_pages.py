@@ -303,3 +303,12 @@ def test_an_earlier_years_fixed_method_changes_the_later_years_parcels_not_its_o
 def test_a_bad_earlier_years_method_is_a_clear_400(erin, methods):
     response = page(erin, f"{TAX}?methods={methods}", status=400)
     assert "methods=2024-25:fifo" in unescape(response.text)
+
+
+def test_a_us_dollar_portfolio_gets_its_parcels_but_no_net_capital_gain_in_us_dollars(read_as):
+    """alice's "US Growth" is in US$: a US$ gain can be an A$ loss, so there is no discounted net capital gain in US$
+    (it read "Net capital gain US$89.83"), and no "if sold today" total; its parcels are still listed, in US$."""
+    html = unescape(page(read_as("alice"), "/portfolios/102/tax").text)
+    assert "Net capital gain</dt>" not in html and "If everything still held were sold today" not in html
+    assert "No net capital gain is worked out for this portfolio: its amounts are in USD" in html
+    assert "AAPL" in html and "US$" in html

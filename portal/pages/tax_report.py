@@ -41,6 +41,12 @@ class TaxReport:
     carried_may_be_incomplete: bool = False  # earlier years passed through holdings that can't be computed
 
     @property
+    def tax_result(self) -> bool:
+        """Whether the report can give a net capital gain: only in Australian dollars (the ATO converts each cost
+        base and proceeds at its own date's rate; a gain in another currency can be an Australian loss)."""
+        return self.currency == "AUD"
+
+    @property
     def label(self) -> str:
         return money.year_label(self.fy)
 
