@@ -312,3 +312,37 @@ def test_a_us_dollar_portfolio_gets_its_parcels_but_no_net_capital_gain_in_us_do
     assert "Net capital gain</dt>" not in html and "If everything still held were sold today" not in html
     assert "No net capital gain is worked out for this portfolio: its amounts are in USD" in html
     assert "AAPL" in html and "US$" in html
+
+
+def test_a_persons_whole_year_adds_gains_and_losses_across_portfolios_before_the_discount(read_as):
+    """alice: "Retirement" (AUD) and "US Growth" (US$, left out with the reason). Her one AUD portfolio's figures are
+    the whole year's, and the page says how the ATO adds them."""
+    alice = read_as("alice")
+    whole = unescape(page(alice, "/tax?fy=2025").text)
+    own = unescape(page(alice, "/portfolios/101/tax?fy=2025").text)
+    net = own.split('<dt>Net capital gain</dt><dd class="big">', 1)[1].split("<", 1)[0] if "Net capital gain</dt>" in own else "$0.00"
+    assert f'<dt>Net capital gain</dt><dd class="big">{net}</dd>' in whole
+    assert "Left out: its amounts are in USD, not Australian dollars." in whole
+    assert 'href="/portfolios/101/tax?fy=2025&amp;method=fifo&amp;entity=individual"' in page(alice, "/tax?fy=2025").text
+
+
+def test_the_whole_year_nets_one_portfolios_loss_against_anothers_gain():
+    """Two portfolios: A's gain of $1,000.00 (discountable), B's loss of $600.00. Added before the discount:
+    $400.00, discount $200.00, net $200.00; summing each portfolio's net ($500.00 and a $600.00 loss carried)
+    would say $500.00."""
+    from datetime import date
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from portal.pages import cgt, tax_report
+
+    def report(gain: str) -> tax_report.TaxReport:
+        d = cgt.Disposal("X", 1, date(2020, 1, 1), date(2025, 3, 1), Fraction(1), Decimal(0), Decimal(gain),
+                         Decimal(gain), True)
+        g = cgt.HoldingGains("X", 1, [d], [])
+        return tax_report.TaxReport(2025, [2025], "fifo", "individual", "AUD", [d], cgt.summarise([d], Fraction(1, 2)),
+                                    [], [], cgt.summarise([], Fraction(1, 2)), 0, False, gains=(g,))
+
+    parts = [tax_report.PortfolioPart(1, "A", report("1000.00")), tax_report.PortfolioPart(2, "B", report("-600.00"))]
+    year = tax_report.person_year(parts, 2025, "fifo", "individual")
+    assert (year.summary.discount, year.summary.net_capital_gain) == (Decimal("200.00"), Decimal("200.00"))

@@ -38,6 +38,7 @@ class TaxReport:
     foreign: bool  # a holding trades in a currency other than the portfolio's
     losses_from_outside: Decimal = Decimal("0.00")  # the person's own figure (?losses=), part of brought_forward
     earlier_methods: tuple = ()  # (year, method) for each earlier year with a disposal: how it was matched
+    gains: tuple = ()  # every holding's HoldingGains: what a person's whole year combines
     carried_may_be_incomplete: bool = False  # earlier years passed through holdings that can't be computed
 
     @property
@@ -104,7 +105,7 @@ def build(holdings, trades: dict, performance, base_currency: str | None, fy: in
                             reverse=True),
         method=method, entity=entity, currency=base_currency, disposals=disposals,
         summary=cgt.summarise(disposals, discount_rate, brought_forward), unusable=unusable, open=open_rows,
-        losses_from_outside=losses_from_outside,
+        losses_from_outside=losses_from_outside, gains=tuple(gains),
         earlier_methods=tuple((year, plan.for_day(money.year_bounds(year)[0])) for year in sorted(cgt.years_with_disposals(gains))
                               if year < fy),
         carried_may_be_incomplete=bool(unusable) and first is not None and first < fy,
@@ -112,6 +113,57 @@ def build(holdings, trades: dict, performance, base_currency: str | None, fy: in
         unvalued=sum(1 for r in open_rows if r.market_value is None),
         foreign=any((text(h.get("currencyCode")) or base_currency) != base_currency
                     for h in as_list(holdings) if not is_cash(h)))
+
+
+@dataclass(frozen=True)
+class PortfolioPart:
+    portfolio_id: int
+    name: str | None
+    report: TaxReport | None  # None: left out, for `reason`
+    reason: str = ""
+
+    @property
+    def gains(self) -> Decimal:
+        return sum((d.gain for d in self.report.disposals if d.gain > 0), Decimal(0)) if self.report else Decimal(0)
+
+    @property
+    def losses(self) -> Decimal:
+        return -sum((d.gain for d in self.report.disposals if d.gain < 0), Decimal(0)) if self.report else Decimal(0)
+
+
+@dataclass(frozen=True)
+class PersonYear:
+    """A person's capital gains for a year across their portfolios held by one entity: every portfolio's gains and
+    losses added before the discount (as the ATO adds them), not each portfolio's net figure summed."""
+
+    fy: int
+    method: str
+    entity: str
+    parts: list[PortfolioPart]
+    summary: cgt.YearSummary
+    losses_from_outside: Decimal
+
+    @property
+    def label(self) -> str:
+        return money.year_label(self.fy)
+
+    @property
+    def counted(self) -> list[PortfolioPart]:
+        return [part for part in self.parts if part.report is not None]
+
+    @property
+    def unusable(self) -> list[tuple[PortfolioPart, Unusable]]:
+        return [(part, u) for part in self.counted for u in part.report.unusable]
+
+
+def person_year(parts: list[PortfolioPart], fy: int, method: str, entity: str,
+                losses_from_outside: Decimal = Decimal("0.00")) -> PersonYear:
+    """Combine the reports of one person's portfolios (each built for the same year, method and entity)."""
+    rate = cgt.ENTITIES[entity][1]
+    gains = [g for part in parts if part.report is not None for g in part.report.gains]
+    brought_forward = cgt.brought_forward_into(gains, fy, rate, losses_from_outside)
+    return PersonYear(fy, method, entity, parts, cgt.summarise(cgt.disposals_in(gains, fy), rate, brought_forward),
+                      losses_from_outside)
 
 
 def first_trade_year(trades: dict) -> int | None:

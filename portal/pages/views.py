@@ -205,10 +205,11 @@ def chosen_fixed_methods() -> dict[int, str]:
     return fixed
 
 
-def tax_data(portfolio_id: int) -> tuple[dict, tax_report.TaxReport]:
+def tax_data(portfolio_id: int, fy: int | None = None) -> tuple[dict, tax_report.TaxReport]:
     """The portfolio and its capital gains report. A holding whose trades Navexa can't give is listed as
     such (never silently left out); today's values are optional (open parcels then show no value)."""
-    fy, method, entity = chosen_tax_options()
+    chosen_fy, method, entity = chosen_tax_options()
+    fy = fy or chosen_fy
     losses, fixed = chosen_losses(), chosen_fixed_methods()
     base = fetch({"portfolio": (resource("portfolios", portfolio_id), None),
                   "holdings": (resource("portfolios", portfolio_id, "holdings"), None),
@@ -227,6 +228,28 @@ def tax(portfolio_id):
     info, report = tax_data(portfolio_id)
     return render_template("tax.html", portfolio=info, portfolio_id=portfolio_id, report=report, as_of=today(),
                            methods=cgt.METHODS, entities=cgt.ENTITIES, year_label=money.year_label)
+
+
+@bp.get("/tax")
+@login_required
+def person_tax():
+    """The person's whole year: every Australian-dollar portfolio's capital gains combined before the discount."""
+    fy, method, entity = chosen_tax_options()
+    fy = fy or money.financial_year_of(today()) - 1  # the latest complete year: the one people lodge
+    losses = chosen_losses()
+    listing = [p for p in as_list(fetch({"list": (resource("portfolios"), None)})["list"]) if isinstance(p.get("id"), int)]
+    parts = []
+    for listed in listing:
+        if text(listed.get("baseCurrencyCode")) != "AUD":
+            parts.append(tax_report.PortfolioPart(listed["id"], text(listed.get("name")), None,
+                                                  f"its amounts are in {text(listed.get('baseCurrencyCode')) or 'an unknown currency'}, "
+                                                  "not Australian dollars"))
+            continue
+        info, report = tax_data(listed["id"], fy)
+        parts.append(tax_report.PortfolioPart(listed["id"], text(info.get("name")), report))
+    year = tax_report.person_year(parts, fy, method, entity, losses)
+    return render_template("tax_person.html", year=year, methods=cgt.METHODS, entities=cgt.ENTITIES,
+                           year_label=money.year_label, years=range(money.financial_year_of(today()), 2015, -1))
 
 
 @bp.get("/portfolios/<int:portfolio_id>/cgt.csv")
