@@ -130,6 +130,7 @@ class OpenParcel:
     units: Fraction
     cost_base: Decimal
     discount_from: date
+    exact_cost: Fraction | None = None  # the cost base before rounding (what a planned sale starts from)
 
 
 @dataclass(frozen=True)
@@ -164,26 +165,33 @@ def match(trades: list[TaxTrade], method: "str | MethodPlan", discount_rate: Fra
         if trade.units > held:
             raise CannotCompute(f"a sale of {_units(trade.units)} units on {trade.day:%-d %b %Y} is more than the "
                                 f"{_units(held)} held then")
-        left = trade.units
-        sale_method = method if isinstance(method, str) else method.for_day(trade.day)
-        for parcel in _allocation_order(parcels, trade, sale_method, discount_rate):
-            if left == 0:
-                break
-            take = min(left, parcel.held)
-            if take == 0:
-                continue
-            cost_base = cents(parcel.cost_of(take))
-            proceeds = cents((take * trade.price - trade.brokerage * take / trade.units) * trade.rate)
-            disposals.append(Disposal(symbol, holding_id, parcel.acquired, trade.day, take, cost_base, proceeds,
-                                      proceeds - cost_base, trade.day >= discount_from(parcel.acquired)))
-            parcel.cost -= parcel.cost_of(take)
-            parcel.held -= take
-            left -= take
-    still_held = [OpenParcel(symbol, holding_id, p.acquired, p.held, cents(p.cost), discount_from(p.acquired))
+        disposals += sell(parcels, trade, method if isinstance(method, str) else method.for_day(trade.day),
+                          discount_rate, symbol, holding_id)
+    still_held = [OpenParcel(symbol, holding_id, p.acquired, p.held, cents(p.cost), discount_from(p.acquired), p.cost)
                   for p in parcels if p.held > 0]
     acquired = [p.acquired for p in parcels]
     disposals = [replace(d, possible_wash_sale=True) if possible_wash_sale(d, acquired) else d for d in disposals]
     return HoldingGains(symbol, holding_id, disposals, still_held)
+
+
+def sell(parcels: list[Parcel], trade: TaxTrade, method: str, discount_rate: Fraction, symbol: str | None = None,
+         holding_id: int | None = None) -> list[Disposal]:
+    """One sale matched to the parcels it disposes of (they are changed: what is sold leaves them)."""
+    disposals, left = [], trade.units
+    for parcel in _allocation_order(parcels, trade, method, discount_rate):
+        if left == 0:
+            break
+        take = min(left, parcel.held)
+        if take == 0:
+            continue
+        cost_base = cents(parcel.cost_of(take))
+        proceeds = cents((take * trade.price - trade.brokerage * take / trade.units) * trade.rate)
+        disposals.append(Disposal(symbol, holding_id, parcel.acquired, trade.day, take, cost_base, proceeds,
+                                  proceeds - cost_base, trade.day >= discount_from(parcel.acquired)))
+        parcel.cost -= parcel.cost_of(take)
+        parcel.held -= take
+        left -= take
+    return disposals
 
 
 WASH_SALE_DAYS = 30

@@ -4,7 +4,7 @@ held with its discount date, and the two CSVs. The maths is pages.cgt's."""
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -39,6 +39,7 @@ class TaxReport:
     losses_from_outside: Decimal = Decimal("0.00")  # the person's own figure (?losses=), part of brought_forward
     earlier_methods: tuple = ()  # (year, method) for each earlier year with a disposal: how it was matched
     gains: tuple = ()  # every holding's HoldingGains: what a person's whole year combines
+    values: dict = field(default_factory=dict)  # holding id → its value a unit today (Navexa's), where given
     carried_may_be_incomplete: bool = False  # earlier years passed through holdings that can't be computed
 
     @property
@@ -105,7 +106,7 @@ def build(holdings, trades: dict, performance, base_currency: str | None, fy: in
                             reverse=True),
         method=method, entity=entity, currency=base_currency, disposals=disposals,
         summary=cgt.summarise(disposals, discount_rate, brought_forward), unusable=unusable, open=open_rows,
-        losses_from_outside=losses_from_outside, gains=tuple(gains),
+        losses_from_outside=losses_from_outside, gains=tuple(gains), values=values,
         earlier_methods=tuple((year, plan.for_day(money.year_bounds(year)[0])) for year in sorted(cgt.years_with_disposals(gains))
                               if year < fy),
         carried_may_be_incomplete=bool(unusable) and first is not None and first < fy,

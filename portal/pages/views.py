@@ -2,7 +2,9 @@
 and capital gains (with its two CSVs)."""
 
 import re
+from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from flask import Blueprint, Response, render_template, request
 
@@ -12,7 +14,7 @@ from ..web.cookies import signed_out_cookie
 from ..web.problems import BadInput, NotFound
 from ..web.services import services
 from ..web.signed_in import login_required
-from . import cgt, models, money, tax_report
+from . import cgt, models, money, planner, tax_report
 from .fetch import fetch
 from .income import income_by_financial_year, income_csv
 from .portfolio import (
@@ -250,6 +252,58 @@ def person_tax():
     year = tax_report.person_year(parts, fy, method, entity, losses)
     return render_template("tax_person.html", year=year, methods=cgt.METHODS, entities=cgt.ENTITIES,
                            year_label=money.year_label, years=range(money.financial_year_of(today()), 2015, -1))
+
+
+_UNITS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def chosen_sale(held: Fraction) -> tuple[Fraction, date]:
+    """The planned sale's units (default: all held) and day (default: today); 400 with the rule for anything else."""
+    given_units, given_day = request.args.get("units", "").strip(), request.args.get("date", "").strip()
+    units = Fraction(given_units) if given_units and _UNITS.fullmatch(given_units) else None
+    if given_units and (units is None or units <= 0 or units > held):
+        raise BadInput(f"Choose how many units to sell: a number above 0 and at most the {planner_units(held)} held "
+                       "(up to six decimals).")
+    day = None
+    if given_day:
+        try:
+            day = date.fromisoformat(given_day) if _DAY.fullmatch(given_day) else None
+        except ValueError:
+            day = None
+        if day is None or not today() <= day <= today() + timedelta(days=365):
+            raise BadInput(f"Choose a sale date from today ({today():%-d %b %Y}) to a year ahead "
+                           f"({today() + timedelta(days=365):%-d %b %Y}), as YYYY-MM-DD.")
+    return units or held, day or today()
+
+
+def planner_units(units: Fraction) -> str:
+    return tax_report.units_text(units)
+
+
+@bp.get("/portfolios/<int:portfolio_id>/holdings/<int:holding_id>/plan")
+@login_required
+def sale_planner(portfolio_id, holding_id):
+    """What selling some of a holding on a day would add to that year's net capital gain, and what waiting saves.
+    Read-only: it records nothing."""
+    info, report = tax_data(portfolio_id, money.financial_year_of(today()))
+    gains = next((g for g in report.gains if g.holding_id == holding_id), None)
+    unusable = next((u for u in report.unusable if u.holding_id == holding_id), None)
+    if gains is None and unusable is None:
+        raise NotFound("That holding is not in this portfolio, or it isn't shares or an ETF.")
+    held = planner.held_units(gains.open) if gains else Fraction(0)
+    units, day = chosen_sale(held) if held else (Fraction(0), today())
+    value = report.values.get(holding_id)
+    sale = None
+    if gains and held and value is not None and report.tax_result:
+        sale_report = report if money.financial_year_of(day) == report.fy else tax_data(portfolio_id, money.financial_year_of(day))[1]
+        sale = planner.plan(gains.open, units, day, value, report.method, cgt.ENTITIES[report.entity][1],
+                            list(sale_report.gains), sale_report.losses_from_outside)
+    return render_template("planner.html", portfolio=info, portfolio_id=portfolio_id, holding_id=holding_id,
+                           gains=gains, unusable=unusable, held=held, plan=sale, value=value, report=report,
+                           units=units, day=day, as_of=today(), latest=today() + timedelta(days=365),
+                           methods=cgt.METHODS, entities=cgt.ENTITIES, year_label=money.year_label,
+                           units_text=tax_report.units_text)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/cgt.csv")
