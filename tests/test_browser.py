@@ -612,3 +612,69 @@ def test_a_cross_site_fetch_to_the_api_is_refused_in_chromium(page, portal, sand
     assert sandbox.stats()["api_requests"] == before  # …and neither went on to Navexa
     page.goto(portal.url + "/portfolios")  # and the person is still signed in
     assert page.get_by_role("heading", name="Your portfolios", exact=True).is_visible()
+
+
+# -- the sale planner and the corporate actions (grace) ------------------------------------------------------
+
+PLANNER_PAGES = ["/portfolios/401/holdings/4008/plan", "/portfolios/401/holdings/4008/plan?units=20&date=2027-06-16",
+                 "/portfolios/401/holdings/4005/plan", "/portfolios/401/holdings/4008/plan?units=-1", "/tax?fy=2025"]
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844), (320, 640)])
+def test_the_planner_fits_every_screen_with_no_accessibility_violations(chromium, portal, sandbox, width, height):
+    """The planner (a sale, a later sale, a holding that can't be computed, bad input) and the whole year: nothing
+    wider than the screen, the key figures in view, axe at zero."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU")
+    page = context.new_page()
+    sign_in_as(page, portal, "erin")
+    axe, found, wide = Axe(), {}, {}
+    for path in PLANNER_PAGES:
+        page.goto(portal.url + path)
+        assert page.get_by_role("heading", level=1).is_visible(), path
+        if page.evaluate("document.documentElement.scrollWidth") > width:
+            wide[path] = page.evaluate("document.documentElement.scrollWidth")
+        found[path] = violations(axe, page, target_size=width < 400)
+    assert wide == {} and {p: v for p, v in found.items() if v} == {}
+    page.goto(portal.url + PLANNER_PAGES[0])
+    gain = page.locator("table.plan tbody tr").first.locator("td").nth(1)
+    box = gain.bounding_box()
+    assert box and box["x"] + box["width"] <= width  # the gain column is on screen, not scrolled away
+    context.close()
+
+
+def test_the_planner_by_keyboard_alone(page, portal, sandbox):
+    """From the tax page: Tab to the holding's planner link, Enter; fill units and date, Enter: the new plan."""
+    sign_in_as(page, portal, "erin")
+    page.goto(portal.url + "/portfolios/401/tax")
+    page.get_by_role("link", name="Plan a sale of VGS").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/holdings/4008/plan**")
+    page.get_by_label("Units to sell").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("20")
+    page.get_by_label("Sale date").fill("2027-06-16")
+    page.get_by_role("button", name="Work it out").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**units=20**")
+    assert page.get_by_role("heading", name="Selling 20 on 16 Jun 2027").is_visible()
+
+
+@pytest.mark.screenshots
+def test_screenshots_of_the_planner_and_a_tax_page_with_corporate_actions(chromium, portal, sandbox):
+    """erin's planner and grace's 2024–25 (a split, a consolidation, reinvested dividends, a return of capital), at
+    1280 and 390 px, for docs/tax.md."""
+    for width, height, suffix in ((1280, 900, ""), (390, 844, "-phone")):
+        context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", is_mobile=width < 400)
+        page = context.new_page()
+        sign_in_as(page, portal, "erin")
+        page.goto(portal.url + "/portfolios/401/holdings/4008/plan")
+        assert page.get_by_role("heading", name="What waiting would change").is_visible()
+        page.screenshot(path=SCREENSHOTS / f"planner{suffix}.png", full_page=True)
+        context.clear_cookies()
+        sign_in_as(page, portal, "grace")
+        page.goto(portal.url + "/portfolios/601/tax?fy=2025")
+        assert page.get_by_role("heading", name="2024–25: net capital gain").is_visible()
+        page.screenshot(path=SCREENSHOTS / f"tax-corporate-actions{suffix}.png", full_page=True)
+        context.close()
