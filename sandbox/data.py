@@ -113,6 +113,7 @@ HOLDINGS = [
     Holding(6006, 601, "LOS", "ASX", "Loss Example Limited", "AUD", SHARE, 0, 6.20, 0.01, date(2022, 8, 1)),
     Holding(6007, 601, "WSH", "ASX", "Wash Sale Example Limited", "AUD", SHARE, 100, 15.60, 0.01, date(2024, 1, 10)),
     Holding(6008, 601, "DMG", "ASX", "Demerger Example Limited", "AUD", SHARE, 100, 5.50, 0.02, date(2023, 1, 10)),
+    Holding(6009, 601, "AMT", "ASX", "Attribution Trust Example ETF", "AUD", ETF, 200, 2.40, 0.02, date(2022, 7, 4)),
 ] + [  # frank's fifty: made-up ASX codes, prices and dividends that vary by position
     Holding(5001 + i, 501, f"F{i + 1:02}", "ASX", f"Fifty Holdings Company {i + 1}", "AUD", SHARE, 100 + 10 * i,
             round(5 + 3.7 * i, 2), round(0.02 + 0.003 * (i % 9), 3), date(2020, 1 + i % 12, 2 + i % 25),
@@ -152,6 +153,14 @@ ACTION_TRADES = {
     6007: [("2024-01-10", "Buy", 100, 20.00, 0.0), ("2025-06-20", "Sell", 100, 15.00, 0.0),  # a loss on 20 June,
            ("2025-07-05", "Buy", 100, 15.20, 0.0)],  # bought back on 5 July: a possible wash sale
     6008: [("2023-01-10", "Buy", 100, 5.00, 0.0), ("2024-05-01", "Demerger", 100, 0.0, 0.0)],  # a kind still unknown
+    6009: [("2022-07-04", "Buy", 100, 1.00, 0.0), ("2024-07-01", "Buy", 100, 2.00, 0.0)],  # an AMIT ETF (AMIT_INCOME)
+}
+# grace's AMIT ETF's distributions, as (ex-dividend day, paid day, cash paid, AMIT cost base net amount): the fund's
+# annual statement (AMMA) gives the net amount, an increase (+) in some years and a decrease (−) in others; the last
+# drives the first parcel's cost base below nil (a capital gain, CGT event E10).
+AMIT_INCOME = {
+    6009: [("2023-06-30", "2023-07-14", 4.00, 10.00), ("2024-06-28", "2024-07-12", 6.00, -50.00),
+           ("2025-06-30", "2025-07-15", 9.00, -250.00)],
 }
 TAX_TRADES.update(ACTION_TRADES)
 # erin's income, as (ex-dividend day, paid day, net, franking credits, currency, exchange rate).
@@ -254,6 +263,11 @@ def _trade(h, n, day, kind, quantity, price, brokerage, exchange_rate=1.0):
 
 def income_of(h: Holding, start: date | None = None, end: date | None = None) -> list[dict]:
     """Dividends paid on the holding, with franking credits at the 30% company rate."""
+    if h.id in AMIT_INCOME:
+        return [{**_payment(h, n, date.fromisoformat(ex), date.fromisoformat(paid), net, 0.0, h.currency, 1.0),
+                 "isTrustIncome": True, "amitCostBaseNetAmount": amit}
+                for n, (ex, paid, net, amit) in enumerate(AMIT_INCOME[h.id], 1)
+                if (start is None or date.fromisoformat(paid) >= start) and (end is None or date.fromisoformat(paid) <= end)]
     if h.id in TAX_INCOME:
         return [_payment(h, n, date.fromisoformat(ex), date.fromisoformat(paid), net, franking, currency, rate)
                 for n, (ex, paid, net, franking, currency, rate) in enumerate(TAX_INCOME[h.id], 1)

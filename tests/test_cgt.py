@@ -447,3 +447,38 @@ def test_a_gain_is_never_a_wash_sale():
     found = gains([trade("2024-01-10", "Buy", 100, 10), trade("2025-06-20", "Sell", 100, 15),
                    trade("2025-07-01", "Buy", 100, 15)])
     assert not found.disposals[0].possible_wash_sale and found.disposals[0].note == ""
+
+
+# -- AMIT cost base adjustments, from the trust's income records ----------------------------------------------------
+
+
+def distribution(ex: str, amit) -> dict:
+    return {"exDividendDate": ex + "T00:00:00", "paidDate": ex + "T00:00:00", "netAmount": 5, "amitCostBaseNetAmount": amit}
+
+
+def amit_gains(trades, income):
+    return match(tax_trades(trades, "AUD", "AUD", income), "fifo", HALF, symbol="ETF", holding_id=9)
+
+
+def test_amit_increases_and_decreases_move_each_parcels_cost_base_by_its_share():
+    """100 at $1 (1 Jul 2022) and 300 at $2 (1 Jul 2023). +$40.00 on 30 Jun 2024 (400 held): $10.00 and $30.00
+    (costs $110, $630); −$80.00 on 30 Jun 2025: −$20.00 and −$60.00 (costs $90, $570). Sold all at $3 on 1 Aug 2025:
+    $300 − $90 = +$210.00 and $900 − $570 = +$330.00."""
+    found = amit_gains([trade("2022-07-01", "Buy", 100, 1), trade("2023-07-01", "Buy", 300, 2),
+                        trade("2025-08-01", "Sell", 400, 3)],
+                       [distribution("2024-06-30", 40), distribution("2025-06-30", "-80.00")])
+    assert [(str(d.cost_base), str(d.gain)) for d in found.disposals] == [("90.00", "210.00"), ("570.00", "330.00")]
+
+
+def test_an_amit_decrease_below_a_parcels_cost_base_is_an_e10_gain_that_year():
+    """100 at $0.10 (1 Jul 2022, $10.00) and 100 at $1 (1 Jul 2024, $100.00); −$60.00 on 30 Jun 2025 (200 held):
+    $30.00 each. The first's $30 beyond its $10 is $20.00, CGT event E10, discountable, cost nil; the second $70.00."""
+    found = amit_gains([trade("2022-07-01", "Buy", 100, "0.10"), trade("2024-07-01", "Buy", 100, 1)],
+                       [distribution("2025-06-30", -60)])
+    assert [(d.event, str(d.gain), d.discount_eligible) for d in found.disposals] == [("E10", "20.00", True)]
+    assert held(found) == [("2022-07-01", Fraction(100), "0.00"), ("2024-07-01", Fraction(100), "70.00")]
+
+
+def test_an_amit_field_that_cant_be_read_says_so():
+    with pytest.raises(CannotCompute, match="AMIT cost base adjustment the report can't read"):
+        amit_gains([trade("2022-07-01", "Buy", 100, 1)], [distribution("2024-06-30", "lots")])

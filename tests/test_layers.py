@@ -16,7 +16,7 @@ BLUEPRINTS = ("signin", "pages", "api")
 # Flask-free beyond core: the settings, the pages' shaping (beside which the tax maths lives), the hop's rules.
 FLASK_FREE = ["portal", "portal.settings", "portal.api.hop", "portal.web.rules", "portal.web.problems", "portal.pages.reading",
               "portal.pages.portfolio", "portal.pages.models", "portal.pages.trades", "portal.pages.money", "portal.pages.cgt",
-              "portal.pages.planner", "portal.pages.tax_report",
+              "portal.pages.planner", "portal.pages.tax_report", "portal.pages.corporate_actions",
               "portal.pages.income", "portal.pages.positions", "portal.pages.charts", "portal.pages.formatting"]
 MAX_LINES = 400  # past this a module holds more than one job
 

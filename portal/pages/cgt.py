@@ -14,9 +14,11 @@ The conventions (the README and the tax page state them too):
   2 July 2024; bought 29 February 2024: 1 March 2025);
 - each matched parcel's cost base and proceeds are rounded to the cent (half up) and its gain is their
   difference, so every total is the sum of the rows a CSV shows;
+- corporate actions (splits, consolidations, returns of capital, AMIT cost base adjustments) are applied to the
+  parcels held on their day as pages.corporate_actions says; reinvested dividends and opening balances are parcels;
 - the year: capital losses go first against gains the discount can't apply to, then against discountable
-  gains; the discount (individual or trust 50 %, SMSF 33⅓ %, company none) applies to what is left.
-  Losses carried forward from earlier years are the person's to apply and are not included.
+  gains; then net capital losses carried from earlier years, in the same order; the discount (individual or
+  trust 50 %, SMSF 33⅓ %, company none) applies to what is left (docs/tax.md has each rule's ATO reference).
 
 Sale allocation (which parcels a sale disposes of): `fifo` the oldest first, `lifo` the newest first, and
 `min` the ones that add least to the year's net capital gain: for each sale in turn, parcels at a loss
@@ -30,8 +32,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+from . import corporate_actions
 from .money import cents, exact, financial_year_of, year_bounds
-from .trades import PARCELS, UNIT_ACTIONS, CannotCompute, read_trades
+from .trades import PARCELS, UNIT_ACTIONS, CannotCompute, amit_adjustments, read_trades
 
 METHODS = {"fifo": "First in, first out", "lifo": "Last in, first out", "min": "Minimise the gain"}
 DEFAULT_METHOD = "fifo"
@@ -68,17 +71,19 @@ class TaxTrade:
     rate: Fraction  # base currency per unit of the trade's currency
 
 
-def tax_trades(trades, holding_currency: str | None, base_currency: str | None) -> list[TaxTrade]:
-    """A holding's buys and sells in trade order, with exact amounts and each one's exchange rate to the base
-    currency; CannotCompute names the first trade the report can't use (pages.trades reads them)."""
+def tax_trades(trades, holding_currency: str | None, base_currency: str | None, income=None) -> list[TaxTrade]:
+    """A holding's trades in trade order, with exact amounts and each one's exchange rate to the base currency, and
+    its AMIT cost base adjustments from its income records (after the day's trades); CannotCompute names the first
+    that the report can't use (pages.trades reads them)."""
     taxed = []
-    for trade in read_trades(trades):
+    for trade in sorted(read_trades(trades) + amit_adjustments(income), key=lambda t: (t.day, t.kind == "amit")):
         currency = trade.currency or holding_currency
         rate = Fraction(1)
         if currency and base_currency and currency != base_currency:
             rate = trade.rate
             if rate is None or rate <= 0:
-                raise CannotCompute(f"a {trade.kind} {trade.when} in {currency} has no exchange rate to {base_currency}")
+                raise CannotCompute(f"a {corporate_actions.ACTION_WORDS.get(trade.kind, trade.kind)} {trade.when} in {currency} has no "
+                                    f"exchange rate to {base_currency}")
         taxed.append(TaxTrade(trade.day, trade.kind, trade.units, trade.price, trade.brokerage, rate))
     return taxed
 
@@ -112,7 +117,7 @@ class Disposal:
     proceeds: Decimal
     gain: Decimal  # proceeds − cost base: negative is a capital loss
     discount_eligible: bool
-    event: str = "A1"  # the CGT event: A1 a sale; G1 a return of capital beyond the cost base
+    event: str = "A1"  # the CGT event: A1 a sale; G1 a return of capital, E10 an AMIT decrease, beyond the cost base
     possible_wash_sale: bool = False  # a loss at the year's end with the holding bought again around it
 
     @property
@@ -154,13 +159,11 @@ def match(trades: list[TaxTrade], method: "str | MethodPlan", discount_rate: Fra
             cost = (trade.units * trade.price + trade.brokerage) * trade.rate
             parcels.append(Parcel(trade.day, trade.units, cost, order=len(parcels)))
             continue
-        if trade.kind in UNIT_ACTIONS or trade.kind == "capital_return":
+        if trade.kind in UNIT_ACTIONS or trade.kind in ("capital_return", "amit"):
             if held == 0:
-                raise CannotCompute(f"a {ACTION_WORDS[trade.kind]} on {trade.day:%-d %b %Y} came when no units were held")
-            if trade.kind == "capital_return":
-                disposals += _return_capital(parcels, trade, symbol, holding_id)
-            else:
-                _scale(parcels, trade, held)
+                raise CannotCompute(f"a {corporate_actions.ACTION_WORDS[trade.kind]} on {trade.day:%-d %b %Y} came when "
+                                    "no units were held")
+            disposals += corporate_actions.apply(parcels, trade, held, symbol, holding_id)
             continue
         if trade.units > held:
             raise CannotCompute(f"a sale of {_units(trade.units)} units on {trade.day:%-d %b %Y} is more than the "
@@ -223,36 +226,6 @@ class MethodPlan:
     def for_day(self, day: date) -> str:
         year = financial_year_of(day)
         return self.method if year == self.chosen_year else self.fixed.get(year, DEFAULT_METHOD)
-
-
-ACTION_WORDS = {"split": "split", "consolidation": "consolidation", "capital_return": "return of capital"}
-
-
-def _scale(parcels: list[Parcel], action: TaxTrade, held: Fraction):
-    """A split adds units, a consolidation takes them away: every open parcel's units scale by the same ratio, its
-    cost base and acquisition date unchanged (no CGT event). Fractions of a unit are kept exact."""
-    after = held + action.units if action.kind == "split" else held - action.units
-    if after <= 0:
-        raise CannotCompute(f"a consolidation on {action.day:%-d %b %Y} takes away {_units(action.units)} units of the "
-                            f"{_units(held)} held")
-    for parcel in parcels:
-        parcel.held = parcel.held * after / held
-
-
-def _return_capital(parcels: list[Parcel], action: TaxTrade, symbol, holding_id) -> list[Disposal]:
-    """A return of capital reduces the cost base of each parcel held on its date by its units' share; the part of a
-    parcel's share beyond its cost base is a capital gain that year (CGT event G1), and its cost base is nil."""
-    found = []
-    for parcel in (p for p in parcels if p.held > 0):
-        returned = action.price * parcel.held * action.rate
-        if returned <= parcel.cost:
-            parcel.cost -= returned
-            continue
-        excess = cents(returned - parcel.cost)
-        found.append(Disposal(symbol, holding_id, parcel.acquired, action.day, parcel.held, Decimal("0.00"), excess, excess,
-                              action.day >= discount_from(parcel.acquired), event="G1"))
-        parcel.cost = Fraction(0)
-    return found
 
 
 def _allocation_order(parcels: list[Parcel], sale: TaxTrade, method: str, discount_rate: Fraction) -> list[Parcel]:

@@ -40,6 +40,7 @@ class TaxReport:
     earlier_methods: tuple = ()  # (year, method) for each earlier year with a disposal: how it was matched
     gains: tuple = ()  # every holding's HoldingGains: what a person's whole year combines
     values: dict = field(default_factory=dict)  # holding id → its value a unit today (Navexa's), where given
+    income_missing: tuple = ()  # holdings whose income (and so any AMIT cost base adjustment) Navexa couldn't give
     carried_may_be_incomplete: bool = False  # earlier years passed through holdings that can't be computed
 
     @property
@@ -58,7 +59,7 @@ class TaxReport:
 
 
 def holding_gains(holdings, trades: dict, base_currency: str | None, method: "str | cgt.MethodPlan",
-                  discount_rate: Fraction) -> tuple[list[cgt.HoldingGains], list[Unusable]]:
+                  discount_rate: Fraction, incomes: dict | None = None) -> tuple[list[cgt.HoldingGains], list[Unusable]]:
     """Each share or ETF's gains, or why it can't be computed (trades Navexa couldn't give count as such)."""
     found, unusable = [], []
     for holding in as_list(holdings):
@@ -69,7 +70,8 @@ def holding_gains(holdings, trades: dict, base_currency: str | None, method: "st
             unusable.append(Unusable(symbol, holding_id, "Navexa couldn't give us its trades just now"))
             continue
         try:
-            read = cgt.tax_trades(trades[holding_id], text(holding.get("currencyCode")), base_currency)
+            read = cgt.tax_trades(trades[holding_id], text(holding.get("currencyCode")), base_currency,
+                                  (incomes or {}).get(holding_id))
             found.append(cgt.match(read, method, discount_rate, symbol=symbol, holding_id=holding_id))
         except CannotCompute as error:
             unusable.append(Unusable(symbol, holding_id, str(error)))
@@ -83,15 +85,19 @@ def default_year(gains: list[cgt.HoldingGains], today: date) -> int:
 
 
 def build(holdings, trades: dict, performance, base_currency: str | None, fy: int | None, method: str, entity: str,
-          today: date, losses_from_outside: Decimal = Decimal("0.00"), fixed_methods: dict | None = None) -> TaxReport:
+          today: date, losses_from_outside: Decimal = Decimal("0.00"), fixed_methods: dict | None = None,
+          incomes: dict | None = None) -> TaxReport:
     """The report for one portfolio (fy None: the default year), starting from the net capital loss the earlier
     years left (and the person's own losses from outside the portfolio). The chosen year's sales are matched by
     `method`; every other year's by the method it was lodged with (`fixed_methods`, FIFO where none is given)."""
     discount_rate = cgt.ENTITIES[entity][1]
     if fy is None:  # the sales' years don't depend on how they are matched
-        fy = default_year(holding_gains(holdings, trades, base_currency, cgt.DEFAULT_METHOD, discount_rate)[0], today)
+        fy = default_year(holding_gains(holdings, trades, base_currency, cgt.DEFAULT_METHOD, discount_rate, incomes)[0],
+                          today)
     plan = cgt.MethodPlan(fy, method, dict(fixed_methods or {}))
-    gains, unusable = holding_gains(holdings, trades, base_currency, plan, discount_rate)
+    gains, unusable = holding_gains(holdings, trades, base_currency, plan, discount_rate, incomes)
+    income_missing = tuple(text(h.get("symbol")) or "A holding" for h in as_list(holdings)
+                           if incomes is not None and h.get("id") in trades and h.get("id") not in incomes)
     described = {h.get("id"): h for h in as_list(holdings)}
     measured = {h.get("id"): h for h in as_list(as_dict(performance).get("holdings"))}
     values = {g.holding_id: cgt.value_a_unit(measured.get(g.holding_id, {}),
@@ -106,7 +112,7 @@ def build(holdings, trades: dict, performance, base_currency: str | None, fy: in
                             reverse=True),
         method=method, entity=entity, currency=base_currency, disposals=disposals,
         summary=cgt.summarise(disposals, discount_rate, brought_forward), unusable=unusable, open=open_rows,
-        losses_from_outside=losses_from_outside, gains=tuple(gains), values=values,
+        losses_from_outside=losses_from_outside, gains=tuple(gains), values=values, income_missing=income_missing,
         earlier_methods=tuple((year, plan.for_day(money.year_bounds(year)[0])) for year in sorted(cgt.years_with_disposals(gains))
                               if year < fy),
         carried_may_be_incomplete=bool(unusable) and first is not None and first < fy,

@@ -78,3 +78,27 @@ def read_trades(trades) -> list[Trade]:
         read.append((trade["tradeDate"], position, Trade(day, when, kind, units, price, brokerage,
                                                          text(trade.get("currencyCode")), rate)))
     return [t for _, _, t in sorted(read, key=lambda item: (item[0], item[1]))]
+
+
+# Navexa's income records: the AMIT cost base net amount of a trust distribution (guessed names, listed once here
+# and in docs/tax.md): the fund's AMMA statement's net increase (+) or decrease (−) for all the units held.
+AMIT_FIELDS = ("amitCostBaseNetAmount", "amitCostBaseNetIncrease")
+
+
+def amit_adjustments(income) -> list[Trade]:
+    """A holding's AMIT cost base adjustments from its income records, as actions on their entitlement (ex-dividend)
+    day (kind "amit"; `price` the whole net amount, signed, in the record's currency; `rate` its exchange rate to the
+    portfolio's). A record with an AMIT field that can't be read makes the holding CannotCompute."""
+    found = []
+    for record in as_list(income):
+        field = next((name for name in AMIT_FIELDS if record.get(name) is not None), None)
+        if field is None:
+            continue
+        day = day_of(record.get("exDividendDate")) or day_of(record.get("paidDate"))
+        amount = exact(record.get(field))
+        if day is None or amount is None:
+            raise CannotCompute("it has a trust distribution whose AMIT cost base adjustment the report can't read")
+        rate = exact(record.get("exchangeRate")) if record.get("exchangeRate") is not None else None
+        found.append(Trade(day, f"on {day:%-d %b %Y}", "amit", Fraction(1), amount, Fraction(0),
+                           text(record.get("dividendCurrency")), rate))
+    return sorted(found, key=lambda trade: trade.day)

@@ -218,10 +218,13 @@ def tax_data(portfolio_id: int, fy: int | None = None) -> tuple[dict, tax_report
                   "performance": (resource("portfolios", portfolio_id, "performance"), period_params("ALL", today()))},
                  optional={"performance"})
     ids = [h["id"] for h in as_list(base["holdings"]) if isinstance(h.get("id"), int) and not is_cash(h)]
-    trades = fetch({holding_id: (resource("holdings", holding_id, "trades"), None) for holding_id in ids}, optional=set(ids))
+    found = fetch({(kind, holding_id): (resource("holdings", holding_id, kind), None) for holding_id in ids
+                   for kind in ("trades", "income")}, optional={(kind, i) for i in ids for kind in ("trades", "income")})
+    trades = {i: found[("trades", i)] for i in ids if ("trades", i) in found}
+    incomes = {i: found[("income", i)] for i in ids if ("income", i) in found}
     info = as_dict(base["portfolio"])
     return info, tax_report.build(base["holdings"], trades, base.get("performance"), text(info.get("baseCurrencyCode")),
-                                  fy, method, entity, today(), losses, fixed)
+                                  fy, method, entity, today(), losses, fixed, incomes)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/tax")
