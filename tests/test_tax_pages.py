@@ -358,3 +358,16 @@ def test_a_holding_whose_income_navexa_cant_give_is_named_its_cost_base_may_be_o
     grace.navexa.config(api_error={"status": 503, "count": 1, "match": "/holdings/6009/income"})
     html = unescape(page(grace, GRACE_TAX + "?fy=2025").text)
     assert "Navexa couldn't give the income of AMT just now" in html
+
+
+def test_over_http_graces_corporate_actions_the_whole_year_and_the_planner(as_user):
+    """The sandbox over a socket: grace's 2024–25 page and CSVs, her whole year, and a planned sale, as a person
+    signed in through Navexa sees them (the page-layer tests above hold the working)."""
+    grace = as_user("grace")
+    assert "<dt>Net capital gain</dt><dd class=\"big\">$195.50</dd>" in page(grace, GRACE_TAX + "?fy=2025").text
+    events = [r[9] for r in csv_rows(page(grace, "/portfolios/601/cgt.csv?fy=2025"))[1:]]
+    assert events.count("G1") == 1 and events.count("E10") == 1
+    assert ["AMT", "6009", "2024-07-01", "100", "75.00"] in [r[:5] for r in csv_rows(page(grace, "/portfolios/601/unrealised.csv"))]
+    assert "<dt>Net capital gain</dt><dd class=\"big\">$195.50</dd>" in page(grace, "/tax?fy=2025").text  # one portfolio
+    plan = " ".join(unescape(page(grace, "/portfolios/601/holdings/6001/plan?units=10").text).split())
+    assert "Selling 10 on 21 Nov 2026" in plan
