@@ -371,3 +371,15 @@ def test_over_http_graces_corporate_actions_the_whole_year_and_the_planner(as_us
     assert "<dt>Net capital gain</dt><dd class=\"big\">$195.50</dd>" in page(grace, "/tax?fy=2025").text  # one portfolio
     plan = " ".join(unescape(page(grace, "/portfolios/601/holdings/6001/plan?units=10").text).split())
     assert "Selling 10 on 21 Nov 2026" in plan
+
+
+@pytest.mark.parametrize("entity, method, discount, net", [
+    # After this year's losses and the $400.00 brought forward, $391.00 of discountable gains are left (above).
+    ("smsf", "fifo", "$130.33", "$260.67"),  # 391.00 / 3 = 130.333 → $130.33; 391.00 − 130.33
+    ("company", "fifo", "$0.00", "$391.00"),  # no discount
+    ("trust", "fifo", "$195.50", "$195.50"),  # as an individual: 50 %
+])
+def test_graces_year_for_each_entity(grace, entity, method, discount, net):
+    html = unescape(page(grace, f"{GRACE_TAX}?fy=2025&entity={entity}&method={method}").text)
+    assert f"<dt>Discount</dt><dd>{discount}</dd>" in html and f"<dt>Net capital gain</dt><dd class=\"big\">{net}</dd>" in html
+
