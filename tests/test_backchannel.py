@@ -186,6 +186,8 @@ def refused_tokens(sandbox, sid: str) -> dict[str, str]:
         "signed by another key under the tenant's kid": jwt.encode({"alg": "RS256", "kid": kid}, good_claims(sandbox, sid),
                                                                    forger),
         "not a JWT": "not-a-jwt",
+        "iat NaN": sandbox.logout_token("alice", sid, claims={"iat": float("nan")}),  # once a 500 (N8)
+        "exp infinite": sandbox.logout_token("alice", sid, claims={"exp": float("inf")}),
     }
 
 
@@ -194,7 +196,7 @@ REFUSALS = {  # each case, and the check of §2.6 that refuses it (named in the 
     "alg none": "algorithm", "HS256 with the client secret": "algorithm", "no event claim": "event",
     "another event": "event", "wrong iss": "iss", "a foreign azp": "azp", "neither sub nor sid": "neither sub nor sid",
     "no jti": "jti", "an access token's typ": "typ", "signed by another key under the tenant's kid": "signature",
-    "not a JWT": "not a signed JWT",
+    "not a JWT": "not a signed JWT", "iat NaN": "iat", "exp infinite": "exp",
 }
 
 

@@ -46,3 +46,12 @@ def test_quantity_and_trend():
     assert formatting.quantity(1234.56789) == "1,234.5679"
     assert formatting.quantity("3") == "—"
     assert [formatting.trend(v) for v in (1, -1, 0, None)] == ["gain", "loss", "flat", "flat"]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), "NaN", "inf", "-Infinity", True])
+def test_no_number_is_read_from_nan_infinity_or_a_bool(value):
+    """Python's JSON reads NaN and Infinity; no time, amount or count is one (a NaN iat was a 500: N8)."""
+    from portal.core.values import is_number
+    from portal.pages.reading import number
+
+    assert number(value) is None and not is_number(value)

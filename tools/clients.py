@@ -1,6 +1,8 @@
 """HTTP clients for the local stack, shared by the tests and the benchmarks: the sandbox's
 control endpoints, and a browser-like client that signs in through the sandbox's form."""
 
+import json
+
 import requests
 
 
@@ -37,8 +39,10 @@ class SandboxControl:
     def logout_token(self, user: str | None = "alice", sid: str | None = None, claims: dict | None = None,
                      drop=(), header: dict | None = None) -> str:
         """A logout token signed by the tenant, not sent: claims and header overridden, claims in drop left out."""
-        response = requests.post(self.url + "/_sandbox/logout_token", json={
-            "user": user, "sid": sid, "claims": claims or {}, "drop": list(drop), "header": header or {}}, timeout=5)
+        body = json.dumps({"user": user, "sid": sid, "claims": claims or {}, "drop": list(drop), "header": header or {}})
+        # json.dumps, not requests' json=: a hostile test's claims may be NaN or Infinity, which a tenant could sign
+        response = requests.post(self.url + "/_sandbox/logout_token", data=body,
+                                 headers={"Content-Type": "application/json"}, timeout=5)
         response.raise_for_status()
         return response.json()["logout_token"]
 

@@ -1,6 +1,7 @@
 """Navexa's answers read defensively, for every page: a missing or odd field becomes None (shown as
 "—"), an extra field is ignored, and nothing here raises on a surprising shape. No Flask here."""
 
+import math
 from datetime import date
 
 from ..core.values import is_number
@@ -9,14 +10,15 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run a ce
 
 
 def number(value) -> float | None:
-    """A float for numbers and numeric strings; None for anything else (bools included)."""
+    """A finite float for numbers and numeric strings; None for anything else (bools, "NaN" and "inf" included)."""
     if is_number(value):
         return float(value)
     if isinstance(value, str):
         try:
-            return float(value.replace(",", ""))
+            parsed = float(value.replace(",", ""))
         except ValueError:
             return None
+        return parsed if math.isfinite(parsed) else None
     return None
 
 

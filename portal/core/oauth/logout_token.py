@@ -24,6 +24,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 
 from ..storage.keyspace import LOGOUT_JTI
+from ..values import is_number
 from .provider import Provider, ProviderFailure
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -69,9 +70,9 @@ def read(provider: Provider, token: str, *, clock: Callable[[], float] = time.ti
     if "azp" in claims and claims["azp"] != client_id:
         raise InvalidLogoutToken("azp is not this client")
     iat, exp = claims.get("iat"), claims.get("exp")
-    if not _number(iat) or iat < now - MAX_AGE or iat > now + LEEWAY:
+    if not is_number(iat) or iat < now - MAX_AGE or iat > now + LEEWAY:
         raise InvalidLogoutToken("iat is missing or not recent")
-    if exp is not None and (not _number(exp) or exp < now - LEEWAY):
+    if exp is not None and (not is_number(exp) or exp < now - LEEWAY):
         raise InvalidLogoutToken("exp has passed")
     sub, sid = claims.get("sub"), claims.get("sid")
     if sub is not None and not (isinstance(sub, str) and sub) or sid is not None and not (isinstance(sid, str) and sid):
@@ -86,12 +87,8 @@ def read(provider: Provider, token: str, *, clock: Callable[[], float] = time.ti
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti:
         raise InvalidLogoutToken("no jti")
-    good_until = max(iat + MAX_AGE, exp if _number(exp) else 0) + LEEWAY
+    good_until = max(iat + MAX_AGE, exp if is_number(exp) else 0) + LEEWAY
     return LogoutRequest(sub=sub, sid=sid, jti=jti, good_until=good_until)
-
-
-def _number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class LogoutReplays:
