@@ -3,6 +3,7 @@
 import logging
 import os
 import secrets
+import warnings
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -209,18 +210,25 @@ def _private_key(value: str) -> tuple[str | None, str | None]:
     return pem, None
 
 
+MIN_RSA_BITS = 2048  # RFC 7518 §3.3 requires 2048 or more for RS256; NIST retired 1024-bit RSA long ago
+
+
 def load_private_key(pem: str) -> tuple[RSAKey | ECKey, str]:
     """An RSA (RS256) or P-256 EC (ES256) private key from PEM; ValueError for anything else."""
     data = pem.encode()
     for kind, algorithm in ((RSAKey, "RS256"), (ECKey, "ES256")):
         try:
-            key = kind.import_key(data)
+            with warnings.catch_warnings():  # joserfc warns of a short RSA key; the check below refuses it, by name
+                warnings.simplefilter("ignore")
+                key = kind.import_key(data)
         except Exception:  # noqa: BLE001, S112 - joserfc raises several kinds for "not this kind of key"
             continue
         if not key.is_private:
             raise ValueError("the key is a public key: give the private key")
         if kind is ECKey and key.curve_name != "P-256":
             raise ValueError("an EC key must be on P-256 (ES256)")
+        if kind is RSAKey and key.raw_value.key_size < MIN_RSA_BITS:
+            raise ValueError(f"an RSA key must be at least {MIN_RSA_BITS} bits (this one has {key.raw_value.key_size})")
         return key, algorithm
     raise ValueError("not an RSA or EC private key in PEM")
 

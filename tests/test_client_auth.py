@@ -111,11 +111,14 @@ def test_the_key_may_be_a_file_or_pem_with_escaped_newlines(tmp_path, sandbox, r
     ("/no/such/file.pem", "neither PEM text nor a readable PEM file"),
     ("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----", "can't be used"),
     ("public", "public key"),
+    ("rsa-1024", "an RSA key must be at least 2048 bits (this one has 1024)"),  # accepted before (issue 28)
 ])
 def test_a_missing_or_unusable_key_stops_the_portal_naming_the_variable(sandbox, redis_url, given, problem):
     if given == "public":
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
         given = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    if given == "rsa-1024":
+        given = pem_of(rsa.generate_private_key(public_exponent=65537, key_size=1024))  # noqa: S505 - the weak key it must refuse
     with pytest.raises(ConfigError) as raised:
         Settings.from_env(portal_env(sandbox.url, redis_url, NAVEXA_CLIENT_AUTH="private_key_jwt",
                                      NAVEXA_CLIENT_PRIVATE_KEY=given, NAVEXA_CLIENT_SECRET=None))

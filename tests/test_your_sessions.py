@@ -283,3 +283,17 @@ def test_the_operator_command_says_plainly_when_there_is_nothing_to_end(portal, 
     assert nobody.returncode == 0 and "Ended 0 sessions" in nobody.stdout
     missing = operator(portal, sandbox, "end")
     assert missing.returncode == 2 and "SUB" in missing.stderr  # click's usage error, no traceback
+
+
+@pytest.mark.parametrize("command", ["list", "end"])
+def test_the_operator_command_with_redis_down_says_so_in_one_line(make_portal, command):
+    """Before, a traceback (issue 28's smaller findings). The store is unreachable: exit status 1, one line."""
+    from tools.stack import free_port
+
+    portal = make_portal(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    result = portal.app.test_cli_runner().invoke(args=["sessions", command, "auth0|alice-7f3a91"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: the session store (Redis) can't be reached: ConnectionError. Nothing was listed or ended; try again when "
+        "it is back."]
+    assert "Traceback" not in result.output

@@ -9,7 +9,10 @@ whichever container it was served by, ends at once, with its refresh token revok
 their handle, as on the person's own page, never by their id (a bearer secret).
 """
 
+import functools
+
 import click
+import redis
 from flask import Blueprint
 
 from ..core.observability.metrics import SESSIONS_ENDED
@@ -19,12 +22,27 @@ from .your_sessions import listing
 bp = Blueprint("operator", __name__, cli_group="sessions")
 
 
+def plainly(command):
+    """Redis trouble as one line and exit status 1, never a traceback (the store is the only thing they need)."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except redis.RedisError as error:
+            raise click.ClickException(f"the session store (Redis) can't be reached: {type(error).__name__}. "
+                                       "Nothing was listed or ended; try again when it is back.") from None
+
+    return run
+
+
 def plural(count: int) -> str:
     return f"{count} session{'s' if count != 1 else ''}"
 
 
 @bp.cli.command("list")
 @click.argument("sub")
+@plainly
 def list_sessions(sub: str):
     """List the live sessions of the person whose ID-token subject is SUB."""
     index = services().index
@@ -36,6 +54,7 @@ def list_sessions(sub: str):
 
 @bp.cli.command("end")
 @click.argument("sub")
+@plainly
 def end_sessions(sub: str):
     """End every session of the person whose ID-token subject is SUB, revoking their refresh tokens."""
     ended = services().index.end_matching(sub=sub)
