@@ -8,6 +8,7 @@ It only wires (no routes here). The rooms it wires, from the inside out:
 - signin, pages and api: the blueprints, which never import each other; api's fast path wraps the app.
 """
 
+import os
 import time
 from collections.abc import Callable
 from datetime import date
@@ -38,6 +39,15 @@ from .signin import backchannel, operator_cli, your_sessions
 from .signin import views as signin_views
 from .web import cookies, errors, ratelimit, requestlog, security, services, session_store, sessions
 
+SECRET_VARIABLES = ("SECRET_KEY", "NAVEXA_CLIENT_SECRET", "NAVEXA_CLIENT_PRIVATE_KEY", "METRICS_TOKEN")
+
+
+def forget_secrets(environ):
+    """Once read into the settings, the secrets leave the process's environment: no server or library that copies
+    os.environ (granian puts it into every request's WSGI environ) can pass them on."""
+    for name in SECRET_VARIABLES:
+        environ.pop(name, None)
+
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], float] = time.time,
                today: Callable[[], date] = date.today, provider_timeout=provider.TIMEOUT,
@@ -50,6 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     if settings is None:
         load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory the portal runs in
         settings = Settings.from_env()
+        forget_secrets(os.environ)
     app = Flask(__name__.rpartition(".")[0])  # the package: templates/ and static/ are beside this file
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY)
     requestlog.init_app(app, user_of=sessions.safe_current_user)  # first: its before_request runs first, its after_request last

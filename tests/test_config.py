@@ -1,5 +1,7 @@
 """Settings: production refuses to start on missing or unsafe variables, naming each."""
 
+import os
+
 import pytest
 
 from portal.settings import ConfigError, Settings
@@ -77,3 +79,18 @@ def test_the_app_refuses_to_start_in_production_without_settings(monkeypatch):
     monkeypatch.chdir("/")  # no .env to find
     with pytest.raises(ConfigError):
         create_app()
+
+
+def test_once_read_the_secrets_leave_the_process_environment(monkeypatch, redis_url):
+    """granian copied os.environ (SECRET_KEY, the client secret) into every request's environ (issue 28)."""
+    from portal.app import SECRET_VARIABLES, create_app
+
+    environment = {"APP_ENV": "development", "NAVEXA_CLIENT_ID": "c", "NAVEXA_CLIENT_SECRET": "s" * 20,
+                   "SECRET_KEY": "k" * 40, "REDIS_URL": redis_url, "NAVEXA_AUTH_URL": "http://127.0.0.1:1",
+                   "METRICS_TOKEN": "m" * 32}
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir("/")  # no .env to find
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "k" * 40
+    assert [name for name in SECRET_VARIABLES if name in os.environ] == []
