@@ -322,3 +322,18 @@ def test_a_logout_that_failed_half_way_is_done_when_the_provider_sends_its_token
 def test_discovery_offers_back_channel_logout_with_sessions(sandbox):
     document = requests.get(sandbox.url + "/.well-known/openid-configuration", timeout=5).json()
     assert document["backchannel_logout_supported"] is True and document["backchannel_logout_session_supported"] is True
+
+
+def test_refusals_from_an_address_never_hold_back_a_token_that_verifies(make_portal, sandbox):
+    """Auth0's outbound addresses are shared by a region's tenants (N5): after forged tokens use up an address's
+    limit (2 a minute here: the 3rd refusal is 429), the tenant's genuine logout from the same address is still
+    acted on (200, the session ended); the next forgery is still 429."""
+    portal = make_portal(RATE_LIMIT_BACKCHANNEL_LOGOUT="2 per minute")
+    person = PortalBrowser(portal, sandbox)
+    assert person.sign_in().status_code == 302
+    url = portal.url + "/backchannel-logout"
+    assert [requests.post(url, data={"logout_token": "forged"}, timeout=10).status_code for _ in range(3)] == [400, 400, 429]
+    genuine = sandbox.logout_token("alice", sid=person.cookies[SID_COOKIE])
+    assert requests.post(url, data={"logout_token": genuine}, timeout=10).status_code == 200
+    assert person.page().status_code == 302  # signed out
+    assert requests.post(url, data={"logout_token": "forged"}, timeout=10).status_code == 429

@@ -7,8 +7,9 @@ once (its jti is remembered, and forgotten again if ending failed half-way, so t
 after the 503 is acted on), ends every matching portal session on every worker and container
 (core.sessions.index): by the Navexa sign-in's `sid`, else every session of the person's `sub`; each
 session's refresh token is revoked. 200 with no body on success, 400 with an OAuth-style JSON error
-otherwise, never a 500; the call carries no cookies and opens no session. Rate-limited per address
-(RATE_LIMIT_BACKCHANNEL_LOGOUT).
+otherwise, never a 500; the call carries no cookies and opens no session. Refused tokens are counted per
+address (RATE_LIMIT_BACKCHANNEL_LOGOUT): past the limit a refusal is a 429 with Retry-After; a token that verifies
+under the tenant's keys is acted on whatever its address has sent (web.ratelimit.count_logout_refusal).
 """
 
 import logging
@@ -18,6 +19,7 @@ from flask import Blueprint, jsonify, request
 from ..core.oauth import logout_token
 from ..core.oauth.logout_token import InvalidLogoutToken, LogoutReplays
 from ..core.observability.metrics import BACKCHANNEL_LOGOUTS, SESSIONS_ENDED
+from ..web.ratelimit import count_logout_refusal
 from ..web.services import services
 
 bp = Blueprint("backchannel", __name__)
@@ -54,4 +56,8 @@ def backchannel_logout():
 def refused(why: str):
     BACKCHANNEL_LOGOUTS.labels("refused").inc()
     log.info("back-channel logout refused: %s", why)
+    wait = count_logout_refusal()
+    if wait is not None:
+        return (jsonify(error="rate_limited", error_description="Too many refused logout tokens from this address; "
+                        f"try again in {wait} s."), 429, {**NO_STORE, "Retry-After": str(wait)})
     return jsonify(error="invalid_request", error_description=f"Logout token refused: {why}."), 400, NO_STORE

@@ -8,12 +8,19 @@ can't be used, the limiter counts in memory instead of failing the request: a li
 portal down. A refusal answers 429 with Retry-After, as a page or JSON.
 """
 
-from flask import Flask, request
+import logging
+import math
+import time
+
+from flask import Flask, current_app, request
 from flask_limiter import Limiter, RequestLimit
+from limits import parse
 
 from ..core.observability.metrics import RATE_LIMITED
 from ..core.storage.keyspace import RATE_LIMIT
 from .services import settings
+
+log = logging.getLogger(__name__)
 
 
 def client_address() -> str:
@@ -47,12 +54,28 @@ def init_app(app: Flask, storage_uri: str, storage_options: dict) -> Limiter:
     limiter.init_app(app)
     for endpoint in SIGN_IN_ENDPOINTS + SESSION_FORM_ENDPOINTS:
         app.view_functions[endpoint] = limiter.limit(sign_in_limit)(app.view_functions[endpoint])
-    # Only refusals count: a tenant's mass logout (a token a session) is never held back, while a sender of
-    # bad tokens is, and then for everything it sends until its window passes.
-    app.view_functions[BACKCHANNEL_ENDPOINT] = limiter.limit(lambda: settings().backchannel_rate_limit,
-                                                             deduct_when=is_refusal)(app.view_functions[BACKCHANNEL_ENDPOINT])
+    # Back-channel logout counts in the view (count_logout_refusal): only refused tokens count, and a token that
+    # verifies under the tenant's keys is acted on whatever its address has sent (Auth0's outbound addresses are
+    # shared by a region's tenants: another tenant's forgeries must not hold back this tenant's logouts).
+    app.extensions[BACKCHANNEL_LIMITER] = limiter
     return limiter
 
 
-def is_refusal(response) -> bool:
-    return response.status_code >= 400
+BACKCHANNEL_LIMITER = "navexa_portal_backchannel_limiter"
+
+
+def count_logout_refusal() -> int | None:
+    """Count one refused logout token against its address (RATE_LIMIT_BACKCHANNEL_LOGOUT); None while the address
+    is within its limit, else the seconds until it is (the refusal is then a 429). Redis trouble never refuses."""
+    limiter = current_app.extensions[BACKCHANNEL_LIMITER]
+    item = parse(settings().backchannel_rate_limit)
+    key = (RATE_LIMIT, "backchannel-logout", client_address())
+    try:
+        if limiter.limiter.hit(item, *key):
+            return None
+        reset, _ = limiter.limiter.get_window_stats(item, *key)
+    except Exception as error:  # noqa: BLE001 - a limiter never takes the portal down (as swallow_errors does)
+        log.warning("back-channel logout rate limit not counted: %s", type(error).__name__)
+        return None
+    RATE_LIMITED.labels(BACKCHANNEL_ENDPOINT).inc()
+    return max(1, math.ceil(reset - time.time()))
