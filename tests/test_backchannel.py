@@ -215,7 +215,10 @@ def test_a_logout_token_that_fails_validation_is_refused_and_ends_nothing(signed
 def test_a_replayed_logout_token_is_refused_and_ends_the_newer_session_not(signed_in, portal, sandbox):
     token = sandbox.logout_token("alice", sid=signed_in.cookies[SID_COOKIE])
     assert requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10).status_code == 200
-    assert signed_in.sign_in().status_code == 302  # the same browser: the same Navexa sign-in (sid) again
+    # The same browser signs in again, in a new Navexa sign-in: the ended one (that sid) can't start a session while
+    # its logout token could still pass (the test below), as a provider that ended it would never offer it again.
+    del signed_in.cookies[SID_COOKIE]
+    assert signed_in.sign_in().status_code == 302
     replay = requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10)
     assert replay.status_code == 400 and "already used" in replay.json()["error_description"]
     assert signed_in.page().status_code == 200
@@ -337,3 +340,18 @@ def test_refusals_from_an_address_never_hold_back_a_token_that_verifies(make_por
     assert requests.post(url, data={"logout_token": genuine}, timeout=10).status_code == 200
     assert person.page().status_code == 302  # signed out
     assert requests.post(url, data={"logout_token": "forged"}, timeout=10).status_code == 429
+
+
+def test_a_logout_that_arrives_while_its_sign_in_completes_ends_the_session_as_it_starts(portal, sandbox):
+    """N6: the tenant's logout token for a Navexa sign-in came after Navexa's consent and before the portal's
+    /callback: it ended nothing then (nothing was indexed). The session that /callback starts is ended at once,
+    its refresh token revoked, and the person is asked to sign in again."""
+    person = PortalBrowser(portal, sandbox)
+    callback = person.approve(person.start_login())
+    token = sandbox.logout_token("alice", sid=person.cookies[SID_COOKIE])
+    assert requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10).status_code == 200
+    answer = person.get(callback, allow_redirects=False, timeout=10)
+    assert answer.status_code == 400 and "Navexa ended this sign-in while it was completing" in answer.text
+    assert person.page().status_code == 302  # not signed in
+    assert sandbox.stats()["revocations"] == 1
+    assert portal.services.index.of_person("auth0|alice-7f3a91") == []

@@ -42,6 +42,8 @@ def backchannel_logout():
     if not replays.first_use(logout):
         return refused("this logout token was already used")
     try:
+        if logout.sid:  # first: a sign-in of this sid still under way sees it when its session starts
+            services().index.remember_ended(logout.sid, logout.good_until)
         ended = services().index.end_matching(sub=logout.sub, idp_sid=logout.sid)
     except Exception:
         replays.forget(logout)  # not done: the provider's retry of this token must be acted on (the 503 says retry)

@@ -147,6 +147,11 @@ def start_session(token: dict, claims: dict):
     idp_sid = claims.get("sid") if isinstance(claims.get("sid"), str) else None
     binding = binding_cookie.read()
     sessions.start(user, token, new_sid, idp_sid=idp_sid, claim=binding_hash(binding) if binding else None)
+    if idp_sid and services().index.was_ended(idp_sid):  # checked after indexing: a logout either sees it or set this
+        log.info("sign-in ended as it started sub=%s: Navexa ended that sign-in meanwhile", user.label)
+        sessions.end(revoke=True)
+        raise LoginFailed("Navexa ended this sign-in while it was completing (you signed out elsewhere, or it was "
+                          "revoked). Please sign in again.")
     log.info("sign-in ok sub=%s", user.label)
 
 

@@ -167,6 +167,8 @@ def end(revoke: bool = False):
     """Forget this request's session everywhere (revoking its refresh token if asked), and its cookies."""
     if session.sid:
         end_other(session.sid, key_cookie.key() if revoke else None, revoke=revoke)
+        user = current_user()  # a session started in this very request has no stored record yet to unindex it by
+        services().index.remove(session.sid, sub=user.sub if user else None, idp_sid=idp_sid())
     services().pending.forget_browser(binding_cookie.read())
     session.clear()
     key_cookie.clear()

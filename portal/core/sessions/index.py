@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import redis
 
-from ..storage.keyspace import IDP_SESSION, PERSON, SESSION, SESSION_KEYS, session_scoped
+from ..storage.keyspace import IDP_ENDED, IDP_SESSION, PERSON, SESSION, SESSION_KEYS, session_scoped
 from .pending import PendingLogins
 from .record import SessionRecord
 from .revocation import RevocationCopies
@@ -151,6 +151,14 @@ class SessionIndex:
         unique = [token for token in dict.fromkeys(to_revoke) if token]
         wait([self._revokers.submit(self.revoke, token) for token in unique], timeout=REVOKE_WAIT)
         return ended
+
+    def remember_ended(self, idp_sid: str, until: float):
+        """A logout token ended this Navexa sign-in: remember it until the token could no longer pass, so a portal
+        session whose sign-in was still under way when the token came is ended as it starts (was_ended)."""
+        self.redis.set(session_scoped(IDP_ENDED, _hashed(idp_sid)), b"1", exat=max(int(until), int(self.clock()) + 1))
+
+    def was_ended(self, idp_sid: str) -> bool:
+        return bool(self.redis.exists(session_scoped(IDP_ENDED, _hashed(idp_sid))))
 
     def end_matching(self, *, sub: str | None = None, idp_sid: str | None = None) -> list[str]:
         """End every session of a Navexa sign-in (idp_sid), or of a person (sub), or only those with both

@@ -27,6 +27,7 @@ BROWSER = "portal:browser:"
 REVOCABLE = "portal:revocable:"
 PERSON = "portal:person:"
 IDP_SESSION = "portal:idp-session:"
+IDP_ENDED = "portal:idp-ended:"  # a Navexa sign-in a logout token ended, remembered for the token's lifetime
 LOGOUT_JTI = "portal:logout-jti:"
 GATE = "portal:gate:"
 RATE_LIMIT = "portal:ratelimit"
