@@ -342,16 +342,16 @@ def test_refusals_from_an_address_never_hold_back_a_token_that_verifies(make_por
     assert requests.post(url, data={"logout_token": "forged"}, timeout=10).status_code == 429
 
 
-def test_a_logout_that_arrives_while_its_sign_in_completes_ends_the_session_as_it_starts(portal, sandbox):
+def test_a_logout_that_arrives_while_its_sign_in_completes_ends_the_session_as_it_starts(lone_portal, sandbox):
     """N6: the tenant's logout token for a Navexa sign-in came after Navexa's consent and before the portal's
     /callback: it ended nothing then (nothing was indexed). The session that /callback starts is ended at once,
     its refresh token revoked, and the person is asked to sign in again."""
-    person = PortalBrowser(portal, sandbox)
+    person = PortalBrowser(lone_portal, sandbox)
     callback = person.approve(person.start_login())
     token = sandbox.logout_token("alice", sid=person.cookies[SID_COOKIE])
-    assert requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10).status_code == 200
+    assert requests.post(lone_portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10).status_code == 200
     answer = person.get(callback, allow_redirects=False, timeout=10)
     assert answer.status_code == 400 and "Navexa ended this sign-in while it was completing" in answer.text
     assert person.page().status_code == 302  # not signed in
     assert sandbox.stats()["revocations"] == 1
-    assert portal.services.index.of_person("auth0|alice-7f3a91") == []
+    assert lone_portal.services.index.of_person("auth0|alice-7f3a91") == []
