@@ -109,3 +109,14 @@ def test_a_planned_sale_records_nothing(erin):
     before = page(erin, "/portfolios/401/tax").text
     assert page(erin, PLAN + "?units=10&date=2027-01-05").status_code == 200
     assert page(erin, "/portfolios/401/tax").text == before
+
+
+def test_a_sale_at_a_loss_leaves_the_loss_to_carry_forward():
+    """At $100 a unit (below both parcels' cost) a sale of the 20 young units: 20 × $100 = $2,000 less $2,709.95 =
+    −$709.95 (min picks the young parcel, at a loss, first). The year had no other sale: it takes $0.00 off a nil
+    gain and leaves a $709.95 loss to carry forward."""
+    from portal.pages import planner
+
+    gains = planner.plan([open_parcel("2026-06-15", 20, "2709.95")], Fraction(20), date(2026, 12, 1), Fraction(100),
+                         "min", HALF, [])
+    assert gains.adds == D("0.00") and gains.year_with_sale.loss_carried_forward == D("709.95")

@@ -245,6 +245,7 @@ def test_graces_corporate_actions_add_up_with_the_loss_brought_forward(grace):
     assert ("<strong>DMG</strong>: can't be computed, because it has a trade of a kind the report can't use (Demerger) "
             "on 1 May 2024.") in html
     assert "It may be incomplete" in html  # the chain passes through DMG
+    assert "A possible wash sale (ATO TR 2008/1): the ATO may deny this loss" in html  # WSH's row, as written
 
 
 def test_graces_capital_gains_csv_shows_each_action_as_the_ato_treats_it(grace):
