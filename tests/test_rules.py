@@ -144,6 +144,7 @@ def test_both_adapters_give_the_same_answer_for_each_row_of_the_table(make_porta
 def test_the_fast_path_answers_only_the_row_it_may(signed_in, portal):
     """The table's first row is the fast path's own answer; a write due (a minute on) goes to Flask, which
     gives the same answer and notes "last used"."""
+    portal.clock.freeze()  # "last used" is written in whole seconds of this clock: it must not tick meanwhile
     fast, _ = adapters(portal, signed_in)
     cookies = cookies_for("all", signed_in)
     before = answers_by_path("fast")
