@@ -63,7 +63,7 @@ def port_open(port: int) -> bool:
 class Service:
     """A child process that is stopped with the owner."""
 
-    QUICK = False  # stop() by SIGINT unless told otherwise (the test suite sets it: a test done with a server is done)
+    QUICK = False  # stop() at once unless told otherwise (the test suite sets it: a test done with a server is done)
 
     def __init__(self, name, args, env=None, log=None, cwd=None):
         self.name = name
@@ -74,10 +74,10 @@ class Service:
 
     def stop(self, quick: bool | None = None):
         """SIGTERM: a server finishes what is in flight (and gunicorn waits out idle keep-alive connections);
-        quick: SIGINT, which gunicorn and granian take as "stop now" (for tests done with the server). Then
-        anything left of the process group (a worker whose master is gone) is killed."""
+        quick: SIGKILL to the whole group (for tests done with a throwaway server: nothing of it is worth waiting
+        for). Then anything left of the process group (a worker whose master is gone) is killed."""
         if self.process.poll() is None:
-            self._signal_group(signal.SIGINT if (self.QUICK if quick is None else quick) else signal.SIGTERM)
+            self._signal_group(signal.SIGKILL if (self.QUICK if quick is None else quick) else signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
