@@ -96,6 +96,8 @@ class FastPath:
     def answer(self, environ, started: float, request_id: str):
         """(status line, headers, body), or None for the Flask app to answer."""
         incoming = Request(environ)  # werkzeug's parsing of cookies, query and headers, as Flask's
+        if rules.request_refusal(incoming.headers, self.own_origin) is not None:
+            return None  # refused by its headers alone: the Flask view says so, by the same rules
         sid = incoming.cookies.get(self.sessions.cookie_name, "")
         key = key_cookie.key_in(incoming.cookies, self.production)
         if not SESSION_ID.fullmatch(sid) or key is None:
@@ -110,9 +112,8 @@ class FastPath:
         except redis.RedisError:
             return None  # the Flask path reports it
         record = SessionRecord.of(self.sessions.record_of(raw_session))
-        if rules.refusal(record, incoming.headers, same_site_cookie.value_in(incoming.cookies, self.production),
-                         self.own_origin) is not None:
-            return None  # refused: the Flask view says so, by the same rules
+        if not rules.same_site_ok(record, same_site_cookie.value_in(incoming.cookies, self.production)):
+            return None  # no Strict same-site cookie: the Flask view refuses it
         if not record.signed_in or record.due_a_write(self.sessions.clock()):
             return None  # signed out, or "last used" to note: the Flask path's
         token = self.tokens.usable_token(sid, key, sealed)

@@ -34,7 +34,7 @@ from fractions import Fraction
 
 from . import corporate_actions
 from .money import cents, exact, financial_year_of, year_bounds
-from .trades import PARCELS, UNIT_ACTIONS, CannotCompute, amit_adjustments, read_trades
+from .trades import PARCELS, CannotCompute, amit_adjustments, read_trades, units_said
 
 METHODS = {"fifo": "First in, first out", "lifo": "Last in, first out", "min": "Minimise the gain"}
 DEFAULT_METHOD = "fifo"
@@ -135,7 +135,7 @@ class OpenParcel:
     units: Fraction
     cost_base: Decimal
     discount_from: date
-    exact_cost: Fraction | None = None  # the cost base before rounding (what a planned sale starts from)
+    exact_cost: Fraction  # the cost base before rounding (what a planned sale starts from)
 
 
 @dataclass(frozen=True)
@@ -159,15 +159,17 @@ def match(trades: list[TaxTrade], method: "str | MethodPlan", discount_rate: Fra
             cost = (trade.units * trade.price + trade.brokerage) * trade.rate
             parcels.append(Parcel(trade.day, trade.units, cost, order=len(parcels)))
             continue
-        if trade.kind in UNIT_ACTIONS or trade.kind in ("capital_return", "amit"):
+        if trade.kind in corporate_actions.ACTION_WORDS:
             if held == 0:
                 raise CannotCompute(f"a {corporate_actions.ACTION_WORDS[trade.kind]} on {trade.day:%-d %b %Y} came when "
                                     "no units were held")
-            disposals += corporate_actions.apply(parcels, trade, held, symbol, holding_id)
+            disposals += [Disposal(symbol, holding_id, parcel.acquired, trade.day, parcel.held, Decimal("0.00"), gain,
+                                   gain, trade.day >= discount_from(parcel.acquired), event=event)
+                          for parcel, gain, event in corporate_actions.apply(parcels, trade, held)]
             continue
         if trade.units > held:
-            raise CannotCompute(f"a sale of {_units(trade.units)} units on {trade.day:%-d %b %Y} is more than the "
-                                f"{_units(held)} held then")
+            raise CannotCompute(f"a sale of {units_said(trade.units)} units on {trade.day:%-d %b %Y} is more than the "
+                                f"{units_said(held)} held then")
         disposals += sell(parcels, trade, method if isinstance(method, str) else method.for_day(trade.day),
                           discount_rate, symbol, holding_id)
     still_held = [OpenParcel(symbol, holding_id, p.acquired, p.held, cents(p.cost), discount_from(p.acquired), p.cost)
@@ -244,9 +246,6 @@ def _allocation_order(parcels: list[Parcel], sale: TaxTrade, method: str, discou
         return sorted(open_parcels, key=lambda p: (added_a_unit(p), p.acquired, p.order))
     return sorted(open_parcels, key=lambda p: (p.acquired, p.order))
 
-
-def _units(units: Fraction) -> str:
-    return f"{float(units):,.4f}".rstrip("0").rstrip(".")
 
 
 # -- the year, as the ATO adds it up ------------------------------------------------------------------------

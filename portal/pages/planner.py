@@ -47,8 +47,7 @@ class SalePlan:
 
 
 def parcels_of(open_parcels: list[cgt.OpenParcel]) -> list[cgt.Parcel]:
-    return [cgt.Parcel(p.acquired, p.units, p.exact_cost if p.exact_cost is not None else Fraction(p.cost_base), order=n)
-            for n, p in enumerate(open_parcels)]
+    return [cgt.Parcel(p.acquired, p.units, p.exact_cost, order=n) for n, p in enumerate(open_parcels)]
 
 
 def held_units(open_parcels: list[cgt.OpenParcel]) -> Fraction:

@@ -91,11 +91,15 @@ def build(holdings, trades: dict, performance, base_currency: str | None, fy: in
     years left (and the person's own losses from outside the portfolio). The chosen year's sales are matched by
     `method`; every other year's by the method it was lodged with (`fixed_methods`, FIFO where none is given)."""
     discount_rate = cgt.ENTITIES[entity][1]
-    if fy is None:  # the sales' years don't depend on how they are matched
-        fy = default_year(holding_gains(holdings, trades, base_currency, cgt.DEFAULT_METHOD, discount_rate, incomes)[0],
-                          today)
+    fifo = None
+    if fy is None:  # the sales' years don't depend on how they are matched: FIFO throughout finds them
+        fifo = holding_gains(holdings, trades, base_currency, cgt.DEFAULT_METHOD, discount_rate, incomes)
+        fy = default_year(fifo[0], today)
     plan = cgt.MethodPlan(fy, method, dict(fixed_methods or {}))
-    gains, unusable = holding_gains(holdings, trades, base_currency, plan, discount_rate, incomes)
+    if fifo is not None and {method, *plan.fixed.values()} == {cgt.DEFAULT_METHOD}:
+        gains, unusable = fifo  # FIFO throughout is the plan asked for: matched once
+    else:
+        gains, unusable = holding_gains(holdings, trades, base_currency, plan, discount_rate, incomes)
     income_missing = tuple(text(h.get("symbol")) or "A holding" for h in as_list(holdings)
                            if incomes is not None and h.get("id") in trades and h.get("id") not in incomes)
     described = {h.get("id"): h for h in as_list(holdings)}
@@ -155,12 +159,14 @@ class PersonYear:
         return money.year_label(self.fy)
 
     @property
-    def counted(self) -> list[PortfolioPart]:
-        return [part for part in self.parts if part.report is not None]
+    def unusable(self) -> list[tuple[PortfolioPart, Unusable]]:
+        return [(part, u) for part in self.parts if part.report is not None for u in part.report.unusable]
 
     @property
-    def unusable(self) -> list[tuple[PortfolioPart, Unusable]]:
-        return [(part, u) for part in self.counted for u in part.report.unusable]
+    def years(self) -> list[int]:
+        """Every year any of the portfolios offers (from its first trade to the current one), newest first."""
+        return sorted({self.fy, *(y for part in self.parts if part.report is not None for y in part.report.years)},
+                      reverse=True)
 
 
 def person_year(parts: list[PortfolioPart], fy: int, method: str, entity: str,

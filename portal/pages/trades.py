@@ -37,6 +37,11 @@ class CannotCompute(Exception):
     """A holding whose figures can't be computed; the message says why, in words for the page."""
 
 
+def units_said(units: Fraction) -> str:
+    """Units as a message says them: 1,234.5 (at most four decimals)."""
+    return f"{float(units):,.4f}".rstrip("0").rstrip(".")
+
+
 @dataclass(frozen=True)
 class Trade:
     day: date

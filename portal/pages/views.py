@@ -197,13 +197,16 @@ def chosen_fixed_methods() -> dict[int, str]:
     given = request.args.get("methods", "").strip().replace(" ", "")
     if not given:
         return {}
+    problem = "Give each earlier year's method as methods=2024-25:fifo,2023-24:lifo (fifo, lifo or min)."
+    if not _FIXED.fullmatch(given):
+        raise BadInput(problem)
     fixed = {}
-    for part in given.split(",") if _FIXED.fullmatch(given) else ["?"]:
+    for part in given.split(","):
         label, _, method = part.partition(":")
-        start = int(label[:4]) if label[:4].isdigit() else 0
-        if label != money.year_label(start + 1).replace("–", "-"):
-            raise BadInput("Give each earlier year's method as methods=2024-25:fifo,2023-24:lifo (fifo, lifo or min).")
-        fixed[start + 1] = method
+        fy = int(label[:4]) + 1
+        if label != money.year_label(fy).replace("–", "-"):  # 2024-26 is no financial year
+            raise BadInput(problem)
+        fixed[fy] = method
     return fixed
 
 
@@ -254,7 +257,7 @@ def person_tax():
         parts.append(tax_report.PortfolioPart(listed["id"], text(info.get("name")), report))
     year = tax_report.person_year(parts, fy, method, entity, losses)
     return render_template("tax_person.html", year=year, methods=cgt.METHODS, entities=cgt.ENTITIES,
-                           year_label=money.year_label, years=range(money.financial_year_of(today()), 2015, -1))
+                           year_label=money.year_label)
 
 
 _UNITS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
@@ -266,7 +269,7 @@ def chosen_sale(held: Fraction) -> tuple[Fraction, date]:
     given_units, given_day = request.args.get("units", "").strip(), request.args.get("date", "").strip()
     units = Fraction(given_units) if given_units and _UNITS.fullmatch(given_units) else None
     if given_units and (units is None or units <= 0 or units > held):
-        raise BadInput(f"Choose how many units to sell: a number above 0 and at most the {planner_units(held)} held "
+        raise BadInput(f"Choose how many units to sell: a number above 0 and at most the {tax_report.units_text(held)} held "
                        "(up to six decimals).")
     day = None
     if given_day:
@@ -278,10 +281,6 @@ def chosen_sale(held: Fraction) -> tuple[Fraction, date]:
             raise BadInput(f"Choose a sale date from today ({today():%-d %b %Y}) to a year ahead "
                            f"({today() + timedelta(days=365):%-d %b %Y}), as YYYY-MM-DD.")
     return units or held, day or today()
-
-
-def planner_units(units: Fraction) -> str:
-    return tax_report.units_text(units)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/holdings/<int:holding_id>/plan")
@@ -298,10 +297,9 @@ def sale_planner(portfolio_id, holding_id):
     units, day = chosen_sale(held) if held else (Fraction(0), today())
     value = report.values.get(holding_id)
     sale = None
-    if gains and held and value is not None and report.tax_result:
-        sale_report = report if money.financial_year_of(day) == report.fy else tax_data(portfolio_id, money.financial_year_of(day))[1]
+    if gains and held and value is not None and report.tax_result:  # every recorded sale is in report.gains
         sale = planner.plan(gains.open, units, day, value, report.method, cgt.ENTITIES[report.entity][1],
-                            list(sale_report.gains), sale_report.losses_from_outside)
+                            list(report.gains), report.losses_from_outside)
     return render_template("planner.html", portfolio=info, portfolio_id=portfolio_id, holding_id=holding_id,
                            gains=gains, unusable=unusable, held=held, plan=sale, value=value, report=report,
                            units=units, day=day, as_of=today(), latest=today() + timedelta(days=365),

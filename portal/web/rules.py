@@ -48,13 +48,19 @@ def same_site_ok(record: SessionRecord, given: str | None) -> bool:
     return expected is None or hmac.compare_digest(expected.encode(), (given or "").encode())
 
 
-def refusal(record: SessionRecord, headers: Mapping[str, str], same_site_cookie: str | None,
-            own_origin: str) -> PortalError | None:
-    """Why an /api/ request (of any method) is refused before anything else, or None."""
+def request_refusal(headers: Mapping[str, str], own_origin: str) -> PortalError | None:
+    """Why an /api/ request is refused by its headers alone (before its session is read), or None."""
     if from_another_origin(headers, own_origin):
         return CrossOrigin()
     if not has_custom_header(headers.get(CSRF_HEADER)):
         return CsrfError(NO_CUSTOM_HEADER, status=403)
-    if not same_site_ok(record, same_site_cookie):
-        return SameSiteRequired()
     return None
+
+
+def refusal(record: SessionRecord, headers: Mapping[str, str], same_site_cookie: str | None,
+            own_origin: str) -> PortalError | None:
+    """Why an /api/ request (of any method) is refused before anything else, or None."""
+    refused = request_refusal(headers, own_origin)
+    if refused is None and not same_site_ok(record, same_site_cookie):
+        refused = SameSiteRequired()
+    return refused

@@ -165,17 +165,15 @@ def idp_sid() -> str | None:
 
 def end(revoke: bool = False):
     """Forget this request's session everywhere (revoking its refresh token if asked), and its cookies."""
-    if session.sid:
-        end_other(session.sid, key_cookie.key() if revoke else None, revoke=revoke)
-        user = current_user()  # a session started in this very request has no stored record yet to unindex it by
-        services().index.remove(session.sid, sub=user.sub if user else None, idp_sid=idp_sid())
+    if session.sid:  # the record in hand: a session started in this very request is not stored yet
+        end_other(session.sid, key_cookie.key() if revoke else None, revoke=revoke, record=dict(session))
     services().pending.forget_browser(binding_cookie.read())
     session.clear()
     key_cookie.clear()
     same_site_cookie.clear()
 
 
-def end_other(sid: str, key: bytes | None, revoke: bool = True):
+def end_other(sid: str, key: bytes | None, revoke: bool = True, record: dict | None = None):
     """End a session of this browser's (this one, or one it is leaving behind at sign-in) the one way sessions
     end; its refresh token is revoked from its revocation copy, and from the record the browser's key opens
     (a session older than revocation copies has only that)."""
@@ -185,7 +183,8 @@ def end_other(sid: str, key: bytes | None, revoke: bool = True):
             held = [services().tokens.load(sid, key).refresh_token]
         except SessionEnded:
             pass
-    services().index.end([sid], revoke=revoke, refresh_tokens=[token for token in held if token])
+    services().index.end([sid], revoke=revoke, refresh_tokens=[token for token in held if token],
+                         in_hand={sid: record} if record else None)
 
 
 def init_app(app):

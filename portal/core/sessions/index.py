@@ -129,19 +129,21 @@ class SessionIndex:
                 pipe.zrem(key, *sids)
             pipe.execute()
 
-    def end(self, sids: Iterable[str], *, revoke: bool = True, refresh_tokens: Iterable[str] = ()) -> list[str]:
+    def end(self, sids: Iterable[str], *, revoke: bool = True, refresh_tokens: Iterable[str] = (),
+            in_hand: dict[str, dict] | None = None) -> list[str]:
         """End these sessions from anywhere: the one way a session ends (sign-out, the sessions page, back-channel
         logout, the operator command, the /api/ fast path's hand-over). For each, read its record and revocation
         copy and delete every key it has in one step (keyspace.SESSION_KEYS), unindex it and release its browser's
         claim: its browser's next request is signed out, on every worker. Then, if `revoke`, revoke the refresh
         tokens read on the way (and `refresh_tokens`, ones the caller holds) all at once, waiting up to REVOKE_WAIT:
-        a slow provider delays the answer by that at most, and the rest finish behind it. The ids that existed."""
+        a slow provider delays the answer by that at most, and the rest finish behind it. `in_hand`: records the
+        caller holds, for a session not stored yet (started in the same request). The ids that existed."""
         ended, to_revoke = [], list(refresh_tokens)
         for sid in sids:
             raw, copy, deleted = self._take(keys=[session_scoped(prefix, sid) for prefix in SESSION_KEYS])
             if deleted:
                 ended.append(sid)
-            record = SessionRecord.of(_json(raw))
+            record = SessionRecord.of(_json(raw) or (in_hand or {}).get(sid))
             if revoke and self.revocation is not None:
                 to_revoke.append(self.revocation.opened(sid, copy))
             self.remove(sid, sub=record.sub, idp_sid=record.idp_sid)

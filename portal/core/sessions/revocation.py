@@ -35,11 +35,6 @@ class RevocationCopies:
         """Give a session from before revocation copies its copy, ending with it (kept if one is there)."""
         self.redis.set(self.key_of(sid), self.sealed(sid, refresh_token), nx=True, exat=int(ends_at))
 
-    def refresh_token(self, sid: str) -> str | None:
-        """The session's current refresh token, without the browser's key; None if there is no copy or it does
-        not open."""
-        return self.opened(sid, self.redis.get(self.key_of(sid)))
-
     def opened(self, sid: str, sealed: bytes | None) -> str | None:
         """A copy read from Redis, opened; None if there is none or it does not open."""
         try:
