@@ -20,6 +20,10 @@ USERS = {
     "frank": {"sub": "auth0|frank-3c71d8", "name": "Frank Fifty", "email": "frank@example.com"},
     # grace's portfolio has a corporate action of every kind the capital gains report applies (ACTION_TRADES).
     "grace": {"sub": "auth0|grace-6a19f2", "name": "Grace Actions", "email": "grace@example.com"},
+    # ivy's income has every kind a tax return asks for, and franking credits over $5,000 (INCOME_RECORDS); her
+    # super fund has a payment that fails the 45-day rule. jack's credits are small: the exemption applies.
+    "ivy": {"sub": "auth0|ivy-8e27c4", "name": "Ivy Income", "email": "ivy@example.com"},
+    "jack": {"sub": "auth0|jack-1b5d93", "name": "Jack Small", "email": "jack@example.com"},
 }
 
 SHARE, ETF, CASH = 1, 1, 3  # Navexa's holdingTypeId: 1 = share or ETF, 3 = cash
@@ -37,6 +41,9 @@ PORTFOLIOS = {
     401: {"owner": "erin", "name": "Tax time", "baseCurrencyCode": "AUD", "dateCreated": "2022-07-01T00:00:00"},
     501: {"owner": "frank", "name": "Fifty holdings", "baseCurrencyCode": "AUD", "dateCreated": "2020-01-02T00:00:00"},
     601: {"owner": "grace", "name": "Corporate actions", "baseCurrencyCode": "AUD", "dateCreated": "2021-03-15T00:00:00"},
+    701: {"owner": "ivy", "name": "Income", "baseCurrencyCode": "AUD", "dateCreated": "2024-07-01T00:00:00"},
+    702: {"owner": "ivy", "name": "Ivy Super Fund", "baseCurrencyCode": "AUD", "dateCreated": "2024-07-01T00:00:00"},
+    801: {"owner": "jack", "name": "Small holdings", "baseCurrencyCode": "AUD", "dateCreated": "2024-07-01T00:00:00"},
 }
 
 # Answers served as they are for carol's odd portfolio: wrong types, nulls, missing and extra fields.
@@ -114,6 +121,21 @@ HOLDINGS = [
     Holding(6007, 601, "WSH", "ASX", "Wash Sale Example Limited", "AUD", SHARE, 100, 15.60, 0.01, date(2024, 1, 10)),
     Holding(6008, 601, "DMG", "ASX", "Demerger Example Limited", "AUD", SHARE, 100, 5.50, 0.02, date(2023, 1, 10)),
     Holding(6009, 601, "AMT", "ASX", "Attribution Trust Example ETF", "AUD", ETF, 200, 2.40, 0.02, date(2022, 7, 4)),
+    # ivy's and jack's income (INCOME_RECORDS): units held now are what INCOME_TRADES leave.
+    Holding(7001, 701, "FFD", "ASX", "Fully Franked Example Limited", "AUD", SHARE, 10000, 21.00, 0.02, date(2024, 7, 1)),
+    Holding(7002, 701, "PFD", "ASX", "Partly Franked Example Limited", "AUD", SHARE, 1000, 10.50, 0.02, date(2024, 7, 1)),
+    Holding(7003, 701, "UFD", "ASX", "Unfranked Example Limited", "AUD", SHARE, 2000, 5.20, 0.02, date(2024, 7, 1)),
+    Holding(7004, 701, "TRU", "ASX", "Statement Trust Example ETF", "AUD", ETF, 1000, 52.00, 0.02, date(2024, 7, 1)),
+    Holding(7005, 701, "NST", "ASX", "No Statement Example ETF", "AUD", ETF, 500, 31.00, 0.02, date(2024, 7, 1)),
+    Holding(7006, 701, "USX", "NYSE", "US Example Corporation", "USD", SHARE, 100, 104.00, 0.03, date(2024, 7, 1), to_base=1.52),
+    Holding(7007, 701, "EXC", "ASX", "Excluded Payment Example Limited", "AUD", SHARE, 100, 10.20, 0.01, date(2024, 7, 1)),
+    Holding(7008, 701, "DRP", "ASX", "Reinvested Dividend Example Limited", "AUD", SHARE, 1040, 8.40, 0.02, date(2024, 7, 1)),
+    Holding(7009, 701, "AUD", "CASH", "Cash account (AUD)", "AUD", CASH, 20000.00, 1.0, 0.0, date(2024, 7, 1)),
+    Holding(7010, 701, "SHT", "ASX", "Short Hold Example Limited", "AUD", SHARE, 0, 31.50, 0.01, date(2026, 2, 10)),
+    Holding(7101, 702, "SMF", "ASX", "Super Hold Example Limited", "AUD", SHARE, 0, 21.50, 0.01, date(2026, 4, 1)),
+    Holding(7102, 702, "LTH", "ASX", "Long Hold Example Limited", "AUD", SHARE, 1000, 15.80, 0.02, date(2024, 7, 1)),
+    Holding(8001, 801, "SHJ", "ASX", "Short Hold Small Example Limited", "AUD", SHARE, 0, 31.50, 0.01, date(2026, 2, 10)),
+    Holding(8002, 801, "BNK", "ASX", "Steady Bank Example Limited", "AUD", SHARE, 500, 21.00, 0.02, date(2024, 7, 1)),
 ] + [  # frank's fifty: made-up ASX codes, prices and dividends that vary by position
     Holding(5001 + i, 501, f"F{i + 1:02}", "ASX", f"Fifty Holdings Company {i + 1}", "AUD", SHARE, 100 + 10 * i,
             round(5 + 3.7 * i, 2), round(0.02 + 0.003 * (i % 9), 3), date(2020, 1 + i % 12, 2 + i % 25),
@@ -162,7 +184,25 @@ AMIT_INCOME = {
     6009: [("2023-06-30", "2023-07-14", 4.00, 10.00), ("2024-06-28", "2024-07-12", 6.00, -50.00),
            ("2025-06-30", "2025-07-15", 9.00, -250.00)],
 }
+# ivy's and jack's trades: bought 20 days before an ex-date and sold 10 days after (SHT, SMF, SHJ: 29 days held, the
+# 45-day rule fails); everything else held long before and after its payments.
+INCOME_TRADES = {
+    7001: [("2024-07-01", "Buy", 10000, 20.00, 0.0)],
+    7002: [("2024-07-01", "Buy", 1000, 10.00, 0.0)],
+    7003: [("2024-07-01", "Buy", 2000, 5.00, 0.0)],
+    7004: [("2024-07-01", "Buy", 1000, 50.00, 0.0)],
+    7005: [("2024-07-01", "Buy", 500, 30.00, 0.0)],
+    7006: [("2024-07-01", "Buy", 100, 100.00, 0.0, 1.50)],
+    7007: [("2024-07-01", "Buy", 100, 10.00, 0.0)],
+    7008: [("2024-07-01", "Buy", 1000, 8.00, 0.0), ("2026-03-25", "Dividend Reinvestment", 40, 10.00, 0.0)],
+    7010: [("2026-02-10", "Buy", 1000, 30.00, 0.0), ("2026-03-12", "Sell", 1000, 31.00, 0.0)],
+    7101: [("2026-04-01", "Buy", 500, 20.00, 0.0), ("2026-05-01", "Sell", 500, 21.00, 0.0)],
+    7102: [("2024-07-01", "Buy", 1000, 15.00, 0.0)],
+    8001: [("2026-02-10", "Buy", 100, 30.00, 0.0), ("2026-03-12", "Sell", 100, 31.00, 0.0)],
+    8002: [("2024-07-01", "Buy", 500, 20.00, 0.0)],
+}
 TAX_TRADES.update(ACTION_TRADES)
+TAX_TRADES.update(INCOME_TRADES)
 # erin's income, as (ex-dividend day, paid day, net, franking credits, currency, exchange rate).
 TAX_INCOME = {
     4001: [("2024-09-03", "2024-09-27", 65.00, 27.86, "AUD", 1.0), ("2025-03-04", "2025-04-10", 32.90, 14.10, "AUD", 1.0)],
@@ -170,6 +210,30 @@ TAX_INCOME = {
     4008: [("2025-03-31", "2025-04-16", 61.20, 0.0, "AUD", 1.0),
            ("2025-06-30", "2025-07-16", 95.40, 0.0, "AUD", 1.0)],  # a June distribution paid in July
 }
+# ivy's and jack's income in 2025–26, as (ex-dividend day, paid day, net, franking credits, currency, exchange rate,
+# the record's other fields): every field a taxable income report reads. Franking credits at 30 %: franked × 3/7.
+INCOME_RECORDS = {
+    7001: [("2025-08-20", "2025-09-15", 6000.00, 2571.43, "AUD", 1.0, {"frankedAmount": 6000.00}),
+           ("2026-02-20", "2026-03-20", 7000.00, 3000.00, "AUD", 1.0, {"frankedAmount": 7000.00})],
+    7002: [("2025-09-01", "2025-09-25", 500.00, 128.57, "AUD", 1.0, {"frankedAmount": 300.00, "unfrankedAmount": 200.00})],
+    7003: [("2025-10-01", "2025-10-20", 250.00, 0.0, "AUD", 1.0, {"frankedAmount": 0.0, "unfrankedAmount": 250.00})],
+    7004: [("2025-12-31", "2026-01-16", 800.00, 0.0, "AUD", 1.0, {"taxComponents": {  # from the fund's AMMA statement
+        "nonPrimaryProductionIncome": 420.00, "frankedDistributions": 150.00, "frankingCredits": 64.29,
+        "capitalGains": 180.00, "foreignIncome": 50.00, "foreignIncomeTaxOffset": 7.50}})],
+    7005: [("2025-12-31", "2026-01-20", 300.00, 0.0, "AUD", 1.0, {}),  # no statement entered
+           ("2026-06-30", "2026-07-15", 450.00, 0.0, "AUD", 1.0, {})],  # June's, paid in July: income of 2025–26
+    7006: [("2025-11-07", "2025-11-14", 85.00, 0.0, "USD", 1.55, {"foreignTaxWithheld": 15.00}),  # US 15 % withheld
+           ("2026-02-06", "2026-02-13", 85.00, 0.0, "USD", 1.52, {"foreignTaxWithheld": 15.00})],
+    7007: [("2025-11-20", "2025-12-01", 40.00, 17.14, "AUD", 1.0, {"frankedAmount": 40.00, "excludeFromTax": True})],
+    7008: [("2026-03-02", "2026-03-25", 400.00, 171.43, "AUD", 1.0, {"frankedAmount": 400.00, "isReinvested": True})],
+    7009: [("2025-12-31", "2025-12-31", 55.20, 0.0, "AUD", 1.0, {}), ("2026-06-30", "2026-06-30", 61.80, 0.0, "AUD", 1.0, {})],
+    7010: [("2026-03-02", "2026-03-20", 900.00, 385.71, "AUD", 1.0, {"frankedAmount": 900.00})],
+    7101: [("2026-04-21", "2026-05-10", 350.00, 150.00, "AUD", 1.0, {"frankedAmount": 350.00})],
+    7102: [("2025-09-10", "2025-10-01", 700.00, 300.00, "AUD", 1.0, {"frankedAmount": 700.00})],
+    8001: [("2026-03-02", "2026-03-20", 90.00, 38.57, "AUD", 1.0, {"frankedAmount": 90.00})],
+    8002: [("2025-08-15", "2025-09-10", 350.00, 150.00, "AUD", 1.0, {"frankedAmount": 350.00})],
+}
+TRUST_WORDS = ("ETF", "Fund", "Trust")  # a holding so named pays a trust's distributions
 HOLDINGS_BY_ID = {h.id: h for h in HOLDINGS}
 
 # Prices are "current" as of this day; earlier days are derived from it.
@@ -268,9 +332,10 @@ def income_of(h: Holding, start: date | None = None, end: date | None = None) ->
                  "isTrustIncome": True, "amitCostBaseNetAmount": amit}
                 for n, (ex, paid, net, amit) in enumerate(AMIT_INCOME[h.id], 1)
                 if (start is None or date.fromisoformat(paid) >= start) and (end is None or date.fromisoformat(paid) <= end)]
-    if h.id in TAX_INCOME:
-        return [_payment(h, n, date.fromisoformat(ex), date.fromisoformat(paid), net, franking, currency, rate)
-                for n, (ex, paid, net, franking, currency, rate) in enumerate(TAX_INCOME[h.id], 1)
+    if h.id in TAX_INCOME or h.id in INCOME_RECORDS:
+        rows = INCOME_RECORDS.get(h.id) or [(*row, {}) for row in TAX_INCOME[h.id]]
+        return [_payment(h, n, date.fromisoformat(ex), date.fromisoformat(paid), net, franking, currency, rate, **more)
+                for n, (ex, paid, net, franking, currency, rate, more) in enumerate(rows, 1)
                 if (start is None or date.fromisoformat(paid) >= start) and (end is None or date.fromisoformat(paid) <= end)]
     if not h.payments_per_year:
         return []
@@ -281,26 +346,37 @@ def income_of(h: Holding, start: date | None = None, end: date | None = None) ->
         if (start is None or day >= start) and (end is None or day <= end):
             net = round(h.quantity * h.dividend_per_unit, 2)
             franking = round(net * h.franking * 0.3 / 0.7, 2)
-            payments.append(_payment(h, n, day - timedelta(days=28), day, net, franking, h.currency, 1.0))
+            payments.append(_payment(h, n, day - timedelta(days=28), day, net, franking, h.currency, 1.0,
+                                     frankedAmount=round(net * h.franking, 2)))
         day, n = day + timedelta(days=step), n + 1
     return payments
 
 
-def _payment(h, n, ex_day, paid_day, net, franking, currency, exchange_rate):
-    return {
+def _payment(h, n, ex_day, paid_day, net, franking, currency, exchange_rate, **more):
+    """An income record with every field the portal reads (the guessed names are pages.income_records'); `more`
+    overrides the defaults: the franked part is what the credits frank at 30 % (franking × 7/3), the rest unfranked."""
+    withheld = more.get("foreignTaxWithheld", 0.0)
+    franked = more.get("frankedAmount", min(round(franking * 7 / 3, 2), net))
+    record = {
         "id": h.id * 1000 + n,
         "paidDate": paid_day.isoformat() + "T00:00:00",
         "exDividendDate": ex_day.isoformat() + "T00:00:00",
         "netAmount": net,
-        "grossAmount": round(net + franking, 2),
+        "grossAmount": round(net + franking + withheld, 2),
         "frankingCredits": franking,
+        "frankedAmount": franked,
+        "unfrankedAmount": round(net - franked, 2),
+        "foreignTaxWithheld": withheld,
         "total": net,
-        "isReinvested": False,  # no holding here is in a reinvestment plan
+        "isTrustIncome": any(word in h.name for word in TRUST_WORDS),
+        "excludeFromTax": False,
+        "isReinvested": False,
         "dividendCurrency": currency,
         "exchangeRate": exchange_rate,  # the portfolio's currency a unit of the dividend's
         "symbol": h.symbol,
         "companyName": h.name,
     }
+    return {**record, **more}
 
 
 def performance(portfolio_id: int, start: date | None, end: date | None) -> dict:

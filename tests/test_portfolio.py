@@ -176,12 +176,22 @@ def test_a_foreign_payment_without_a_rate_makes_the_total_unknown_not_smaller():
 
 
 def test_a_june_distribution_paid_in_july_is_flagged_as_an_earlier_years_entitlement():
-    """Ex-dividend 30 Jun 2025 (2024–25), paid 16 Jul 2025 (2025–26): it counts in 2025–26 by paid date, flagged."""
-    income = {8: [{"paidDate": "2025-07-16", "exDividendDate": "2025-06-30", "netAmount": 95.4},
-                  {"paidDate": "2025-04-16", "exDividendDate": "2025-03-31", "netAmount": 61.2}]}
+    """Ex-dividend 30 Jun 2025 (2024–25), paid 16 Jul 2025 (2025–26): it counts in 2025–26 by paid date, flagged,
+    because Navexa marks it a trust's income."""
+    income = {8: [{"paidDate": "2025-07-16", "exDividendDate": "2025-06-30", "netAmount": 95.4, "isTrustIncome": True},
+                  {"paidDate": "2025-04-16", "exDividendDate": "2025-03-31", "netAmount": 61.2, "isTrustIncome": True}]}
     later, earlier = income_by_financial_year([{"id": 8, "symbol": "VGS", "currencyCode": "AUD"}], income, "AUD", TODAY)
     assert later.label == "2025–26" and [p.net for p in later.earlier_entitlements] == [Decimal("95.40")]
     assert earlier.label == "2024–25" and earlier.earlier_entitlements == []
+
+
+def test_a_company_dividend_paid_after_june_is_income_of_the_year_it_was_paid_not_a_trusts():
+    """Microsoft's dividend, ex-dividend 29 Jun 2025, paid 10 Jul 2025: a company's, so not flagged (the flag is
+    Navexa's trust-income field, not a guess from the dates); a record that doesn't say isn't flagged either."""
+    income = {2: [{"paidDate": "2025-07-10", "exDividendDate": "2025-06-29", "netAmount": 16.6, "isTrustIncome": False},
+                  {"paidDate": "2025-07-11", "exDividendDate": "2025-06-28", "netAmount": 1.0}]}
+    year = income_by_financial_year([{"id": 2, "symbol": "MSFT", "currencyCode": "AUD"}], income, "AUD", TODAY)[0]
+    assert year.label == "2025–26" and len(year.payments) == 2 and year.earlier_entitlements == []
 
 
 def test_an_unknown_amount_makes_the_total_unknown_not_smaller():
@@ -203,7 +213,7 @@ def test_a_holding_whose_income_navexa_couldnt_give_marks_the_years_it_may_have_
 def test_the_income_csv_has_a_row_per_payment_with_both_dates_and_both_amounts():
     holdings = [{"id": 1, "symbol": "=CMD", "name": "Odd", "currencyCode": "USD"}]
     income = {1: [{"paidDate": "2026-07-02", "exDividendDate": "2026-06-29", "netAmount": 70, "frankingCredits": 0,
-                   "grossAmount": 70, "dividendCurrency": "USD", "exchangeRate": 1.5}]}
+                   "grossAmount": 70, "dividendCurrency": "USD", "exchangeRate": 1.5, "isTrustIncome": True}]}
     years = income_by_financial_year(holdings, income, "AUD", TODAY, unavailable=set())
     rows = list(csv.reader(io.StringIO(income_csv(years, "AUD"))))
     assert rows[0] == list(INCOME_CSV_COLUMNS)

@@ -411,8 +411,10 @@ def test_trades_and_income_carry_franking_credits(sandbox, alice):
             "currencyCode", "exchangeRate", "notes"} == set(trades[0])
     assert {t["holdingId"] for t in trades} == {1001}
     income = api_get(sandbox.url, "/v1/holdings/1001/income", alice).json()
-    assert {"id", "paidDate", "exDividendDate", "netAmount", "grossAmount", "frankingCredits", "total", "isReinvested",
+    assert {"id", "paidDate", "exDividendDate", "netAmount", "grossAmount", "frankingCredits", "frankedAmount",
+            "unfrankedAmount", "foreignTaxWithheld", "total", "isTrustIncome", "excludeFromTax", "isReinvested",
             "dividendCurrency", "exchangeRate", "symbol", "companyName"} == set(income[0])
+    assert income[0]["frankedAmount"] + income[0]["unfrankedAmount"] == pytest.approx(income[0]["netAmount"], abs=0.005)
     assert (income[0]["symbol"], income[0]["companyName"], income[0]["dividendCurrency"]) == (
         "CBA", "Commonwealth Bank of Australia", "AUD")
     assert income and all(i["frankingCredits"] > 0 for i in income)

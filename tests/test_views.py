@@ -392,6 +392,12 @@ def test_a_june_distribution_paid_in_july_is_flagged_in_the_year_it_was_paid(rea
     assert "<strong>VGS</strong>: $95.40 paid 16 Jul 2025, ex-dividend 30 Jun 2025." in section
 
 
+def test_a_company_dividend_paid_in_july_is_not_called_a_trusts_income(read_as):
+    """alice's MSFT pays in July with a June ex-date some years; Navexa says it isn't trust income: never flagged."""
+    html = unescape(page(read_as("alice"), "/portfolios/102/income").text)
+    assert "<strong>MSFT</strong>" not in html and "If MSFT is a trust" not in html
+
+
 def test_a_portfolio_in_us_dollars_says_its_income_is_not_in_australian_dollars(read_as):
     html = page(read_as("alice"), "/portfolios/102/income").text
     assert "This portfolio's currency is USD, not Australian dollars" in unescape(html)

@@ -2,9 +2,10 @@
 
 What each figure is, said on the page too:
 - payments fall in the financial year they were paid in (as Sharesight's taxable-income report does);
-- a payment whose ex-dividend date is in an earlier financial year (typical of a trust's June
-  distribution paid in July) is flagged: a trust's income is taxed in the year the fund earned it and is
-  reported from its annual tax statement (AMMA), not from these payments;
+- a trust's distribution (Navexa's trust-income flag, never a guess from the dates) whose ex-dividend date is in
+  an earlier financial year (its June distribution paid in July) is flagged: a trust's income is taxed in the
+  year the fund earned it and is reported from its annual tax statement (AMMA), not from these payments; a
+  company's dividend is simply income of the year it was paid;
 - amounts are in the portfolio's currency: a payment in another currency is converted at its own
   `exchangeRate` (the portfolio's currency a unit of the payment's), its original amount kept beside it;
 - the current year is "to date"; a holding whose income Navexa couldn't give is named, and the years it
@@ -18,7 +19,8 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from .money import cents, exact, financial_year_of, year_label
+from . import income_records
+from .money import cents, financial_year_of, year_label
 from .reading import as_list, day_of, safe_text, text
 
 
@@ -41,11 +43,7 @@ class Payment:
     franking: Decimal | None
     gross: Decimal | None
     foreign: bool
-
-    @property
-    def entitled_earlier(self) -> bool:
-        """Paid in a later financial year than its ex-dividend date: income of the earlier year, for a trust."""
-        return self.ex_date is not None and financial_year_of(self.ex_date) < financial_year_of(self.paid)
+    entitled_earlier: bool  # a trust's distribution of an earlier financial year (IncomeRecord.entitled_earlier)
 
 
 @dataclass(frozen=True)
@@ -83,23 +81,18 @@ def _sum(values) -> Decimal | None:
 
 
 def payment(item: dict, holding: dict, base_currency: str | None) -> Payment | None:
-    """One income payment in the portfolio's currency; None if it has no readable paid date."""
-    paid = day_of(item.get("paidDate"))
-    if paid is None:
+    """One income payment in the portfolio's currency (pages.income_records reads it); None if it has no readable
+    paid date."""
+    record = income_records.read(item, holding, base_currency)
+    if record is None:
         return None
-    currency = text(item.get("dividendCurrency")) or text(holding.get("currencyCode")) or base_currency
-    foreign = bool(currency and base_currency and currency != base_currency)
-    rate = exact(item.get("exchangeRate")) if foreign else Fraction(1)
-    rate = rate if rate is not None and rate > 0 else None
 
-    def converted(field: str) -> Decimal | None:
-        amount = exact(item.get(field))
-        return cents(amount * rate) if amount is not None and rate is not None else None
+    def converted(amount) -> Decimal | None:
+        return cents(amount * record.rate) if amount is not None and record.rate is not None else None
 
-    original = exact(item.get("netAmount"))
-    return Payment(holding.get("id"), text(holding.get("symbol")), text(holding.get("name")), paid,
-                   day_of(item.get("exDividendDate")), currency, cents(original) if original is not None else None,
-                   rate, converted("netAmount"), converted("frankingCredits"), converted("grossAmount"), foreign)
+    return Payment(record.holding_id, record.symbol, record.name, record.paid, record.ex_date, record.currency,
+                   cents(record.net) if record.net is not None else None, record.rate, converted(record.net),
+                   converted(record.franking), converted(record.gross), record.foreign, record.entitled_earlier)
 
 
 def income_by_financial_year(holdings, income_by_holding: dict, base_currency: str | None, today: date,

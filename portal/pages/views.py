@@ -1,5 +1,5 @@
 """Portfolio pages: the overview, a portfolio (and its holdings CSV), a holding, income by financial year,
-and capital gains (with its two CSVs)."""
+capital gains (with its two CSVs) and taxable income (with its two)."""
 
 import re
 from datetime import date, timedelta
@@ -14,7 +14,7 @@ from ..web.cookies import signed_out_cookie
 from ..web.problems import BadInput, NotFound
 from ..web.services import services
 from ..web.signed_in import login_required
-from . import cgt, models, money, planner, tax_report
+from . import cgt, income_records, models, money, planner, tax_report, taxable_income
 from .fetch import fetch
 from .income import income_by_financial_year, income_csv
 from .portfolio import (
@@ -210,24 +210,34 @@ def chosen_fixed_methods() -> dict[int, str]:
     return fixed
 
 
-def tax_data(portfolio_id: int, fy: int | None = None) -> tuple[dict, tax_report.TaxReport]:
+def tax_inputs(portfolio_id: int, cash_income: bool = False) -> tuple[dict, list, object, dict, dict]:
+    """What the tax pages work from: the portfolio, its holdings, today's values (optional), and each share's and
+    ETF's trades and income (and each cash account's income, if asked), by holding id. A holding whose trades or
+    income Navexa can't give is absent from that dict: the pages name it, never leave it out silently."""
+    base = fetch({"portfolio": (resource("portfolios", portfolio_id), None),
+                  "holdings": (resource("portfolios", portfolio_id, "holdings"), None),
+                  "performance": (resource("portfolios", portfolio_id, "performance"), period_params("ALL", today()))},
+                 optional={"performance"})
+    holdings = as_list(base["holdings"])
+    ids = [h["id"] for h in holdings if isinstance(h.get("id"), int) and not is_cash(h)]
+    cash = [h["id"] for h in holdings if isinstance(h.get("id"), int) and is_cash(h)] if cash_income else []
+    wanted = {("trades", i): (resource("holdings", i, "trades"), None) for i in ids}
+    wanted |= {("income", i): (resource("holdings", i, "income"), None) for i in ids + cash}
+    found = fetch(wanted, optional=set(wanted))
+    trades = {i: found[("trades", i)] for i in ids if ("trades", i) in found}
+    incomes = {i: found[("income", i)] for i in ids + cash if ("income", i) in found}
+    return as_dict(base["portfolio"]), base["holdings"], base.get("performance"), trades, incomes
+
+
+def tax_data(portfolio_id: int, fy: int | None = None, inputs=None) -> tuple[dict, tax_report.TaxReport]:
     """The portfolio and its capital gains report. A holding whose trades Navexa can't give is listed as
     such (never silently left out); today's values are optional (open parcels then show no value)."""
     chosen_fy, method, entity = chosen_tax_options()
     fy = fy or chosen_fy
     losses, fixed = chosen_losses(), chosen_fixed_methods()
-    base = fetch({"portfolio": (resource("portfolios", portfolio_id), None),
-                  "holdings": (resource("portfolios", portfolio_id, "holdings"), None),
-                  "performance": (resource("portfolios", portfolio_id, "performance"), period_params("ALL", today()))},
-                 optional={"performance"})
-    ids = [h["id"] for h in as_list(base["holdings"]) if isinstance(h.get("id"), int) and not is_cash(h)]
-    found = fetch({(kind, holding_id): (resource("holdings", holding_id, kind), None) for holding_id in ids
-                   for kind in ("trades", "income")}, optional={(kind, i) for i in ids for kind in ("trades", "income")})
-    trades = {i: found[("trades", i)] for i in ids if ("trades", i) in found}
-    incomes = {i: found[("income", i)] for i in ids if ("income", i) in found}
-    info = as_dict(base["portfolio"])
-    return info, tax_report.build(base["holdings"], trades, base.get("performance"), text(info.get("baseCurrencyCode")),
-                                  fy, method, entity, today(), losses, fixed, incomes)
+    info, holdings, performance, trades, incomes = inputs or tax_inputs(portfolio_id)
+    return info, tax_report.build(holdings, trades, performance, text(info.get("baseCurrencyCode")), fy, method, entity,
+                                  today(), losses, fixed, incomes)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/tax")
@@ -305,6 +315,59 @@ def sale_planner(portfolio_id, holding_id):
                            units=units, day=day, as_of=today(), latest=today() + timedelta(days=365),
                            methods=cgt.METHODS, entities=cgt.ENTITIES, year_label=money.year_label,
                            units_text=tax_report.units_text)
+
+
+def taxable_income_data(portfolio_id: int) -> tuple[dict, taxable_income.TaxableIncome, tax_report.TaxReport, list[int]]:
+    """The portfolio, its taxable income for the year asked (default: the latest complete year), the capital gains
+    report its Item 18 comes from (same year, method and entity), and the years a person can choose."""
+    chosen_fy, _, entity = chosen_tax_options()
+    fy = chosen_fy or money.financial_year_of(today()) - 1
+    inputs = tax_inputs(portfolio_id, cash_income=True)
+    info, holdings, _, trades, incomes = inputs
+    _, report = tax_data(portfolio_id, fy, inputs)
+    currency = text(info.get("baseCurrencyCode"))
+    described = {h["id"]: h for h in as_list(holdings) if isinstance(h.get("id"), int)}
+    records = [(record, is_cash(described[i]), trades.get(i), income_records.is_preference(described[i]))
+               for i, answer in incomes.items() for item in as_list(answer)
+               if (record := income_records.read(item, described[i], currency)) is not None]
+    missing = [text(h.get("symbol")) or f"holding {i}" for i, h in described.items() if i not in incomes
+               and money.financial_year_of(day_of(h.get("dateCreated")) or date.min) <= fy]
+    capital = None
+    if report.tax_result:
+        problem = ", ".join(u.symbol or "a holding" for u in report.unusable)
+        capital = taxable_income.CapitalGains(report.summary.total_gains, report.summary.net_capital_gain,
+                                              report.summary.loss_carried_forward,
+                                              f"the capital gains of {problem} can't be computed" if problem else "")
+    year = taxable_income.build(records, fy, entity, today(), missing, capital)
+    years = sorted({fy, *taxable_income.years_offered(records, today()), *report.years}, reverse=True)
+    return info, year, report, years
+
+
+@bp.get("/portfolios/<int:portfolio_id>/taxable-income")
+@login_required
+def taxable_income_page(portfolio_id):
+    info, year, report, years = taxable_income_data(portfolio_id)
+    return render_template("taxable_income.html", portfolio=info, portfolio_id=portfolio_id, ti=year, report=report,
+                           years=years, currency=text(info.get("baseCurrencyCode")), methods=cgt.METHODS,
+                           entities=cgt.ENTITIES, returns=taxable_income.RETURNS, short=taxable_income.SHORT, as_of=today(),
+                           year_label=money.year_label, note_of=taxable_income.note_of,
+                           rate_text=taxable_income.rate_text, units_text=tax_report.units_text)
+
+
+@bp.get("/portfolios/<int:portfolio_id>/taxable-income.csv")
+@login_required
+def taxable_income_download(portfolio_id):
+    _, year, _, _ = taxable_income_data(portfolio_id)
+    return csv_download(taxable_income.payments_csv(year),
+                        f"portfolio-{portfolio_id}-taxable-income-fy{year.fy}-{year.entity}.csv")
+
+
+@bp.get("/portfolios/<int:portfolio_id>/taxable-income-totals.csv")
+@login_required
+def taxable_income_totals_download(portfolio_id):
+    _, year, _, _ = taxable_income_data(portfolio_id)
+    return csv_download(taxable_income.totals_csv(year),
+                        f"portfolio-{portfolio_id}-taxable-income-totals-fy{year.fy}-{year.entity}.csv")
 
 
 @bp.get("/portfolios/<int:portfolio_id>/cgt.csv")
