@@ -134,6 +134,66 @@ def test_screenshots_of_the_tax_and_income_pages(chromium, portal, sandbox):
         context.close()
 
 
+TAXABLE_INCOME_PAGES = ["/portfolios/701/taxable-income?fy=2026", "/portfolios/702/taxable-income?fy=2026&entity=smsf",
+                        "/portfolios/701/taxable-income?fy=2024"]
+
+
+def tables_scrolling_sideways(page) -> list:
+    """Each table region whose content is wider than its box (it would scroll sideways inside the page)."""
+    return page.evaluate("""[...document.querySelectorAll('.table-wrap')]
+        .filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.querySelector('caption')?.textContent)""")
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844), (320, 640)])
+def test_the_taxable_income_page_fits_every_screen_with_nothing_scrolling_sideways(chromium, portal, sandbox, width, height):
+    """ivy's year as an individual and as an SMSF, and a year with no income: no page or table wider than the screen
+    (each payment a card on a phone), axe at zero; on a phone every figure of SHT's row is on screen."""
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", is_mobile=width < 400)
+    page = context.new_page()
+    sign_in_as(page, portal, "ivy")
+    assert too_wide_or_failing(page, portal, TAXABLE_INCOME_PAGES, width, target_size=width < 400) == ({}, {})
+    for path in TAXABLE_INCOME_PAGES:
+        page.goto(portal.url + path)
+        assert tables_scrolling_sideways(page) == [], path
+    page.goto(portal.url + TAXABLE_INCOME_PAGES[0])
+    sht = page.locator("table.stack tbody tr", has_text="SHT")
+    for cell in sht.locator("td").all():
+        box = cell.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert "may not be claimable" in sht.inner_text()
+    context.close()
+
+
+def test_the_taxable_income_page_prints_on_a4(page, portal, sandbox):
+    """Print media at an A4 page's width (210 mm less 12 mm margins: 700 px at 96 dpi): no navigation, no buttons,
+    no form, nothing wider than the paper, the guide's words kept; and Chromium makes an A4 PDF of it."""
+    sign_in_as(page, portal, "ivy")
+    page.set_viewport_size({"width": 700, "height": 990})
+    page.goto(portal.url + TAXABLE_INCOME_PAGES[0])
+    page.emulate_media(media="print")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 700
+    assert tables_scrolling_sideways(page) == []
+    assert not page.locator("form.tax-options").is_visible() and not page.get_by_role("link", name="Payments CSV").is_visible()
+    assert page.get_by_text("A guide, not tax advice.").is_visible()
+    assert page.get_by_text("Printed from Navexa Portal on").is_visible()
+    pdf = page.pdf(format="A4", print_background=False)
+    assert pdf.startswith(b"%PDF") and b"/MediaBox [0 0 595" in pdf  # 595 × 842 points: A4
+
+
+@pytest.mark.screenshots
+def test_screenshots_of_the_taxable_income_page(chromium, portal, sandbox):
+    """ivy's 2025–26 on its labels, at 1280 and 390 px, for the README."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height, suffix in ((1280, 900, ""), (390, 844, "-phone")):
+        context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", is_mobile=width < 400)
+        page = context.new_page()
+        sign_in_as(page, portal, "ivy")
+        page.goto(portal.url + TAXABLE_INCOME_PAGES[0])
+        assert page.get_by_role("heading", name="On your return").is_visible()
+        page.screenshot(path=SCREENSHOTS / f"taxable-income{suffix}.png", full_page=True)
+        context.close()
+
+
 @pytest.mark.parametrize("width, height", [(1280, 800), (390, 844), (320, 640)])
 def test_the_tax_pages_fit_every_screen_with_no_accessibility_violations(chromium, portal, sandbox, width, height):
 

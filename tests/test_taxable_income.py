@@ -291,7 +291,7 @@ def test_ivys_payments_csv_has_a_row_per_payment(read_as):
     assert rows[0] == list(taxable_income.CSV_COLUMNS)
     by_symbol = {}
     for row in rows[1:]:
-        by_symbol.setdefault(row[1], []).append(dict(zip(rows[0], row)))
+        by_symbol.setdefault(row[1], []).append(dict(zip(rows[0], row, strict=True)))
     sht = by_symbol["SHT"][0]
     assert (sht["held_days"], sht["franking_credits"], sht["label"]) == ("29", "385.71", "11")
     assert "may not be claimable" in sht["note"]

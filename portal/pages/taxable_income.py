@@ -53,6 +53,10 @@ SMALL_SHAREHOLDER_LIMIT = Decimal("5000.00")
 ZERO = Decimal("0.00")
 
 
+def dollars(amount: Decimal) -> str:
+    return f"${amount:,.2f}"
+
+
 # -- the two rules with a threshold ------------------------------------------------------------------------------
 
 
@@ -162,8 +166,8 @@ def line(record: IncomeRecord, cash_account: bool, trades, today, preference: bo
         return Line(record, kind, fy, cash, parts, foreign_tax=parts.get("20O"), trust_gains=gains)
     franked, unfranked = money.cents(record.franked), money.cents(record.unfranked)
     if franked + unfranked != cash:
-        return Line(record, kind, fy, cash, problem=f"its franked ({franked}) and unfranked ({unfranked}) amounts "
-                                                    f"don't add up to the {cash} paid")
+        return Line(record, kind, fy, cash, problem=f"its franked ({dollars(franked)}) and unfranked ({dollars(unfranked)}) "
+                                                    f"amounts don't add up to the {dollars(cash)} paid")
     amounts = {"11S": unfranked, "11T": franked, "11U": money.cents(record.franking)}
     check, unchecked = None, ""
     if amounts["11U"] > 0 and record.excluded is False:
@@ -320,10 +324,10 @@ def note_of(ln: Line, exempt: bool | None) -> str:
         notes.append("components from the fund's statement (AMMA)" if ln.record.components else
                      "a trust's distribution: its taxable components come from the fund's annual tax statement (AMMA)")
         if ln.trust_gains:
-            notes.append(f"capital gains of {ln.trust_gains} go at 18H")
+            notes.append(f"capital gains of {dollars(ln.trust_gains)} go at 18H")
     if ln.check and ln.check.status == "fails":
         notes.append("held under the 45-day rule: exempt as a small shareholder" if exempt else
-                     f"45-day rule not met: {ln.at_risk} of franking credits may not be claimable")
+                     f"45-day rule not met: {dollars(ln.at_risk)} of franking credits may not be claimable")
     elif ln.check and ln.check.status == "pending":
         notes.append(f"45-day rule: still counting until {ln.check.window_end:%-d %b %Y}")
     elif ln.check and ln.check.status == "none":
