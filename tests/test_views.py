@@ -489,3 +489,18 @@ def test_with_redis_full_a_signed_in_page_still_answers_with_its_data(make_porta
         assert person.page("/portfolios/101").status_code == 200
     finally:
         service.stop()
+
+
+def test_taxable_income_over_http_page_and_csvs_for_an_individual_and_an_smsf(as_user, sandbox):
+    """The same figures as the page layer's, through the real sandbox over sockets: ivy's 2025–26 11U is
+    2,571.43 + 128.57 + 3,000.00 + 385.71 + 171.43 = 6,257.14; her super fund's credits as an SMSF 300.00 + 150.00."""
+    browser = as_user("ivy")
+    html = " ".join(unescape(page(browser, "/portfolios/701/taxable-income").text).split())
+    assert "<th scope=\"row\">11U</th><td class=\"what\">Franking credit</td> <td class=\"num\">$6,257.14</td>" in html
+    totals = list(csv.reader(io.StringIO(page(browser, "/portfolios/701/taxable-income-totals.csv").text)))
+    assert ["2025–26", "11U", "Franking credit", "6257.14", ""] in totals
+    smsf = page(browser, "/portfolios/702/taxable-income.csv?entity=smsf")
+    assert 'filename="portfolio-702-taxable-income-fy2026-smsf.csv"' in smsf.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(smsf.text)))
+    assert [(r[1], r[9], r[14]) for r in rows[1:]] == [("LTH", "300.00", "481"), ("SMF", "150.00", "29")]
+    assert "Choose who holds the portfolio" in page(browser, "/portfolios/702/taxable-income?entity=charity", status=400).text
