@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from portal.pages.income import INCOME_CSV_COLUMNS, financial_year, income_by_financial_year, income_csv
+from portal.pages.money import Money
 from portal.pages.portfolio import (
     COLUMNS,
     CSV_COLUMNS,
@@ -79,12 +80,25 @@ def test_holding_rows_join_by_id_mark_cash_and_keep_reported_but_unlisted():
     rows = holding_rows(holdings, performance, "AUD")
     assert [(r.id, r.symbol, r.is_cash) for r in rows] == [(1, "CBA", False), (2, "Cash", True), (3, "Cash", True),
                                                           (9, "GHOST", False)]
-    assert (rows[0].units, rows[0].price, rows[0].value, rows[0].currency) == (10, 100, 1000, "AUD")
-    assert rows[1].units is None and rows[1].value == 500  # cash has a value, not units
+    assert (rows[0].units, rows[0].price, rows[0].value, rows[0].currency) == (10, Money(100, "AUD"), Money(1000, "AUD"), "AUD")
+    assert rows[1].units is None and rows[1].value == Money(500, "AUD")  # cash has a value, not units
+
+
+def test_a_foreign_holdings_amounts_are_in_the_portfolios_currency_and_its_price_in_its_own():
+    """E1: Navexa's performance report gives a holding's value, gain and dividends in the portfolio's currency and its
+    price in the holding's: AAPL in an AUD portfolio is worth A$3,473.50 at US$228.52."""
+    rows = holding_rows([{"id": 4, "symbol": "AAPL", "currencyCode": "USD"}],
+                        {"holdings": [{"id": 4, "currentPrice": 228.52, "totalReturn": {
+                            "totalValue": 3473.5, "capitalGainValue": 553.43, "dividendReturnValue": 0}}]}, "AUD")
+    r = rows[0]
+    assert (r.price, r.value, r.capital_gain, r.dividends) == (
+        Money(228.52, "USD"), Money(3473.5, "AUD"), Money(553.43, "AUD"), Money(0, "AUD"))
+    assert r.currency == "USD"  # what it trades in: the "by currency" exposure
 
 
 def row(symbol, value):
-    return HoldingRow(None, symbol, None, None, "AUD", False, None, None, value, None, None, None, None)
+    return HoldingRow(None, symbol, None, None, "AUD", False, None, Money(None, "AUD"), Money(value, "AUD"), None,
+                      Money(None, "AUD"), Money(None, "AUD"), None)
 
 
 def test_sorting_puts_missing_values_last_in_both_directions_and_ignores_case():
@@ -113,11 +127,12 @@ def test_the_column_table_names_holding_row_fields_and_drives_sorting_and_the_cs
     fields = {f.name for f in dataclasses.fields(HoldingRow)}
     assert {c.key for c in COLUMNS} <= fields
     assert SORT_KEYS == tuple(c.key for c in COLUMNS)
-    assert [key for _, key in CSV_COLUMNS] == [*SORT_KEYS, "currency"]
+    assert [key for _, key in CSV_COLUMNS] == [*SORT_KEYS, "value.currency", "price.currency"]
 
 
 def test_csv_cells_cannot_become_spreadsheet_formulas():
-    bad = HoldingRow(1, "=HYPERLINK(x)", "+cmd", "@x", "AUD", False, 1.0, 2.0, 2.0, 100.0, -1.0, 0.0, -0.5)
+    bad = HoldingRow(1, "=HYPERLINK(x)", "+cmd", "@x", "AUD", False, 1.0, Money(2.0, "AUD"), Money(2.0, "AUD"), 100.0,
+                     Money(-1.0, "AUD"), Money(0.0, "AUD"), -0.5)
     data = list(csv.reader(io.StringIO(holdings_csv([bad]))))[1]
     assert data[:3] == ["'=HYPERLINK(x)", "'+cmd", "'@x"]
     assert data[7] == "-1.00"  # numbers keep their sign
@@ -125,8 +140,8 @@ def test_csv_cells_cannot_become_spreadsheet_formulas():
 
 def test_csv_numbers_are_plain_and_missing_values_empty():
     data = list(csv.reader(io.StringIO(holdings_csv([row("CBA", 1234.5)]))))
-    assert data[0][0] == "Symbol" and data[0][-1] == "Currency"
-    assert data[1][5] == "1234.50" and data[1][3] == "" and data[1][-1] == "AUD"
+    assert data[0][0] == "Symbol" and data[0][-2:] == ["Currency", "Price currency"]
+    assert data[1][5] == "1234.50" and data[1][3] == "" and data[1][-2:] == ["AUD", "AUD"]
 
 
 @pytest.mark.parametrize("day, label", [
@@ -271,7 +286,9 @@ def test_a_sale_of_more_than_is_held_leaves_nothing_rather_than_a_negative_posit
 
 
 def weighted(symbol, weight, sector=None, exchange="ASX", currency="AUD", cash=False):
-    return HoldingRow(None, symbol, None, exchange, currency, cash, None, None, None, weight, None, None, None, sector)
+    nothing = Money(None, currency)
+    return HoldingRow(None, symbol, None, exchange, currency, cash, None, nothing, nothing, weight, nothing, nothing, None,
+                      sector)
 
 
 def test_diversification_adds_up_weights_by_sector_market_currency_and_kind():

@@ -504,3 +504,18 @@ def test_taxable_income_over_http_page_and_csvs_for_an_individual_and_an_smsf(as
     rows = list(csv.reader(io.StringIO(smsf.text)))
     assert [(r[1], r[9], r[14]) for r in rows[1:]] == [("LTH", "300.00", "481"), ("SMF", "150.00", "29")]
     assert "Choose who holds the portfolio" in page(browser, "/portfolios/702/taxable-income?entity=charity", status=400).text
+
+
+def test_a_foreign_holding_in_an_aud_portfolio_shows_australian_dollars_with_its_us_price_beside(read_as):
+    """E1: erin's 10 AAPL: Navexa's performance report gives value, gain and dividends in the portfolio's currency
+    (10 × US$228.52 × 1.52 = A$3,473.50) and the price in the holding's (US$228.52). The row shows $3,473.50 beside
+    US$228.52, never "US$3,473.50"; the CSV's Currency column names the currency its amounts are in (AUD), the price's
+    its own (USD)."""
+    browser = read_as("erin")
+    performance = browser.client.get("/portfolios/401").get_data(as_text=True)
+    row = next(r for r in Tables(performance).tables[0] if r[0].startswith("AAPL"))
+    assert "$3,473.50" in row and "US$228.52" in row
+    assert not [cell for cell in row if cell.startswith(("US$", "+US$", "−US$")) and cell != "US$228.52"]
+    rows = list(csv.reader(io.StringIO(browser.client.get("/portfolios/401/holdings.csv").get_data(as_text=True))))
+    aapl = dict(zip(rows[0], next(r for r in rows if r[0] == "AAPL"), strict=True))
+    assert (aapl["Value"], aapl["Currency"], aapl["Price"], aapl["Price currency"]) == ("3473.50", "AUD", "228.52", "USD")

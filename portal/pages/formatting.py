@@ -8,6 +8,7 @@ from fractions import Fraction
 from babel.numbers import UnknownCurrencyError, format_decimal, format_percent, get_currency_precision, get_currency_symbol
 
 from ..core.values import is_number
+from .money import Money
 
 LOCALE = "en_AU"
 MISSING = "—"
@@ -32,8 +33,13 @@ def amount(value) -> float | Decimal | None:
     return value if is_number(value) else None
 
 
-def money(value, currency: str | None, signed: bool = False) -> str:
-    """$18,168.50 for AUD, US$29,587.40 for US dollars; signed: +$42.00 / −$9.90; an odd code: the number alone."""
+def money(value, currency: str | None = None, signed: bool = False) -> str:
+    """$18,168.50 for AUD, US$29,587.40 for US dollars; signed: +$42.00 / −$9.90; an odd code: the number alone.
+    A Money brings its own currency (one given beside it must be the same: a mismatch is a bug, not a label)."""
+    if isinstance(value, Money):
+        if currency is not None and currency != value.currency:
+            raise ValueError(f"an amount in {value.currency} labelled {currency}")
+        value, currency = value.amount, value.currency
     value = amount(value)
     if value is None:
         return MISSING

@@ -1,6 +1,7 @@
 """Money and financial years, exactly: amounts as fractions from Navexa's numbers, rounded to the cent once,
 and the Australian financial year a day falls in. No Flask here."""
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
@@ -40,3 +41,16 @@ def year_label(fy: int) -> str:
 
 def year_bounds(fy: int) -> tuple[date, date]:
     return date(fy - 1, 7, 1), date(fy, 6, 30)
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount with the currency it was computed in, carried together through a page model so that a label can't
+    come from a different record than its amount (pages.formatting.money shows it). `amount` None: unknown."""
+
+    amount: float | Decimal | None
+    currency: str | None
+
+    @property
+    def known(self) -> bool:
+        return self.amount is not None

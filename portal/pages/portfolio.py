@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
+from .money import Money
 from .reading import as_dict, as_list, number, safe_text, text
 
 CASH_HOLDING_TYPE = 3  # Navexa's holdingTypeId for a cash account
@@ -99,11 +100,11 @@ class HoldingRow:
     currency: str | None
     is_cash: bool
     units: float | None
-    price: float | None
-    value: float | None
+    price: Money  # a unit, in the holding's own currency (Navexa's currentPrice)
+    value: Money  # the rest in the portfolio's currency, as Navexa's performance report gives them
     weight: float | None
-    capital_gain: float | None
-    dividends: float | None
+    capital_gain: Money
+    dividends: Money
     return_pct: float | None
     sector: str | None = None  # Navexa's classification.sector, when it sends one
     listed: bool = True  # in the portfolio's holdings (a row only the performance report has isn't: no page to link)
@@ -163,19 +164,20 @@ def _row(holding: dict, perf: dict, portfolio_currency) -> HoldingRow:
     total = as_dict(perf.get("totalReturn"))
     exchange = text(holding.get("displayExchange")) or text(holding.get("exchange"))
     cash = is_cash(holding)
+    own = text(holding.get("currencyCode")) or text(perf.get("currencyCode")) or portfolio_currency  # it trades in
     return HoldingRow(
         id=holding.get("id") if isinstance(holding.get("id"), int) else perf.get("id") if isinstance(perf.get("id"), int) else None,
         symbol="Cash" if cash else text(holding.get("symbol")) or text(perf.get("symbol")),
         name=text(holding.get("name")) or text(perf.get("name")),
         exchange=exchange,
-        currency=text(holding.get("currencyCode")) or text(perf.get("currencyCode")) or portfolio_currency,
+        currency=own,
         is_cash=cash,
         units=None if cash else number(perf.get("totalQuantity")),
-        price=None if cash else number(perf.get("currentPrice")),
-        value=number(total.get("totalValue")),
+        price=Money(None if cash else number(perf.get("currentPrice")), own),
+        value=Money(number(total.get("totalValue")), portfolio_currency),
         weight=number(perf.get("holdingWeight")),
-        capital_gain=number(total.get("capitalGainValue")),
-        dividends=number(total.get("dividendReturnValue")),
+        capital_gain=Money(number(total.get("capitalGainValue")), portfolio_currency),
+        dividends=Money(number(total.get("dividendReturnValue")), portfolio_currency),
         return_pct=number(total.get("totalReturnPercent")),
         sector=text(as_dict(holding.get("classification")).get("sector")),
     )
@@ -183,12 +185,13 @@ def _row(holding: dict, perf: dict, portfolio_currency) -> HoldingRow:
 
 def sort_rows(rows: list[HoldingRow], key: str, direction: str) -> list[HoldingRow]:
     """Sort by a column; missing values always last, text case-insensitively."""
-    present = [r for r in rows if getattr(r, key) is not None]
-    missing = [r for r in rows if getattr(r, key) is None]
-
     def value(row):
         v = getattr(row, key)
+        v = v.amount if isinstance(v, Money) else v
         return v.lower() if isinstance(v, str) else v
+
+    present = [r for r in rows if value(r) is not None]
+    missing = [r for r in rows if value(r) is None]
 
     return sorted(present, key=value, reverse=direction == "desc") + missing
 
@@ -212,7 +215,9 @@ def currency_totals(cards: list[PortfolioCard]) -> list[tuple[str | None, float 
     return [(currency, value, ret) for currency, (value, ret) in sorted(totals.items(), key=lambda t: (t[0] is None, t[0] or ""))]
 
 
-CSV_COLUMNS = [(column.csv_heading, column.key) for column in COLUMNS] + [("Currency", "currency")]
+# "Currency" is what the amounts are in (the portfolio's), "Price currency" what the price is in (the holding's)
+CSV_COLUMNS = [(column.csv_heading, column.key) for column in COLUMNS] + [("Currency", "value.currency"),
+                                                                          ("Price currency", "price.currency")]
 
 
 def holdings_csv(rows: list[HoldingRow]) -> str:
@@ -226,7 +231,10 @@ def holdings_csv(rows: list[HoldingRow]) -> str:
 
 
 def _csv_cell(row: HoldingRow, attr: str) -> str:
-    value = getattr(row, attr)
+    value = row
+    for part in attr.split("."):
+        value = getattr(value, part)
+    value = value.amount if isinstance(value, Money) else value
     if value is None:
         return ""
     if isinstance(value, float):
