@@ -519,3 +519,17 @@ def test_a_foreign_holding_in_an_aud_portfolio_shows_australian_dollars_with_its
     rows = list(csv.reader(io.StringIO(browser.client.get("/portfolios/401/holdings.csv").get_data(as_text=True))))
     aapl = dict(zip(rows[0], next(r for r in rows if r[0] == "AAPL"), strict=True))
     assert (aapl["Value"], aapl["Currency"], aapl["Price"], aapl["Price currency"]) == ("3473.50", "AUD", "228.52", "USD")
+
+
+def test_a_holding_that_cant_be_computed_says_why_on_its_page_as_the_tax_page_does(read_as):
+    """E6: erin's FMG has a sale of 150 with 100 held. The tax page says it can't be computed and why; the holding page
+    used to show "Units 0, Total return +$1,280.10" and a chart "Sold 150 → 0 held". Now it gives the tax page's
+    reason, word for word, and no figures or chart drawn from the trades."""
+    browser = read_as("erin")
+    tax = " ".join(unescape(browser.client.get("/portfolios/401/tax").get_data(as_text=True)).split())
+    reason = "a sale of 150 units on 1 Oct 2024 is more than the 100 held"
+    assert f"<strong>FMG</strong>: can't be computed, because {reason}" in tax
+    html = " ".join(unescape(browser.client.get("/portfolios/401/holdings/4005").get_data(as_text=True)).split())
+    assert f"This holding's position can't be worked out from its trades, because {reason}." in html
+    assert "+$1,280.10" not in html and "Sold 150 → 0 held" not in html and "Units held over time" not in html
+    assert "Trades" in html and "Sell" in html  # Navexa's trades themselves are still listed

@@ -2,12 +2,14 @@
 The views fetch and render; everything between is here, testable without Flask. No Flask here."""
 
 from datetime import date
+from fractions import Fraction
 
-from . import formatting
+from . import cgt, formatting
 from .charts import bar_chart, position_chart
 from .portfolio import COLUMNS, PERIODS, diversification, holding_rows, is_cash, period_start, period_years, sort_rows, summary_of
 from .positions import holding_summary, position_history
 from .reading import as_dict, as_list, day_of, number, text, total_of
+from .trades import CannotCompute
 
 
 def portfolio_page(data: dict, period: str, sort_key: str, direction: str, today: date) -> dict:
@@ -47,6 +49,16 @@ def holding_label(holding: dict) -> str:
     return text(holding.get("symbol")) or text(holding.get("name")) or "Unnamed holding"
 
 
+def cannot_compute(trades, income, currency: str | None) -> str:
+    """Why the holding's position can't be worked out from its trades ("" if it can): the capital gains engine's own
+    verdict (the same trade reader, the same matching), so the holding page and the tax page tell one story."""
+    try:
+        cgt.match(cgt.tax_trades(trades, currency, currency, income), cgt.DEFAULT_METHOD, Fraction(1, 2))
+    except CannotCompute as error:
+        return str(error)
+    return ""
+
+
 def holding_page(data: dict, holding_id: int, none_at_navexa: set, today: date) -> dict | None:
     """The holding page from its answers (trades, income and performance may be missing: `none_at_navexa` names
     those Navexa has none of, the rest couldn't be had now); None when the holding isn't in the portfolio."""
@@ -58,16 +70,17 @@ def holding_page(data: dict, holding_id: int, none_at_navexa: set, today: date) 
     franking = [i.get("frankingCredits") for i in income]
     currency = text(found.get("currencyCode")) or text(as_dict(data["portfolio"]).get("baseCurrencyCode"))
     measured = next((h for h in as_list(as_dict(data.get("performance")).get("holdings")) if h.get("id") == holding_id), {})
+    problem = cannot_compute(data.get("trades"), data.get("income"), currency) if "trades" in data and not is_cash(found) else ""
     summary = (holding_summary(data["trades"], data["income"], measured.get("currentPrice"))
-               if "trades" in data and "income" in data and not is_cash(found) else None)
-    steps = position_history(data["trades"]) if "trades" in data and not is_cash(found) else None
+               if "trades" in data and "income" in data and not is_cash(found) and not problem else None)
+    steps = position_history(data["trades"]) if "trades" in data and not is_cash(found) and not problem else None
     # Franking credits are an Australian matter: shown for AUD income, or wherever Navexa reports some.
     franking_applies = currency == "AUD" or any(number(f) for f in franking)
     return dict(portfolio=as_dict(data["portfolio"]),
                            holding=found, trades=trades, income=income, currency=currency,
                            franking_applies=franking_applies,
                            unavailable={name for name in ("trades", "income") if name not in data and name not in none_at_navexa},
-                           none_at_navexa=none_at_navexa, summary=summary, label=holding_label(found),
+                           none_at_navexa=none_at_navexa, summary=summary, label=holding_label(found), problem=problem,
                            chart=position_chart(steps, today) if steps else None,
                            totals={"net": total_of(i.get("netAmount") for i in income),
                                    "franking": total_of(franking), "gross": total_of(i.get("grossAmount") for i in income)})
