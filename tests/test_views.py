@@ -527,7 +527,7 @@ def test_a_holding_that_cant_be_computed_says_why_on_its_page_as_the_tax_page_do
     reason, word for word, and no figures or chart drawn from the trades."""
     browser = read_as("erin")
     tax = " ".join(unescape(browser.client.get("/portfolios/401/tax").get_data(as_text=True)).split())
-    reason = "a sale of 150 units on 1 Oct 2024 is more than the 100 held"
+    reason = "a sale of 150 units on 1 Oct 2024 is more than the 100 held then"
     assert f"<strong>FMG</strong>: can't be computed, because {reason}" in tax
     html = " ".join(unescape(browser.client.get("/portfolios/401/holdings/4005").get_data(as_text=True)).split())
     assert f"This holding's position can't be worked out from its trades, because {reason}." in html
