@@ -59,15 +59,19 @@ class TaxReport:
 
 
 def holding_gains(holdings, trades: dict, base_currency: str | None, method: "str | cgt.MethodPlan",
-                  discount_rate: Fraction, incomes: dict | None = None) -> tuple[list[cgt.HoldingGains], list[Unusable]]:
-    """Each share or ETF's gains, or why it can't be computed (trades Navexa couldn't give count as such)."""
+                  discount_rate: Fraction, incomes: dict | None = None,
+                  no_trades=frozenset()) -> tuple[list[cgt.HoldingGains], list[Unusable]]:
+    """Each share or ETF's gains, or why it can't be computed (trades Navexa couldn't give count as such, and so do
+    trades Navexa has none of: `no_trades`, its 404s)."""
     found, unusable = [], []
     for holding in as_list(holdings):
-        holding_id, symbol = holding.get("id"), text(holding.get("symbol"))
+        holding_id = holding.get("id")
+        symbol = text(holding.get("symbol")) or text(holding.get("name")) or "Unnamed holding"
         if not isinstance(holding_id, int) or is_cash(holding):
             continue
         if holding_id not in trades:
-            unusable.append(Unusable(symbol, holding_id, "Navexa couldn't give us its trades just now"))
+            unusable.append(Unusable(symbol, holding_id, "Navexa has no trades for it" if holding_id in no_trades
+                                     else "Navexa couldn't give us its trades just now"))
             continue
         try:
             read = cgt.tax_trades(trades[holding_id], text(holding.get("currencyCode")), base_currency,
@@ -86,20 +90,20 @@ def default_year(gains: list[cgt.HoldingGains], today: date) -> int:
 
 def build(holdings, trades: dict, performance, base_currency: str | None, fy: int | None, method: str, entity: str,
           today: date, losses_from_outside: Decimal = Decimal("0.00"), fixed_methods: dict | None = None,
-          incomes: dict | None = None) -> TaxReport:
+          incomes: dict | None = None, no_trades=frozenset()) -> TaxReport:
     """The report for one portfolio (fy None: the default year), starting from the net capital loss the earlier
     years left (and the person's own losses from outside the portfolio). The chosen year's sales are matched by
     `method`; every other year's by the method it was lodged with (`fixed_methods`, FIFO where none is given)."""
     discount_rate = cgt.ENTITIES[entity][1]
     fifo = None
     if fy is None:  # the sales' years don't depend on how they are matched: FIFO throughout finds them
-        fifo = holding_gains(holdings, trades, base_currency, cgt.DEFAULT_METHOD, discount_rate, incomes)
+        fifo = holding_gains(holdings, trades, base_currency, cgt.DEFAULT_METHOD, discount_rate, incomes, no_trades)
         fy = default_year(fifo[0], today)
     plan = cgt.MethodPlan(fy, method, dict(fixed_methods or {}))
     if fifo is not None and {method, *plan.fixed.values()} == {cgt.DEFAULT_METHOD}:
         gains, unusable = fifo  # FIFO throughout is the plan asked for: matched once
     else:
-        gains, unusable = holding_gains(holdings, trades, base_currency, plan, discount_rate, incomes)
+        gains, unusable = holding_gains(holdings, trades, base_currency, plan, discount_rate, incomes, no_trades)
     income_missing = tuple(text(h.get("symbol")) or "A holding" for h in as_list(holdings)
                            if incomes is not None and h.get("id") in trades and h.get("id") not in incomes)
     described = {h.get("id"): h for h in as_list(holdings)}
@@ -122,8 +126,8 @@ def build(holdings, trades: dict, performance, base_currency: str | None, fy: in
         carried_may_be_incomplete=bool(unusable) and first is not None and first < fy,
         if_sold_today=cgt.sell_everything(open_rows, today, discount_rate),
         unvalued=sum(1 for r in open_rows if r.market_value is None),
-        foreign=any((text(h.get("currencyCode")) or base_currency) != base_currency
-                    for h in as_list(holdings) if not is_cash(h)))
+        foreign=any((text(described.get(g.holding_id, {}).get("currencyCode")) or base_currency) != base_currency
+                    for g in gains))  # a trade actually converted, not a holding that couldn't be computed
 
 
 @dataclass(frozen=True)
@@ -186,7 +190,7 @@ def first_trade_year(trades: dict) -> int | None:
 
 
 CGT_CSV_COLUMNS = ("symbol", "holding_id", "acquired", "disposed", "units", "cost_base", "proceeds", "gain",
-                   "discount_eligible", "cgt_event", "note")
+                   "held_12_months", "cgt_event", "note")  # held_12_months: the parcel's, a loss included (no discount)
 UNREALISED_CSV_COLUMNS = ("symbol", "holding_id", "acquired", "units", "cost_base", "market_value", "gain",
                           "discount_from")
 

@@ -210,10 +210,11 @@ def chosen_fixed_methods() -> dict[int, str]:
     return fixed
 
 
-def tax_inputs(portfolio_id: int, cash_income: bool = False) -> tuple[dict, list, object, dict, dict]:
+def tax_inputs(portfolio_id: int, cash_income: bool = False) -> tuple[dict, list, object, dict, dict, frozenset]:
     """What the tax pages work from: the portfolio, its holdings, today's values (optional), and each share's and
     ETF's trades and income (and each cash account's income, if asked), by holding id. A holding whose trades or
-    income Navexa can't give is absent from that dict: the pages name it, never leave it out silently."""
+    income Navexa can't give is absent from that dict: the pages name it, never leave it out silently; the last
+    item names the holdings Navexa has no trades for at all (its 404s), told apart from those it couldn't give now."""
     base = fetch({"portfolio": (resource("portfolios", portfolio_id), None),
                   "holdings": (resource("portfolios", portfolio_id, "holdings"), None),
                   "performance": (resource("portfolios", portfolio_id, "performance"), period_params("ALL", today()))},
@@ -223,10 +224,13 @@ def tax_inputs(portfolio_id: int, cash_income: bool = False) -> tuple[dict, list
     cash = [h["id"] for h in holdings if isinstance(h.get("id"), int) and is_cash(h)] if cash_income else []
     wanted = {("trades", i): (resource("holdings", i, "trades"), None) for i in ids}
     wanted |= {("income", i): (resource("holdings", i, "income"), None) for i in ids + cash}
-    found = fetch(wanted, optional=set(wanted))
+    failures: dict = {}
+    found = fetch(wanted, optional=set(wanted), failures=failures)
     trades = {i: found[("trades", i)] for i in ids if ("trades", i) in found}
     incomes = {i: found[("income", i)] for i in ids + cash if ("income", i) in found}
-    return as_dict(base["portfolio"]), base["holdings"], base.get("performance"), trades, incomes
+    no_trades = frozenset(name[1] for name, error in failures.items()
+                          if name[0] == "trades" and isinstance(error, navexa.NotFound))
+    return as_dict(base["portfolio"]), base["holdings"], base.get("performance"), trades, incomes, no_trades
 
 
 def tax_data(portfolio_id: int, fy: int | None = None, inputs=None) -> tuple[dict, tax_report.TaxReport]:
@@ -235,9 +239,9 @@ def tax_data(portfolio_id: int, fy: int | None = None, inputs=None) -> tuple[dic
     chosen_fy, method, entity = chosen_tax_options()
     fy = fy or chosen_fy
     losses, fixed = chosen_losses(), chosen_fixed_methods()
-    info, holdings, performance, trades, incomes = inputs or tax_inputs(portfolio_id)
+    info, holdings, performance, trades, incomes, no_trades = inputs or tax_inputs(portfolio_id)
     return info, tax_report.build(holdings, trades, performance, text(info.get("baseCurrencyCode")), fy, method, entity,
-                                  today(), losses, fixed, incomes)
+                                  today(), losses, fixed, incomes, no_trades)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/tax")
@@ -323,7 +327,7 @@ def taxable_income_data(portfolio_id: int) -> tuple[dict, taxable_income.Taxable
     chosen_fy, _, entity = chosen_tax_options()
     fy = chosen_fy or money.financial_year_of(today()) - 1
     inputs = tax_inputs(portfolio_id, cash_income=True)
-    info, holdings, _, trades, incomes = inputs
+    info, holdings, _, trades, incomes, _ = inputs
     _, report = tax_data(portfolio_id, fy, inputs)
     currency = text(info.get("baseCurrencyCode"))
     described = {h["id"]: h for h in as_list(holdings) if isinstance(h.get("id"), int)}
