@@ -194,6 +194,45 @@ def test_screenshots_of_the_taxable_income_page(chromium, portal, sandbox):
         context.close()
 
 
+def cells_off_screen(page, selector: str, width: int) -> list:
+    """The texts of the cells matching `selector` that are not wholly inside the viewport's width (scrolled away
+    inside a table region or past the page's edge)."""
+    return page.evaluate("""([selector, width]) => [...document.querySelectorAll(selector)]
+        .filter(c => { const r = c.getBoundingClientRect(); return r.left < 0 || r.right > width + 0.5; })
+        .map(c => c.textContent.trim())""", [selector, width])
+
+
+@pytest.mark.parametrize("width", [1024, 1280, 1440])
+def test_the_holdings_table_shows_every_column_on_a_laptop(chromium, portal, sandbox, width):
+    """E7: at 1024 px the holdings table hid Capital gain, Dividends and Return in a scrolling box (alice's and erin's),
+    and at 1280 a long ETF name or carol's GHOST note pushed Return out of view. Every column's cells are on screen."""
+    context = chromium.new_context(viewport={"width": width, "height": 900}, locale="en-AU")
+    page = context.new_page()
+    for person, portfolio in (("alice", 101), ("erin", 401), ("carol", 301)):
+        sign_in_as(page, portal, person)
+        page.goto(portal.url + f"/portfolios/{portfolio}")
+        assert tables_scrolling_sideways(page) == [], (person, width)
+        assert cells_off_screen(page, "table.holdings tr > *", width) == [], (person, width)
+        page.context.clear_cookies()
+    context.close()
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (320, 640)])
+def test_the_tax_pages_parcels_keep_gain_and_discount_on_a_phone(chromium, portal, sandbox, width, height):
+    """E2: on a phone the parcel tables showed Holding to part of Cost base; Gain, the discount and "Discount from (in N
+    days)" sat off-screen in a scrolling box. Each parcel is a card now: every cell of both tables is on screen."""
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", is_mobile=True)
+    page = context.new_page()
+    sign_in_as(page, portal, "erin")
+    page.goto(portal.url + "/portfolios/401/tax")
+    assert page.locator("table.parcels td").count() > 20
+    assert cells_off_screen(page, "table.parcels th, table.parcels td", width) == []
+    assert tables_scrolling_sideways(page) == []
+    gain = page.locator("table.parcels").first.locator("tbody tr").first.locator("td[data-label='Gain']")
+    assert gain.is_visible() and "$" in gain.inner_text()
+    context.close()
+
+
 @pytest.mark.parametrize("width, height", [(1280, 800), (390, 844), (320, 640)])
 def test_the_tax_pages_fit_every_screen_with_no_accessibility_violations(chromium, portal, sandbox, width, height):
 
