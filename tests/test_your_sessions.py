@@ -103,6 +103,20 @@ def test_a_browser_whose_session_was_ended_elsewhere_signs_in_again_at_once(port
     assert phone.page().status_code == 200  # not the ended session "winning" the browser back
 
 
+def test_a_browser_whose_session_was_ended_elsewhere_is_told_why_before_navexas_sign_in(portal, sandbox):
+    """E16: the phone's session was ended from the laptop; its next page used to go straight to Navexa's sign-in with
+    no word why. It gets the portal's "Your session has ended" page, which offers to sign in again and come back."""
+    laptop, phone = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE)
+    laptop.post(portal.url + "/sessions/end-others", data={"csrf_token": csrf_of(laptop)}, timeout=10)
+    moved = phone.get(portal.url + "/portfolios/101?period=ALL", allow_redirects=False, timeout=10)
+    assert moved.status_code == 302 and "expired=1" in moved.headers["Location"]
+    ended = phone.get(portal.url + moved.headers["Location"], allow_redirects=False, timeout=10)
+    assert ended.status_code == 200 and "Your session has ended" in ended.text
+    assert "next=/portfolios/101?period%3DALL" in ended.text or "next=%2Fportfolios%2F101%3Fperiod%3DALL" in ended.text
+    fresh = PortalBrowser(portal, sandbox)  # a browser that never signed in goes to sign in as before
+    assert "expired" not in fresh.get(portal.url + "/portfolios", allow_redirects=False, timeout=10).headers["Location"]
+
+
 @pytest.mark.parametrize("form", ["/sessions/end", "/sessions/end-others", "/sessions/end-everywhere"])
 def test_every_form_needs_the_csrf_token_and_the_same_site_cookie(portal, sandbox, form):
     laptop, phone = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE)

@@ -54,12 +54,13 @@ def session_cookie_name(production: bool) -> str:
 class RedisSession(CallbackDict, SessionMixin):
     """A session dict that knows its id, whether it changed, and the id it replaced."""
 
-    def __init__(self, data=None, sid: str | None = None):
+    def __init__(self, data=None, sid: str | None = None, lapsed: bool = False):
         def on_update(_):
             self.modified = True
 
         super().__init__(data, on_update)
         self.sid = sid
+        self.lapsed = lapsed  # the browser brought a session id the store no longer has (ended or expired)
         self.modified = False
         self.stale_sid: str | None = None  # an id given up by rotate(), deleted at save
         self.new_sid = False  # the browser must be given this session's id
@@ -104,7 +105,7 @@ class RedisSessionInterface(SessionInterface):
             log.warning("session store unavailable opening a session: %s", type(error).__name__)
             return UnavailableSession()
         data = self.record_of(raw)
-        return RedisSession(data, sid=sid) if data is not None else RedisSession()
+        return RedisSession(data, sid=sid) if data is not None else RedisSession(lapsed=True)
 
     def record_of(self, raw: bytes | None) -> dict | None:
         """A stored session's contents, or None if there is none, it isn't JSON, or it is past its end."""

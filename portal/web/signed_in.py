@@ -27,7 +27,9 @@ def login_required(view):
         if sessions.current_user() is None:
             if wants_json():
                 raise SessionExpired("Sign in to use the API.")
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            # A browser whose session ended (elsewhere, or by expiring) is told so before Navexa's sign-in.
+            lapsed = {"expired": 1} if getattr(session, "lapsed", False) else {}
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?"), **lapsed))
         return view(*args, **kwargs)
 
     return wrapper
