@@ -257,6 +257,30 @@ def too_wide_or_failing(page, portal, paths, width, target_size=False) -> tuple[
     return wide, {p: v for p, v in found.items() if v}
 
 
+def test_after_show_the_next_tab_is_the_first_option_not_the_top_of_the_page(page, portal, sandbox):
+    """E12: after "Show", focus was on <body>: 8 Tabs back to the menus. The form is the page's target now, so the
+    next Tab lands on its first menu (the financial year)."""
+    sign_in_as(page, portal, "erin")
+    page.goto(portal.url + "/portfolios/401/tax")
+    page.get_by_label("Held by").select_option("smsf")
+    page.get_by_role("button", name="Show").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**entity=smsf**")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "fy"
+
+
+def test_the_sign_out_pages_cancel_is_thumb_sized_on_a_phone(chromium, portal, sandbox):
+    """E15: the /logout page's Cancel was 54 × 19 px on a phone."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="en-AU", is_mobile=True)
+    page = context.new_page()
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/logout")
+    box = page.get_by_role("link", name="Cancel").bounding_box()
+    assert box and box["width"] >= 44 and box["height"] >= 44
+    context.close()
+
+
 def test_the_tax_options_change_the_report_by_keyboard(page, portal, sandbox):
     sign_in_as(page, portal, "erin")
     page.goto(portal.url + "/portfolios/401/tax")
