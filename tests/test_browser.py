@@ -97,7 +97,7 @@ def test_screenshots_of_the_three_pages(page, portal, sandbox):
     page.screenshot(path=SCREENSHOTS / "portfolios.png", full_page=True)
 
     page.get_by_role("link", name="Retirement").click()
-    page.wait_for_url(portal.url + "/portfolios/101?period=ALL")  # the card's all-time figures, one click on
+    page.wait_for_url(portal.url + "/portfolios/101")  # the card's all-time figures, one click on
     assert page.get_by_role("img", name="Allocation by holding weight").is_visible()
     assert page.get_by_role("img", name="Total return by period").is_visible()
     page.screenshot(path=SCREENSHOTS / "portfolio.png", full_page=True)
@@ -563,7 +563,7 @@ def test_a_whole_visit_by_keyboard_alone(page, portal, sandbox):
     tab_to(page, "username")  # the sandbox's username field
     page.keyboard.type("alice")
     press(page, "Allow", portal.url + "/portfolios")
-    press(page, "Retirement", portal.url + "/portfolios/101?period=ALL")
+    press(page, "Retirement", portal.url + "/portfolios/101")
     press(page, "3M", "**period=3M**")
     press(page, "CBA", portal.url + "/portfolios/101/holdings/1001")
     press(page, "Sign out", portal.url + "/")

@@ -31,18 +31,21 @@ def test_overview_shows_alices_portfolios_with_value_and_return(as_user, sandbox
 
 def test_the_overview_and_the_portfolio_page_show_the_same_all_time_return(read_as):
     """The card's +$42,254.70 (+76.13 %) all time is what its link opens on; per annum since 1 Jul 2019 (2,700 days
-    to 21 Nov 2026): 1.7613 ^ (365.25 / 2,700) − 1 = +7.96 % a year."""
+    to 21 Nov 2026): 1.7613 ^ (365.25 / 2,700) − 1 = +7.96 % a year. E17: every way in (the card, a breadcrumb)
+    opens the same period, All, so the same page never shows different numbers by the way in."""
     browser = read_as("alice")
     overview = page(browser, "/portfolios").text
-    assert 'href="/portfolios/101?period=ALL"' in overview and "+7.96% a year" in overview
-    html = page(browser, "/portfolios/101?period=ALL").text
+    assert 'href="/portfolios/101"' in overview and "+7.96% a year" in overview
+    crumb = page(browser, "/portfolios/101/holdings/1001").text
+    assert '<a href="/portfolios/101">Retirement</a>' in crumb
+    html = page(browser, "/portfolios/101").text
     assert "All time:" in html and "1 Jul 2019 to 21 Nov 2026" in html
     summary = html.split('<dl class="summary">', 1)[1].split("</dl>", 1)[0]
     assert "+$42,254.70" in summary and "(+76.13%)" in summary and "+7.96% a year" in summary
 
 
 def test_the_portfolio_page_gives_the_dollar_return_and_says_its_period(read_as):
-    html = page(read_as("alice"), "/portfolios/101").text
+    html = page(read_as("alice"), "/portfolios/101?period=1Y").text
     assert "1Y:" in html and "21 Nov 2025 to 21 Nov 2026" in html
     summary = html.split('<dl class="summary">', 1)[1].split("</dl>", 1)[0]
     assert re.search(r"<dt>Total return</dt><dd[^>]*>[+−]\$[\d,]+\.\d\d", summary)
@@ -115,7 +118,7 @@ def test_the_portfolio_page_makes_its_eight_calls_to_navexa(as_user, sandbox):
 
 def test_an_unknown_period_falls_back_to_the_default(read_as):
     html = page(read_as("alice"), "/portfolios/101?period=5Y").text
-    assert 'aria-current="true" class="current">1Y<' in html
+    assert 'aria-current="true" class="current">All<' in html
 
 
 def test_franking_shows_only_where_it_applies(read_as):

@@ -16,7 +16,7 @@ CASH_EXCHANGES = {"CASH"}
 
 # Period selector: code → (label, months back; None = since the portfolio began)
 PERIODS = {"1M": ("1M", 1), "3M": ("3M", 3), "6M": ("6M", 6), "1Y": ("1Y", 12), "3Y": ("3Y", 36), "ALL": ("All", None)}
-DEFAULT_PERIOD = "1Y"
+DEFAULT_PERIOD = "ALL"  # every way into a portfolio (its card, a breadcrumb, a link) opens the same figures
 
 
 def months_before(day: date, months: int) -> date:
