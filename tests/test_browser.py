@@ -218,6 +218,22 @@ def test_the_holdings_table_shows_every_column_on_a_laptop(chromium, portal, san
 
 
 @pytest.mark.parametrize("width, height", [(390, 844), (320, 640)])
+def test_the_income_page_shows_every_column_on_a_phone(chromium, portal, sandbox, width, height):
+    """E18: on phones the income table's last column was cut by 9 to 44 px. Every cell is on screen now, for alice's
+    AUD and US$ portfolios and erin's foreign income ("Paid as"), and the year picker fits."""
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", is_mobile=True)
+    page = context.new_page()
+    for person, path in (("alice", "/portfolios/101/income"), ("alice", "/portfolios/102/income"),
+                         ("erin", "/portfolios/401/income?fy=2025")):
+        sign_in_as(page, portal, person)
+        page.goto(portal.url + path)
+        assert page.locator(".income-year table td").count() > 2, path
+        assert cells_off_screen(page, ".income-year table th, .income-year table td, .years a", width) == [], path
+        page.context.clear_cookies()
+    context.close()
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (320, 640)])
 def test_the_tax_pages_parcels_keep_gain_and_discount_on_a_phone(chromium, portal, sandbox, width, height):
     """E2: on a phone the parcel tables showed Holding to part of Cost base; Gain, the discount and "Discount from (in N
     days)" sat off-screen in a scrolling box. Each parcel is a card now: every cell of both tables is on screen."""

@@ -349,11 +349,9 @@ def sandbox_income(holding_id, first, last):
 def test_income_by_financial_year_adds_up_each_holdings_dividends(read_as):
     browser = read_as("alice")
     assert 'href="/portfolios/101/income"' in page(browser, "/portfolios/101").text
-    html = page(browser, "/portfolios/101/income").text
-    years = [year.strip() for year in re.findall(r'<h2 id="fy-\d+">([^<]+)', html)]
-    assert years == sorted(years, reverse=True) and years[0] == "2026–27"
-    tables = Tables(html).tables
-    fy_2025_26 = tables[years.index("2025–26")]
+    newest = page(browser, "/portfolios/101/income").text
+    assert [year.strip() for year in re.findall(r'<h2 id="fy-\d+">([^<]+)', newest)] == ["2026–27"]
+    fy_2025_26 = Tables(page(browser, "/portfolios/101/income?fy=2026").text).tables[0]
     cba = next(row for row in fy_2025_26 if row[0].startswith("CBA"))
     net, franking, gross = sandbox_income(1001, "2025-07-01", "2026-06-30")
     assert [digits(cell) for cell in cba[1:]] == [digits(f"{net}"), digits(f"{franking}"), digits(f"{gross}")]
@@ -382,15 +380,14 @@ def test_the_income_page_marks_the_current_year_to_date_and_no_longer_promises_t
 
 def test_foreign_income_is_shown_in_the_portfolios_currency_with_the_original_beside_it(read_as):
     """erin's AAPL paid US$5.00 at 1.53 ($7.65) and US$2.50 at 1.59 ($3.98) in 2024–25: $11.63, paid as US$7.50."""
-    html = page(read_as("erin"), "/portfolios/401/income").text
-    fy_2024_25 = Tables(html).tables[re.findall(r'<h2 id="fy-\d+">([^<]+)', html).index("2024–25")]
+    fy_2024_25 = Tables(page(read_as("erin"), "/portfolios/401/income?fy=2025").text).tables[0]
     aapl = next(row for row in fy_2024_25 if row[0].startswith("AAPL"))
     assert aapl[1] == "$11.63" and aapl[-1] == "US$7.50"
 
 
 def test_a_june_distribution_paid_in_july_is_flagged_in_the_year_it_was_paid(read_as):
-    html = unescape(page(read_as("erin"), "/portfolios/401/income").text)
-    section = " ".join(html.split('2025–26', 1)[1].split('<section', 1)[0].split())
+    html = unescape(page(read_as("erin"), "/portfolios/401/income?fy=2026").text)
+    section = " ".join(html.split('<h2 id="fy-1">2025–26', 1)[1].split('<section', 1)[0].split())
     assert "Paid this year for an earlier year" in section
     assert "<strong>VGS</strong>: $95.40 paid 16 Jul 2025, ex-dividend 30 Jun 2025." in section
 
@@ -536,3 +533,19 @@ def test_a_holding_that_cant_be_computed_says_why_on_its_page_as_the_tax_page_do
     assert f"This holding's position can't be worked out from its trades, because {reason}." in html
     assert "+$1,280.10" not in html and "Sold 150 → 0 held" not in html and "Units held over time" not in html
     assert "Trades" in html and "Sell" in html  # Navexa's trades themselves are still listed
+
+
+def test_income_is_one_year_a_page_with_a_year_picker(read_as):
+    """E18: every year of frank's income was one page (17,095 px at 1280). One year a page, the newest by default, a
+    picker naming every year with income; ?fy= chooses; a year outside them or not a year is a clear 400."""
+    browser = read_as("frank")
+    html = unescape(page(browser, "/portfolios/501/income").text)
+    shown = re.findall(r'<h2 id="fy-\d+">([^<]+)', html)
+    assert [y.strip() for y in shown] == ["2026–27"]
+    picker = html.split('<nav aria-label="Financial year"', 1)[1].split("</nav>", 1)[0]
+    offered = re.findall(r">(\d{4}–\d\d)<", picker)
+    assert offered[0] == "2026–27" and "2020–21" in offered and len(offered) == 7
+    assert 'aria-current="page"' in picker
+    older = unescape(page(browser, "/portfolios/501/income?fy=2021").text)
+    assert [y.strip() for y in re.findall(r'<h2 id="fy-\d+">([^<]+)', older)] == ["2020–21"]
+    assert "Choose a financial year" in page(browser, "/portfolios/501/income?fy=20x1", status=400).text

@@ -1,27 +1,31 @@
 """Portfolio pages: the overview, a portfolio (and its holdings CSV), a holding, income by financial year,
 capital gains (with its two CSVs) and taxable income (with its two)."""
 
-import re
 from datetime import date, timedelta
-from decimal import Decimal
 from fractions import Fraction
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template
 
 from ..core.navexa import client as navexa
 from ..core.navexa.client import resource
 from ..web.cookies import signed_out_cookie
-from ..web.problems import BadInput, NotFound
-from ..web.services import services
+from ..web.problems import NotFound
 from ..web.signed_in import login_required
 from . import cgt, income_records, models, money, planner, tax_report, taxable_income
 from .fetch import fetch
 from .income import income_by_financial_year, income_csv
+from .options import (
+    chosen_fixed_methods,
+    chosen_fy,
+    chosen_losses,
+    chosen_period,
+    chosen_sale,
+    chosen_sort,
+    chosen_tax_options,
+    today,
+)
 from .portfolio import (
-    DEFAULT_PERIOD,
-    DEFAULT_SORT,
     PERIODS,
-    SORT_KEYS,
     PortfolioCard,
     currency_totals,
     holding_rows,
@@ -35,10 +39,6 @@ from .portfolio import (
 from .reading import as_dict, as_list, day_of, text
 
 bp = Blueprint("views", __name__)
-
-
-def today():
-    return services().today()
 
 
 def csv_download(body: str, filename: str) -> Response:
@@ -65,20 +65,6 @@ def portfolios():
              for p in listing]
     return render_template("portfolios.html", cards=cards, totals=currency_totals(cards),
                            unavailable={p["id"] for p in listing if p["id"] not in reports})
-
-
-def chosen_period() -> str:
-    """The period asked for, or the default one for anything unknown (an old link should still work)."""
-    period = request.args.get("period", DEFAULT_PERIOD).upper()
-    return period if period in PERIODS else DEFAULT_PERIOD
-
-
-def chosen_sort() -> tuple[str, str]:
-    key = request.args.get("sort", DEFAULT_SORT[0])
-    direction = request.args.get("dir", "desc" if key == DEFAULT_SORT[0] else "asc")
-    if key not in SORT_KEYS or direction not in ("asc", "desc"):
-        raise BadInput("The holdings table can't be sorted that way.")
-    return key, direction
 
 
 def portfolio_data(portfolio_id: int, periods: list[str], chosen: str) -> dict:
@@ -144,8 +130,13 @@ def income_data(portfolio_id: int):
 @bp.get("/portfolios/<int:portfolio_id>/income")
 @login_required
 def income(portfolio_id):
+    """One financial year a page (the newest with income by default), with a picker of every year there is."""
+    fy = chosen_fy()
     info, currency, years = income_data(portfolio_id)
-    return render_template("income.html", portfolio=info, portfolio_id=portfolio_id, years=years, currency=currency)
+    fy = fy or (years[0].fy if years else None)
+    return render_template("income.html", portfolio=info, portfolio_id=portfolio_id, currency=currency,
+                           years=[y for y in years if y.fy == fy], offered=[y.fy for y in years], chosen=fy,
+                           year_label=money.year_label)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/income.csv")
@@ -156,59 +147,6 @@ def income_download(portfolio_id):
 
 
 # -- capital gains at tax time ------------------------------------------------------------------------------
-
-_YEAR = re.compile(r"[0-9]{4}")  # ASCII digits, the whole value (no trailing newline, no other scripts' digits)
-
-
-def chosen_tax_options() -> tuple[int | None, str, str]:
-    """The financial year (None: the default one), sale-allocation method and entity asked for; 400 for others."""
-    fy, method = request.args.get("fy"), request.args.get("method", cgt.DEFAULT_METHOD)
-    entity = request.args.get("entity", cgt.DEFAULT_ENTITY)
-    latest = money.financial_year_of(today()) + 1
-    if fy is not None and not (_YEAR.fullmatch(fy) and 1990 <= int(fy) <= latest):
-        raise BadInput(f"Choose a financial year by the year it ends, from 1990 to {latest}: fy=2025 is "
-                       "1 July 2024 to 30 June 2025.")
-    if method not in cgt.METHODS:
-        raise BadInput("Choose a sale-allocation method: method=fifo, lifo or min.")
-    if entity not in cgt.ENTITIES:
-        raise BadInput("Choose who holds the portfolio: entity=individual, trust, smsf or company.")
-    return (int(fy) if fy else None), method, entity
-
-
-_AMOUNT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")  # dollars and at most two decimals, the whole value
-
-
-def chosen_losses() -> Decimal:
-    """Net capital losses the person brings from outside this portfolio (?losses=1234.56); 400 for anything else."""
-    given = request.args.get("losses", "").strip()
-    if not given:
-        return Decimal("0.00")
-    if not _AMOUNT.fullmatch(given):
-        raise BadInput("Losses from outside this portfolio are a dollar amount of at least 0 with at most two "
-                       "decimals, such as losses=1234.56.")
-    return Decimal(given).quantize(Decimal("0.01"))
-
-
-_FIXED = re.compile(r"(?:[0-9]{4}-[0-9]{2}:(?:fifo|lifo|min))(?:,[0-9]{4}-[0-9]{2}:(?:fifo|lifo|min))*")
-
-
-def chosen_fixed_methods() -> dict[int, str]:
-    """How earlier years were lodged: ?methods=2024-25:fifo,2023-24:lifo (year as the ATO writes it); 400 else."""
-    given = request.args.get("methods", "").strip().replace(" ", "")
-    if not given:
-        return {}
-    problem = "Give each earlier year's method as methods=2024-25:fifo,2023-24:lifo (fifo, lifo or min)."
-    if not _FIXED.fullmatch(given):
-        raise BadInput(problem)
-    fixed = {}
-    for part in given.split(","):
-        label, _, method = part.partition(":")
-        fy = int(label[:4]) + 1
-        if label != money.year_label(fy).replace("–", "-"):  # 2024-26 is no financial year
-            raise BadInput(problem)
-        fixed[fy] = method
-    return fixed
-
 
 def tax_inputs(portfolio_id: int, cash_income: bool = False) -> tuple[dict, list, object, dict, dict, frozenset]:
     """What the tax pages work from: the portfolio, its holdings, today's values (optional), and each share's and
@@ -272,29 +210,6 @@ def person_tax():
     year = tax_report.person_year(parts, fy, method, entity, losses)
     return render_template("tax_person.html", year=year, methods=cgt.METHODS, entities=cgt.ENTITIES,
                            year_label=money.year_label)
-
-
-_UNITS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def chosen_sale(held: Fraction) -> tuple[Fraction, date]:
-    """The planned sale's units (default: all held) and day (default: today); 400 with the rule for anything else."""
-    given_units, given_day = request.args.get("units", "").strip(), request.args.get("date", "").strip()
-    units = Fraction(given_units) if given_units and _UNITS.fullmatch(given_units) else None
-    if given_units and (units is None or units <= 0 or units > held):
-        raise BadInput(f"Choose how many units to sell: a number above 0 and at most the {tax_report.units_text(held)} held "
-                       "(up to six decimals).")
-    day = None
-    if given_day:
-        try:
-            day = date.fromisoformat(given_day) if _DAY.fullmatch(given_day) else None
-        except ValueError:
-            day = None
-        if day is None or not today() <= day <= today() + timedelta(days=365):
-            raise BadInput(f"Choose a sale date from today ({today():%-d %b %Y}) to a year ahead "
-                           f"({today() + timedelta(days=365):%-d %b %Y}), as YYYY-MM-DD.")
-    return units or held, day or today()
 
 
 @bp.get("/portfolios/<int:portfolio_id>/holdings/<int:holding_id>/plan")
