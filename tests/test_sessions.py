@@ -1,6 +1,7 @@
 """Sessions under attack and under failure: fixation, what a signed-out visitor costs, a flood of
 anonymous sign-in starts, one absolute lifetime, and Redis going away."""
 
+import html
 import http.client
 import json
 import re
@@ -248,6 +249,21 @@ def test_with_redis_down_each_request_logs_one_line_and_healthz_stays_up(make_po
     assert all(r.exc_info is None for r in caplog.records)
     assert person.page("/healthz").status_code == 200
     assert person.page("/readyz").status_code == 503
+
+
+def test_redis_trouble_and_an_oversized_form_get_the_portals_own_plain_words(make_portal, sandbox, caplog):
+    """E19: a hung Redis said "The portal's session store can't be reached" (the machinery, not what it means to the
+    person); a form over 1 MB got werkzeug's "Request Entity Too Large". Each is the portal's own page in plain words."""
+    person, _, _ = signed_in_then_redis_stops(make_portal, sandbox, caplog)
+    down = person.page("/portfolios")
+    said = html.unescape(down.text)
+    assert down.status_code == 503 and "Navexa Portal is briefly unavailable" in said
+    assert "session store" not in said and "Your portfolios are safe" in said
+    portal = make_portal()
+    big = requests.post(portal.url + "/logout", data={"csrf_token": "x", "pad": "a" * (1024 * 1024 + 10)}, timeout=10)
+    said = html.unescape(big.text)
+    assert big.status_code == 413 and "That's more than the portal accepts" in said
+    assert "Request Entity Too Large" not in said and "1 MB" in said
 
 
 # -- every way a session ends leaves none of its keys ----------------------------------------------------------

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from ..core.navexa import client as navexa
 from ..core.oauth import provider
 from ..core.observability.metrics import REDIS_ERRORS
+from ..settings import MAX_BODY
 from .problems import PortalError, SessionExpired, StoreUnavailable, json_body, navexa_error, provider_error
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,10 @@ def render_provider_failure(error: provider.ProviderFailure):
     return render_error(provider_error(error, retry_link()))
 
 
-HTTP_TITLES = {404: "Page not found", 405: "That method isn't allowed here"}
-HTTP_MESSAGES = {404: "There's nothing at this address. The link may be mistyped, or the page may have moved."}
+HTTP_TITLES = {404: "Page not found", 405: "That method isn't allowed here", 413: "That's more than the portal accepts"}
+HTTP_MESSAGES = {404: "There's nothing at this address. The link may be mistyped, or the page may have moved.",
+                 413: f"What was sent is larger than {MAX_BODY // (1024 * 1024)} MB, the most the portal accepts in one "
+                      "request. Nothing was changed: go back and send less."}
 
 
 def render_http_exception(error: HTTPException):

@@ -132,7 +132,11 @@ class UpstreamContent(PortalError):
 
 
 class StoreUnavailable(PortalError):
-    code, status, title, message = "store_unavailable", 503, "The portal's session store can't be reached", AGAIN_SOON
+    """Redis (where sign-ins are kept) isn't answering: said as what it means to the person, not as the machinery."""
+
+    code, status, title = "store_unavailable", 503, "Navexa Portal is briefly unavailable"
+    message = ("The portal can't check who is signed in just now, so it can't show your pages. Your portfolios are "
+               "safe at Navexa. Please try again in a minute.")
 
 
 @dataclass(frozen=True)
