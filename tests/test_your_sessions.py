@@ -6,10 +6,12 @@ import subprocess
 import sys
 
 import pytest
+import redis
 
 from portal.core.sessions.browsers import describe
 from portal.core.sessions.record import SEEN, SEEN_EVERY
 from portal.signin.your_sessions import ago, handle_of
+from tests.conftest import LONE_DB
 from tests.helpers import PortalBrowser, session_key, token_key
 from tests.oauth_helpers import refresh as sandbox_refresh
 
@@ -115,6 +117,26 @@ def test_a_browser_whose_session_was_ended_elsewhere_is_told_why_before_navexas_
     assert "next=/portfolios/101?period%3DALL" in ended.text or "next=%2Fportfolios%2F101%3Fperiod%3DALL" in ended.text
     fresh = PortalBrowser(portal, sandbox)  # a browser that never signed in goes to sign in as before
     assert "expired" not in fresh.get(portal.url + "/portfolios", allow_redirects=False, timeout=10).headers["Location"]
+
+
+def test_two_sessions_of_the_same_browser_are_told_apart_by_when_and_where(make_portal, redis_url, sandbox):
+    """E20: relative times only, and nothing told two "Firefox on Windows" sessions apart. Each card gives the date
+    and time in UTC, named, beside "ago", and the address it signed in from as the trusted proxy told it; and
+    "Sign out everywhere", the most drastic action, is not the primary button."""
+    url = redis_url.rstrip("/") + f"/{LONE_DB}"  # alice's sessions of this test only
+    redis.Redis.from_url(url).flushdb()
+    portal = make_portal(REDIS_URL=url, TRUSTED_PROXY_COUNT="1")
+    home, office = PortalBrowser(portal, sandbox), PortalBrowser(portal, sandbox)
+    for person, address in ((home, "203.0.113.7"), (office, "198.51.100.23")):
+        person.headers.update({"User-Agent": FIREFOX_WINDOWS, "X-Forwarded-For": address})
+        assert person.sign_in().status_code == 302
+    page = html.unescape(home.page("/sessions").text)
+    cards = re.findall(r'<li class="card session[^"]*">(.*?)</li>', page, re.S)
+    assert len(cards) == 2 and all("Firefox on Windows" in card for card in cards)
+    assert "From 203.0.113.7" in " ".join(cards[0].split()) and "From 198.51.100.23" in " ".join(cards[1].split())
+    assert all(re.search(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC", card) for card in cards)
+    everywhere = re.search(r'<button type="submit" class="([^"]+)">Sign out everywhere</button>', page).group(1)
+    assert "secondary" in everywhere.split()
 
 
 @pytest.mark.parametrize("form", ["/sessions/end", "/sessions/end-others", "/sessions/end-everywhere"])

@@ -12,11 +12,13 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from ..core.observability.metrics import SESSIONS_ENDED
-from ..core.sessions.record import BROWSER, SEEN, STARTED
+from ..core.sessions import browsers
+from ..core.sessions.record import ADDRESS, BROWSER, SEEN, STARTED
 from ..core.values import is_number
 from ..web import sessions
 from ..web.problems import BadInput
@@ -36,6 +38,15 @@ class Listed:
     started: str  # "3 hours ago"
     last_used: str
     this_one: bool
+    started_at: str = ""  # "6 Dec 2026, 18:42 UTC": the moment, with its zone named
+    last_used_at: str = ""
+    address: str | None = None  # where it signed in from, if the session recorded it
+
+
+def utc_moment(epoch: float) -> str:
+    """"6 Dec 2026, 18:42 UTC": a moment a person can compare across devices, its zone named."""
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
 
 
 def handle_of(sid: str) -> str:
@@ -68,6 +79,9 @@ def listing(records: dict[str, dict], this_sid: str | None = None) -> list[Liste
     def when(value) -> str:
         return ago(now - value) if is_number(value) else "at an unknown time"
 
+    def at(value) -> str:
+        return utc_moment(value) if is_number(value) else ""
+
     def order(item) -> tuple:
         sid, data = item
         started = data.get(STARTED)
@@ -75,7 +89,8 @@ def listing(records: dict[str, dict], this_sid: str | None = None) -> list[Liste
 
     return [Listed(handle=handle_of(sid), browser=str(data.get(BROWSER) or "An unknown browser")[:60],
                    started=when(data.get(STARTED)), last_used=when(data.get(SEEN)),
-                   this_one=sid == this_sid)
+                   this_one=sid == this_sid, started_at=at(data.get(STARTED)), last_used_at=at(data.get(SEEN)),
+                   address=browsers.address(data.get(ADDRESS)) if isinstance(data.get(ADDRESS), str) else None)
             for sid, data in sorted(records.items(), key=order)]
 
 

@@ -28,6 +28,7 @@ from flask import current_app, request, session
 from ..core.oauth.refresh_failures import SessionEnded
 from ..core.sessions import browsers
 from ..core.sessions.record import (
+    ADDRESS,
     BROWSER,
     CLAIM,
     EXPIRES_AT,
@@ -104,6 +105,7 @@ def start(user: User, token: dict, new_sid: str | None = None, idp_sid: str | No
     session.clear()
     session.update({USER: asdict(user), EXPIRES_AT: ends_at, STARTED: int(now), SEEN: int(now),
                     BROWSER: browsers.describe(request.headers.get("User-Agent")),
+                    ADDRESS: browsers.address(request.remote_addr),
                     SAME_SITE: secrets.token_urlsafe(32), INDEXED: 1})
     if idp_sid:
         session[IDP_SID] = idp_sid

@@ -4,6 +4,7 @@ Only what a person recognises ("Firefox on Windows", "Safari on iPhone"); never 
 a page would otherwise show back verbatim, and which anyone can set to anything.
 """
 
+import ipaddress
 import re
 
 # First match wins: Edge and Opera say "Chrome" too, Chrome says "Safari" too.
@@ -24,3 +25,12 @@ def describe(user_agent: str | None) -> str:
     if browser and system:
         return f"{browser} on {system}"
     return browser or system or "An unknown browser"
+
+
+def address(remote: str | None) -> str | None:
+    """The address a session signed in from, as an IP address (what ProxyFix made of the trusted proxies' header);
+    None for anything that isn't one (a header can say anything: the page never shows it back raw)."""
+    try:
+        return str(ipaddress.ip_address((remote or "").strip()))
+    except ValueError:
+        return None

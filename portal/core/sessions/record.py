@@ -8,6 +8,7 @@ The record is JSON (web.session_store keeps it). Its fields, each written by one
 | EXPIRES_AT (`exp`) | the session's absolute end, epoch seconds (never extended) | web.sessions.start |
 | STARTED (`started`), SEEN (`seen`) | when it began; when it was last used, to SEEN_EVERY | web.sessions |
 | BROWSER (`browser`) | the browser and system it began on, in a few words | web.sessions |
+| ADDRESS (`from`) | the address it signed in from, as far as the trusted proxies tell it (shown to the person) | web.sessions.start |
 | SAME_SITE (`same_site`) | the value the Strict same-site cookie must carry | web.sessions.start |
 | INDEXED (`indexed`) | set once the session is in the index (sign-in; first use for an older session) | web.sessions |
 | IDP_SID (`idp_sid`) | the Navexa sign-in session's `sid`, if the ID token had one | web.sessions.start |
@@ -29,6 +30,7 @@ EXPIRES_AT = "exp"
 STARTED = "started"
 SEEN = "seen"
 BROWSER = "browser"
+ADDRESS = "from"
 SAME_SITE = "same_site"
 INDEXED = "indexed"
 IDP_SID = "idp_sid"
