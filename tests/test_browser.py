@@ -202,6 +202,30 @@ def cells_off_screen(page, selector: str, width: int) -> list:
         .map(c => c.textContent.trim())""", [selector, width])
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_cards_never_touch_what_follows_and_chart_labels_are_never_cut(chromium, portal, sandbox, width):
+    """E21: the tax page's summary card touched its working table, the portfolio's "Download CSV" touched the summary
+    card, and a sector's label was cut ("Communication Serv…") with room to spare."""
+    context = chromium.new_context(viewport={"width": width, "height": 900}, locale="en-AU", is_mobile=width < 400)
+    page = context.new_page()
+    sign_in_as(page, portal, "erin")
+    gaps = """() => [...document.querySelectorAll('dl.summary')].map(card => {
+        let next = card.nextElementSibling; while (next && !next.offsetHeight) next = next.nextElementSibling;
+        const below = next || card.parentElement.nextElementSibling;
+        return below ? below.getBoundingClientRect().top - card.getBoundingClientRect().bottom : 99; })"""
+    for path in ("/portfolios/401/tax?fy=2025", "/portfolios/401"):
+        page.goto(portal.url + path)
+        assert all(gap >= 8 for gap in page.evaluate(gaps)), (path, page.evaluate(gaps))
+    page.context.clear_cookies()
+    sign_in_as(page, portal, "alice")
+    page.goto(portal.url + "/portfolios/102")  # "Information Technology"
+    labels = page.evaluate("[...document.querySelectorAll('.bar-label')].map(l => [l.textContent, l.scrollWidth > "
+                           "l.clientWidth + 1 || l.getBoundingClientRect().width < 20])")
+    assert "Information Technology" in [text for text, _ in labels]
+    assert [text for text, cut in labels if cut] == []
+    context.close()
+
+
 @pytest.mark.parametrize("width", [1024, 1280, 1440])
 def test_the_holdings_table_shows_every_column_on_a_laptop(chromium, portal, sandbox, width):
     """E7: at 1024 px the holdings table hid Capital gain, Dividends and Return in a scrolling box (alice's and erin's),
