@@ -549,3 +549,13 @@ def test_income_is_one_year_a_page_with_a_year_picker(read_as):
     older = unescape(page(browser, "/portfolios/501/income?fy=2021").text)
     assert [y.strip() for y in re.findall(r'<h2 id="fy-\d+">([^<]+)', older)] == ["2020–21"]
     assert "Choose a financial year" in page(browser, "/portfolios/501/income?fy=20x1", status=400).text
+
+
+def test_the_portfolio_and_income_pages_say_whose_figure_each_is_and_how_it_is_rounded(read_as):
+    """E23: erin's all-time dividends were $266.12 on the portfolio page (Navexa's total) and $266.13 summed on the
+    income page (each payment rounded, then added). Both pages now say which figure is whose and how it rounds."""
+    browser = read_as("erin")
+    portfolio = " ".join(unescape(page(browser, "/portfolios/401").text).split())
+    assert "These are Navexa's own figures, from its performance report, as it rounds them." in portfolio
+    income = " ".join(unescape(page(browser, "/portfolios/401/income?fy=2025").text).split())
+    assert "Each payment is rounded to the cent (half a cent up) and the totals add the rounded payments" in income
