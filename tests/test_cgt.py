@@ -155,13 +155,26 @@ def test_a_trade_in_the_base_currency_is_taken_at_one_whatever_its_rate_says():
     assert rows(found)[0][3:6] == ("100.00", "110.00", "10.00")
 
 
-def test_rounding_is_per_row_and_the_totals_add_the_rows():
-    """3 × $10.00 + $10.00 = $40.00, $13.333… a unit. Two sales of 1 at $20.00: each cost 40/3 = $13.33
-    (half up), gain $6.67; the unit still held has cost base $13.33. The year's gains: $13.34, the rows' sum."""
+def test_a_part_sold_parcels_parts_add_up_to_what_was_paid_and_the_totals_add_the_rows():
+    """3 × $10.00 + $10.00 = $40.00, $13.333… a unit. Two sales of 1 at $20.00 and one unit still held. Rounding
+    each part alone gives 13.33 three times: $39.99, a cent less than was paid. The running total is rounded instead
+    and each part is what it adds: first sale 40/3 = 13.333 → $13.33 (gain $6.67); second 80/3 = 26.667 → $26.67,
+    less 13.33 = $13.34 (gain $6.66); still held: $40.00 − $26.67 = $13.33. Parts: 13.33 + 13.34 + 13.33 = $40.00.
+    The year's gains, $13.33, are the rows' sum."""
     found = gains([trade("2024-01-01", "Buy", 3, 10, 10), trade("2024-02-01", "Sell", 1, 20), trade("2024-03-01", "Sell", 1, 20)])
-    assert [str(d.gain) for d in found.disposals] == ["6.67", "6.67"]
+    assert [str(d.cost_base) for d in found.disposals] == ["13.33", "13.34"]
+    assert [str(d.gain) for d in found.disposals] == ["6.67", "6.66"]
     assert str(found.open[0].cost_base) == "13.33"
-    assert summarise(found.disposals, HALF).other_gains == D("13.34")
+    assert sum(d.cost_base for d in found.disposals) + found.open[0].cost_base == D("40.00")
+    assert summarise(found.disposals, HALF).other_gains == D("13.33")
+
+
+def test_a_sales_parts_add_up_to_its_proceeds():
+    """A sale of 3 at $10.00 less $10.00 brokerage ($20.00) across three parcels of 1: a third each, 6.667 → the
+    running total rounded: $6.67, $13.33 − 6.67 = $6.66, $20.00 − 13.33 = $6.67: $20.00."""
+    found = gains([trade("2024-01-01", "Buy", 1, 1), trade("2024-01-02", "Buy", 1, 1), trade("2024-01-03", "Buy", 1, 1),
+                   trade("2024-02-01", "Sell", 3, 10, 10)])
+    assert [str(d.proceeds) for d in found.disposals] == ["6.67", "6.66", "6.67"]
 
 
 def test_a_sale_of_more_than_is_held_cant_be_computed():

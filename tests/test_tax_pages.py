@@ -19,20 +19,22 @@ TAX = "/portfolios/401/tax"
 #        gain $560.08, discountable
 #    50 of the 3 Jul 2023 parcel (100 × $34.00 + $19.95 = $3,419.95): cost $1,709.98 (1,709.975 half up), proceeds
 #        1,800 − 9.98333 = $1,790.02, gain $80.04; not discountable: the day before its discount (4 Jul 2024)
-#  WOW sale 4 Jul 2024, 30 × $36.50 − $9.95: 30 of the 3 Jul 2023 parcel: cost $1,025.99 (1,025.985), proceeds
-#        $1,085.05, gain $59.06, discountable: the first day of it
+#  WOW sale 4 Jul 2024, 30 × $36.50 − $9.95: 30 of the 3 Jul 2023 parcel: 1,025.985 exactly; the parcel's parts add
+#        up to what was paid, so the running total is rounded: 1,709.975 + 1,025.985 = 2,735.96, less the $1,709.98
+#        already taken = cost $1,025.98 (the 20 still held: 3,419.95 − 2,735.96 = $683.99; 1,709.98 + 1,025.98 +
+#        683.99 = $3,419.95); proceeds $1,085.05, gain $59.07, discountable: the first day of it
 #  AAPL sale 12 Nov 2024, 10 × US$224.00 − US$5.00 at 1.53: proceeds $3,419.55; cost (20 × US$150 + US$5) × 1.49
 #        × 10/20 = $2,238.73 (2,238.725); gain $1,180.82, discountable
 #  XRO sale 3 Feb 2025, 40 × $130.00 − $19.95 = $5,180.05; cost (50 × $160 + $19.95) × 40/50 = $6,415.96: loss $1,235.91
 #  ANZ sale 1 Mar 2025, 80 × $30.10 − $19.95 = $2,388.05; cost (200 × $27.50 + $19.95) × 80/200 = $2,207.98:
 #        gain $180.07, discountable (bought 29 Feb 2024: from 1 Mar 2025)
-#  Year: discountable 560.08 + 59.06 + 1,180.82 + 180.07 = $1,980.03; other $80.04; losses $1,235.91, of which
-#        $80.04 against the other gain and $1,155.87 against discountable ones, leaving $824.16; individual
-#        discount 50 % = $412.08; net capital gain $412.08. An SMSF: 824.16 / 3 = $274.72; net $549.44.
+#  Year: discountable 560.08 + 59.07 + 1,180.82 + 180.07 = $1,980.04; other $80.04; losses $1,235.91, of which
+#        $80.04 against the other gain and $1,155.87 against discountable ones, leaving $824.17; individual
+#        discount 50 % = 412.085 → $412.09; net capital gain $412.08. An SMSF: 824.17 / 3 = $274.72; net $549.45.
 FY2025_FIFO_ROWS = [
     ["WOW", "4001", "2022-07-15", "2024-07-03", "100", "3019.95", "3580.03", "560.08", "yes", "A1", ""],
     ["WOW", "4001", "2023-07-03", "2024-07-03", "50", "1709.98", "1790.02", "80.04", "no", "A1", ""],
-    ["WOW", "4001", "2023-07-03", "2024-07-04", "30", "1025.99", "1085.05", "59.06", "yes", "A1", ""],
+    ["WOW", "4001", "2023-07-03", "2024-07-04", "30", "1025.98", "1085.05", "59.07", "yes", "A1", ""],
     ["AAPL", "4004", "2023-03-10", "2024-11-12", "10", "2238.73", "3419.55", "1180.82", "yes", "A1", ""],
     ["XRO", "4003", "2024-08-01", "2025-02-03", "40", "6415.96", "5180.05", "-1235.91", "no", "A1", ""],
     ["ANZ", "4002", "2024-02-29", "2025-03-01", "80", "2207.98", "2388.05", "180.07", "yes", "A1", ""],
@@ -63,9 +65,9 @@ def test_the_report_opens_on_the_latest_year_with_a_sale_and_adds_up_as_the_ato_
     working = Tables(html).tables[0]
     assert working == [["Gains the discount can't apply to (held under 12 months)", "$80.04"],
                        ["Less capital losses, applied to them first", "−$80.04"],
-                       ["Discountable gains (held 12 months or more)", "$1,980.03"],
+                       ["Discountable gains (held 12 months or more)", "$1,980.04"],
                        ["Less the rest of the capital losses", "−$1,155.87"],
-                       ["Less the discount (individual: 50%)", "−$412.08"]]
+                       ["Less the discount (individual: 50%)", "−$412.09"]]
     assert "<dt>Net capital gain</dt><dd class=\"big\">$412.08</dd>" in html
 
 
@@ -87,7 +89,7 @@ def test_the_page_and_the_csv_show_the_same_parcels(erin):
 def test_an_smsf_gets_a_third_off_what_is_left(erin):
     html = page(erin, TAX + "?fy=2025&entity=smsf").text
     assert "Less the discount (self-managed super fund: 33⅓%)" in html
-    assert "<dt>Net capital gain</dt><dd class=\"big\">$549.44</dd>" in html  # 824.16 − 274.72
+    assert "<dt>Net capital gain</dt><dd class=\"big\">$549.45</dd>" in html  # 824.17 − 274.72
 
 
 def test_lifo_matches_the_newest_parcels_first(erin):
@@ -176,9 +178,9 @@ def test_trades_navexa_cant_give_name_the_holding_instead_of_failing_the_page(er
     erin.navexa.config(api_error={"status": 503, "count": 1, "match": "/holdings/4002/trades"})
     html = unescape(page(erin, TAX + "?fy=2025").text)
     assert "<strong>ANZ</strong>: can't be computed, because Navexa couldn't give us its trades just now." in html
-    # The totals leave ANZ's $180.07 out, and say so: discountable 1,980.03 − 180.07 = $1,799.96, less $1,155.87 of
-    # losses = $644.09; the discount 322.045 → $322.05; net $322.04.
-    assert '<dt>Net capital gain</dt><dd class="big">$322.04</dd>' in html and "$412.08" not in html
+    # The totals leave ANZ's $180.07 out, and say so: discountable 1,980.04 − 180.07 = $1,799.97, less $1,155.87 of
+    # losses = $644.10; the discount $322.05; net $322.05.
+    assert '<dt>Net capital gain</dt><dd class="big">$322.05</dd>' in html and "$412.08" not in html
 
 
 def test_the_portfolio_page_links_to_the_report(erin):
@@ -194,8 +196,8 @@ def test_the_year_menu_lists_every_year_from_the_first_trade_to_now(erin):
 
 
 def test_losses_from_outside_the_portfolio_are_applied_after_the_years_own(erin):
-    """2024–25 with $500.00 brought in: the year's own losses leave $824.16 of discountable gains (above); $500.00
-    more leaves $324.16; the discount (50 %) $162.08; net capital gain $162.08. The figure stays in the form."""
+    """2024–25 with $500.00 brought in: the year's own losses leave $824.17 of discountable gains (above); $500.00
+    more leaves $324.17; the discount (50 %) 162.085 → $162.09; net capital gain $162.08. The figure stays in the form."""
     html = unescape(page(erin, TAX + "?fy=2025&losses=500").text)
     assert "<dt>Net capital gain</dt><dd class=\"big\">$162.08</dd>" in html
     assert "Net capital loss brought forward from 2023–24 and earlier</dt><dd>$500.00</dd>" in html

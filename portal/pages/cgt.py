@@ -12,8 +12,10 @@ The conventions (the README and the tax page state them too):
 - the discount applies to a parcel held at least 12 months, not counting the day it was acquired nor the
   day it was disposed of: `discount_from()` is the first disposal day that qualifies (bought 1 July 2023:
   2 July 2024; bought 29 February 2024: 1 March 2025);
-- each matched parcel's cost base and proceeds are rounded to the cent (half up) and its gain is their
-  difference, so every total is the sum of the rows a CSV shows;
+- each matched parcel's cost base and proceeds are in cents (half up) and its gain is their difference, so every
+  total is the sum of the rows a CSV shows; a part-sold parcel's parts (each sale's and what is still held) add up
+  to its whole cost base rounded once, and a sale's parts to its whole proceeds: the running total is rounded and
+  each part is what it adds (Parcel.cents_of), so an earlier year's figures never change when a later sale comes;
 - corporate actions (splits, consolidations, returns of capital, AMIT cost base adjustments) are applied to the
   parcels held on their day as pages.corporate_actions says; reinvested dividends and opening balances are parcels;
 - the year: capital losses go first against gains the discount can't apply to, then against discountable
@@ -99,9 +101,26 @@ class Parcel:
     held: Fraction  # units still held (scaled by splits and consolidations)
     cost: Fraction  # the cost base of the units still held, in base currency, brokerage included
     order: int = 0  # the acquisition's place among the holding's
+    taken: Fraction = Fraction(0)  # the exact cost base its sales have taken so far
+    taken_cents: Decimal = Decimal("0.00")  # what they took, in the cents each was given
 
     def cost_of(self, units: Fraction) -> Fraction:
         return self.cost * units / self.held
+
+    def cents_of(self, exact: Fraction) -> Decimal:
+        """The next part's cost base in cents, so that every part of the parcel (each sale's, and what is still
+        held) adds up to the parcel's whole cost base rounded once: the running total is rounded, and each part is
+        what it adds (a part-sold parcel's parts never add up to a cent more or less than was paid)."""
+        return cents(self.taken + exact) - self.taken_cents
+
+    def take(self, units: Fraction) -> Decimal:
+        """Take `units` out of the parcel: their cost base in cents (cents_of), the parcel left with the rest."""
+        exact = self.cost_of(units)
+        part = self.cents_of(exact)
+        self.taken, self.taken_cents = self.taken + exact, self.taken_cents + part
+        self.cost -= exact
+        self.held -= units
+        return part
 
 
 @dataclass(frozen=True)
@@ -172,7 +191,7 @@ def match(trades: list[TaxTrade], method: "str | MethodPlan", discount_rate: Fra
                                 f"{units_said(held)} held then")
         disposals += sell(parcels, trade, method if isinstance(method, str) else method.for_day(trade.day),
                           discount_rate, symbol, holding_id)
-    still_held = [OpenParcel(symbol, holding_id, p.acquired, p.held, cents(p.cost), discount_from(p.acquired), p.cost)
+    still_held = [OpenParcel(symbol, holding_id, p.acquired, p.held, p.cents_of(p.cost), discount_from(p.acquired), p.cost)
                   for p in parcels if p.held > 0]
     acquired = [p.acquired for p in parcels]
     disposals = [replace(d, possible_wash_sale=True) if possible_wash_sale(d, acquired) else d for d in disposals]
@@ -181,20 +200,23 @@ def match(trades: list[TaxTrade], method: "str | MethodPlan", discount_rate: Fra
 
 def sell(parcels: list[Parcel], trade: TaxTrade, method: str, discount_rate: Fraction, symbol: str | None = None,
          holding_id: int | None = None) -> list[Disposal]:
-    """One sale matched to the parcels it disposes of (they are changed: what is sold leaves them)."""
+    """One sale matched to the parcels it disposes of (they are changed: what is sold leaves them). Each part's cost
+    base and proceeds are in cents such that the parts of a parcel add up to its cost base, and the parts of a sale
+    to its proceeds (Parcel.cents_of)."""
     disposals, left = [], trade.units
+    whole, proceeds_so_far = (trade.units * trade.price - trade.brokerage) * trade.rate, Decimal("0.00")
     for parcel in _allocation_order(parcels, trade, method, discount_rate):
         if left == 0:
             break
         take = min(left, parcel.held)
         if take == 0:
             continue
-        cost_base = cents(parcel.cost_of(take))
-        proceeds = cents((take * trade.price - trade.brokerage * take / trade.units) * trade.rate)
+        cost_base = parcel.take(take)
+        sold = trade.units - left + take  # the sale's units matched so far, this part's included
+        proceeds = cents(whole * sold / trade.units) - proceeds_so_far  # the parts add up to the sale's proceeds
+        proceeds_so_far += proceeds
         disposals.append(Disposal(symbol, holding_id, parcel.acquired, trade.day, take, cost_base, proceeds,
                                   proceeds - cost_base, trade.day >= discount_from(parcel.acquired)))
-        parcel.cost -= parcel.cost_of(take)
-        parcel.held -= take
         left -= take
     return disposals
 
