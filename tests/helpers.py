@@ -1,5 +1,7 @@
 """Test helpers: a live portal on a real socket, a signed-in browser, a movable clock, key names."""
 
+import csv
+import io
 import json
 import logging
 import os
@@ -176,6 +178,18 @@ def page(browser, path, status=200):
     response = browser.get(browser.portal.url + path, allow_redirects=False, timeout=30)
     assert response.status_code == status, response.text[:500]
     return response
+
+
+def csv_parts(text: str) -> tuple[dict, list[list[str]]]:
+    """A downloaded CSV's summary block (name → value, up to the first blank row) and its table (header first)."""
+    rows = list(csv.reader(io.StringIO(text)))
+    blank = rows.index([])
+    return {row[0]: row[1] for row in rows[1:blank]} | {"title": rows[0][1]}, rows[blank + 1:]
+
+
+def csv_table(text: str) -> list[list[str]]:
+    """A downloaded CSV's table, header first (its summary block skipped)."""
+    return csv_parts(text)[1]
 
 
 class Tables(HTMLParser):

@@ -178,6 +178,11 @@ def test_the_taxable_income_page_prints_on_a4(page, portal, sandbox):
     assert page.get_by_text("Printed from Navexa Portal on").is_visible()
     pdf = page.pdf(format="A4", print_background=False)
     assert pdf.startswith(b"%PDF") and b"/MediaBox [0 0 595" in pdf  # 595 × 842 points: A4
+    for path, fact in ((TAXABLE_INCOME_PAGES[0], "Held by"), ("/portfolios/701/tax?fy=2026", "Sale allocation"),
+                       ("/portfolios/701/income?fy=2026", "Basis")):
+        page.goto(portal.url + path)  # on paper, each carries the facts its CSV starts with
+        assert page.locator(".print-facts dt", has_text=fact).is_visible(), path
+        assert page.locator(".print-facts dd", has_text="Income").first.is_visible(), path
 
 
 @pytest.mark.screenshots

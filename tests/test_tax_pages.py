@@ -2,14 +2,12 @@
 edges: sandbox/data.py TAX_TRADES), at the page layer (the sandbox's API in-process: tests/conftest.read_as), with
 one test over real HTTP. The figures are worked by hand below."""
 
-import csv
-import io
 import re
 from html import unescape
 
 import pytest
 
-from tests.helpers import Tables, page
+from tests.helpers import Tables, csv_parts, csv_table, page
 
 TAX = "/portfolios/401/tax"
 
@@ -56,7 +54,7 @@ def test_over_http_the_report_and_its_csv_answer_for_a_signed_in_person(as_user)
 
 
 def csv_rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.text)))
+    return csv_table(response.text)
 
 
 def test_the_report_opens_on_the_latest_year_with_a_sale_and_adds_up_as_the_ato_does(erin):
@@ -429,3 +427,21 @@ def test_a_holding_navexa_has_no_trades_for_says_so_by_its_name_and_no_currency_
     assert "<strong>Unnamed holding</strong>: can't be computed, because Navexa has no trades for it" in html
     assert "A holding without a symbol" not in html and "couldn't give us its trades just now" not in html
     assert "Trades in another currency" not in html
+
+
+def test_every_csv_starts_with_what_it_is_for_an_accountant(erin):
+    """Issue 27's exports: each download opens with a block naming the portfolio, the year, the method, who holds it,
+    the currency and the year's totals (the capital gains CSV's are the page's: net capital gain $412.08), then a
+    blank row, then the table."""
+    facts, table = csv_parts(page(erin, "/portfolios/401/cgt.csv?fy=2025&method=fifo&entity=smsf").text)
+    assert facts["title"] == "Capital gains by parcel" and facts["Portfolio"] == "Tax time"
+    assert facts["Financial year"] == "2024–25 (2024-07-01 to 2025-06-30)"
+    assert (facts["Sale allocation"], facts["Held by"], facts["Currency"]) == ("First in, first out", "Self-managed super fund", "AUD")
+    assert facts["Net capital gain"] == "549.45" and "FMG" in facts["Not in these figures"]
+    assert table[0] == CGT_HEADER
+    for path, title in (("/portfolios/401/unrealised.csv", "Unrealised gains by parcel"),
+                        ("/portfolios/401/holdings.csv", "Holdings"),
+                        ("/portfolios/401/income.csv", "Income by financial year")):
+        facts, table = csv_parts(page(erin, path).text)
+        assert facts["title"] == title and facts["Portfolio"] == "Tax time" and facts["Made on"] == "2026-11-21"
+        assert table and table[0][0] in ("symbol", "Symbol", "Financial year")

@@ -12,7 +12,7 @@ import pytest
 from portal.pages import holding_period, income_records, taxable_income
 from portal.pages.taxable_income import CapitalGains, foreign_offset, small_shareholder_exempt
 from portal.pages.trades import read_trades
-from tests.helpers import Tables
+from tests.helpers import Tables, csv_table
 
 TODAY = date(2026, 11, 21)
 SHARE = {"id": 1, "symbol": "FFD", "currencyCode": "AUD"}
@@ -258,7 +258,7 @@ def text_of(browser, path) -> str:
 
 
 def totals_of(browser, path) -> dict:
-    rows = list(csv.reader(io.StringIO(browser.client.get(path).get_data(as_text=True))))
+    rows = csv_table(browser.client.get(path).get_data(as_text=True))
     assert rows[0] == list(taxable_income.TOTALS_COLUMNS)
     return {(row[1] or row[2]): row[3] for row in rows[1:]}
 
@@ -286,8 +286,7 @@ def test_ivys_individual_year_on_its_labels(read_as):
 
 
 def test_ivys_payments_csv_has_a_row_per_payment(read_as):
-    rows = list(csv.reader(io.StringIO(read_as("ivy").client.get("/portfolios/701/taxable-income.csv?fy=2026")
-                                       .get_data(as_text=True))))
+    rows = csv_table(read_as("ivy").client.get("/portfolios/701/taxable-income.csv?fy=2026").get_data(as_text=True))
     assert rows[0] == list(taxable_income.CSV_COLUMNS)
     by_symbol = {}
     for row in rows[1:]:

@@ -1,14 +1,12 @@
 """Portfolio pages over real HTTP against the sandbox: content, isolation, CSV, errors, odd data."""
 
-import csv
-import io
 import re
 from html import unescape
 
 import pytest
 
 from portal.pages.portfolio import months_before
-from tests.helpers import PINNED_TODAY, PortalBrowser, Tables, page
+from tests.helpers import PINNED_TODAY, PortalBrowser, Tables, csv_table, page
 from tools.stack import start_redis
 
 
@@ -180,7 +178,7 @@ def test_the_csv_matches_the_table(read_as):
     response = page(browser, "/portfolios/101/holdings.csv?period=1Y&sort=symbol&dir=asc")
     assert response.headers["Content-Type"].startswith("text/csv")
     assert 'filename="portfolio-101-holdings-1y.csv"' in response.headers["Content-Disposition"]
-    records = list(csv.reader(io.StringIO(response.text)))
+    records = csv_table(response.text)
     assert records[0][:10] == ["Symbol", "Name", "Exchange", "Units", "Price", "Value", "Weight %", "Capital gain",
                                "Dividends", "Return %"]
     assert len(records) - 1 == len(rows)
@@ -361,7 +359,7 @@ def test_the_income_csv_matches_the_page(read_as):
     browser = read_as("alice")
     response = page(browser, "/portfolios/101/income.csv")
     assert 'filename="portfolio-101-income-by-financial-year.csv"' in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.text)))
+    rows = csv_table(response.text)
     assert rows[0] == ["Financial year", "Symbol", "Name", "Paid", "Ex-dividend", "Ex-dividend in an earlier year",
                        "Payment currency", "Net in payment currency", "Exchange rate", "Net", "Franking credits", "Gross",
                        "Portfolio currency", "Note"]
@@ -416,7 +414,7 @@ def test_a_503_for_one_holdings_income_costs_only_that_holding(as_user, sandbox)
     html = unescape(page(browser, "/portfolios/101/income").text)
     assert "Navexa couldn't give us the income of BHP just now" in html
     assert "CBA" in html and "Total (incomplete)" in html
-    rows = list(csv.reader(io.StringIO(page(browser, "/portfolios/101/income.csv").text)))
+    rows = csv_table(page(browser, "/portfolios/101/income.csv").text)
     bhp = [r for r in rows if r[1] == "BHP"]
     assert bhp and all(r[-1] == "income unavailable from Navexa: this year's figures are incomplete" for r in bhp)
     assert any(r[1] == "CBA" and r[9] for r in rows)  # the others are there
@@ -497,11 +495,11 @@ def test_taxable_income_over_http_page_and_csvs_for_an_individual_and_an_smsf(as
     browser = as_user("ivy")
     html = " ".join(unescape(page(browser, "/portfolios/701/taxable-income").text).split())
     assert "<th scope=\"row\">11U</th><td class=\"what\">Franking credit</td> <td class=\"num\">$6,257.14</td>" in html
-    totals = list(csv.reader(io.StringIO(page(browser, "/portfolios/701/taxable-income-totals.csv").text)))
+    totals = csv_table(page(browser, "/portfolios/701/taxable-income-totals.csv").text)
     assert ["2025–26", "11U", "Franking credit", "6257.14", ""] in totals
     smsf = page(browser, "/portfolios/702/taxable-income.csv?entity=smsf")
     assert 'filename="portfolio-702-taxable-income-fy2026-smsf.csv"' in smsf.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(smsf.text)))
+    rows = csv_table(smsf.text)
     assert [(r[1], r[9], r[14]) for r in rows[1:]] == [("LTH", "300.00", "481"), ("SMF", "150.00", "29")]
     assert "Choose who holds the portfolio" in page(browser, "/portfolios/702/taxable-income?entity=charity", status=400).text
 
@@ -516,7 +514,7 @@ def test_a_foreign_holding_in_an_aud_portfolio_shows_australian_dollars_with_its
     row = next(r for r in Tables(performance).tables[0] if r[0].startswith("AAPL"))
     assert "$3,473.50" in row and "US$228.52" in row
     assert not [cell for cell in row if cell.startswith(("US$", "+US$", "−US$")) and cell != "US$228.52"]
-    rows = list(csv.reader(io.StringIO(browser.client.get("/portfolios/401/holdings.csv").get_data(as_text=True))))
+    rows = csv_table(browser.client.get("/portfolios/401/holdings.csv").get_data(as_text=True))
     aapl = dict(zip(rows[0], next(r for r in rows if r[0] == "AAPL"), strict=True))
     assert (aapl["Value"], aapl["Currency"], aapl["Price"], aapl["Price currency"]) == ("3473.50", "AUD", "228.52", "USD")
 

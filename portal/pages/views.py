@@ -11,7 +11,7 @@ from ..core.navexa.client import resource
 from ..web.cookies import signed_out_cookie
 from ..web.problems import NotFound
 from ..web.signed_in import login_required
-from . import cgt, income_records, models, money, planner, tax_report, taxable_income
+from . import cgt, exports, income_records, models, money, planner, tax_report, taxable_income
 from .fetch import fetch
 from .income import income_by_financial_year, income_csv
 from .options import (
@@ -32,6 +32,7 @@ from .portfolio import (
     holdings_csv,
     is_cash,
     period_params,
+    period_start,
     period_years,
     sort_rows,
     summary_of,
@@ -91,9 +92,14 @@ def holdings_download(portfolio_id):
     period = chosen_period()
     sort_key, direction = chosen_sort()
     data = portfolio_data(portfolio_id, [period], period)
-    currency = text(as_dict(data["portfolio"]).get("baseCurrencyCode"))
+    info = as_dict(data["portfolio"])
+    currency = text(info.get("baseCurrencyCode"))
     rows = sort_rows(holding_rows(data["holdings"], data[f"perf:{period}"], currency), sort_key, direction)
-    return csv_download(holdings_csv(rows), f"portfolio-{portfolio_id}-holdings-{period.lower()}.csv")
+    start = period_start(period, today(), day_of(info.get("dateCreated")))
+    label = f"{PERIODS[period][0]}: {start.isoformat() if start else 'since the portfolio began'} to {today().isoformat()}"
+    facts = exports.holdings_facts(info, currency, label, summary_of(data[f"perf:{period}"]))
+    return csv_download(exports.with_summary("Holdings", facts, holdings_csv(rows), today()),
+                        f"portfolio-{portfolio_id}-holdings-{period.lower()}.csv")
 
 
 @bp.get("/portfolios/<int:portfolio_id>/holdings/<int:holding_id>")
@@ -136,14 +142,17 @@ def income(portfolio_id):
     fy = fy or (years[0].fy if years else None)
     return render_template("income.html", portfolio=info, portfolio_id=portfolio_id, currency=currency,
                            years=[y for y in years if y.fy == fy], offered=[y.fy for y in years], chosen=fy,
+                           print_facts=exports.income_facts(info, currency, [y for y in years if y.fy == fy]), as_of=today(),
                            year_label=money.year_label)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/income.csv")
 @login_required
 def income_download(portfolio_id):
-    _, currency, years = income_data(portfolio_id)
-    return csv_download(income_csv(years, currency), f"portfolio-{portfolio_id}-income-by-financial-year.csv")
+    info, currency, years = income_data(portfolio_id)
+    return csv_download(exports.with_summary("Income by financial year", exports.income_facts(info, currency, years),
+                                             income_csv(years, currency), today()),
+                        f"portfolio-{portfolio_id}-income-by-financial-year.csv")
 
 
 # -- capital gains at tax time ------------------------------------------------------------------------------
@@ -187,6 +196,7 @@ def tax_data(portfolio_id: int, fy: int | None = None, inputs=None) -> tuple[dic
 def tax(portfolio_id):
     info, report = tax_data(portfolio_id)
     return render_template("tax.html", portfolio=info, portfolio_id=portfolio_id, report=report, as_of=today(),
+                           print_facts=exports.tax_facts(info, report),
                            methods=cgt.METHODS, entities=cgt.ENTITIES, year_label=money.year_label)
 
 
@@ -268,6 +278,7 @@ def taxable_income_page(portfolio_id):
     info, year, report, years = taxable_income_data(portfolio_id)
     return render_template("taxable_income.html", portfolio=info, portfolio_id=portfolio_id, ti=year, report=report,
                            years=years, currency=text(info.get("baseCurrencyCode")), methods=cgt.METHODS,
+                           print_facts=exports.taxable_facts(info, year, report.method)[:5],
                            entities=cgt.ENTITIES, returns=taxable_income.RETURNS, short=taxable_income.SHORT, as_of=today(),
                            year_label=money.year_label, note_of=taxable_income.note_of,
                            rate_text=taxable_income.rate_text, units_text=tax_report.units_text)
@@ -276,30 +287,36 @@ def taxable_income_page(portfolio_id):
 @bp.get("/portfolios/<int:portfolio_id>/taxable-income.csv")
 @login_required
 def taxable_income_download(portfolio_id):
-    _, year, _, _ = taxable_income_data(portfolio_id)
-    return csv_download(taxable_income.payments_csv(year),
+    info, year, report, _ = taxable_income_data(portfolio_id)
+    return csv_download(exports.with_summary("Taxable income, payment by payment",
+                                             exports.taxable_facts(info, year, report.method),
+                                             taxable_income.payments_csv(year), today()),
                         f"portfolio-{portfolio_id}-taxable-income-fy{year.fy}-{year.entity}.csv")
 
 
 @bp.get("/portfolios/<int:portfolio_id>/taxable-income-totals.csv")
 @login_required
 def taxable_income_totals_download(portfolio_id):
-    _, year, _, _ = taxable_income_data(portfolio_id)
-    return csv_download(taxable_income.totals_csv(year),
+    info, year, report, _ = taxable_income_data(portfolio_id)
+    return csv_download(exports.with_summary("Taxable income, the year's totals",
+                                             exports.taxable_facts(info, year, report.method)[:6],
+                                             taxable_income.totals_csv(year), today()),
                         f"portfolio-{portfolio_id}-taxable-income-totals-fy{year.fy}-{year.entity}.csv")
 
 
 @bp.get("/portfolios/<int:portfolio_id>/cgt.csv")
 @login_required
 def cgt_download(portfolio_id):
-    _, report = tax_data(portfolio_id)
-    return csv_download(tax_report.cgt_csv(report),
+    info, report = tax_data(portfolio_id)
+    return csv_download(exports.with_summary("Capital gains by parcel", exports.tax_facts(info, report),
+                                             tax_report.cgt_csv(report), today()),
                         f"portfolio-{portfolio_id}-capital-gains-fy{report.fy}-{report.method}-{report.entity}.csv")
 
 
 @bp.get("/portfolios/<int:portfolio_id>/unrealised.csv")
 @login_required
 def unrealised_download(portfolio_id):
-    _, report = tax_data(portfolio_id)
-    return csv_download(tax_report.unrealised_csv(report),
+    info, report = tax_data(portfolio_id)
+    return csv_download(exports.with_summary("Unrealised gains by parcel", exports.unrealised_facts(info, report, today()),
+                                             tax_report.unrealised_csv(report), today()),
                         f"portfolio-{portfolio_id}-unrealised-gains-{report.method}-{report.entity}.csv")
