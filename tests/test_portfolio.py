@@ -255,11 +255,11 @@ def test_the_holding_summary_by_hand():
     4/49 of that (387.48) and brings 473.61, a realised gain of 86.13; 45 units at 228.52 are worth 10,283.40."""
     s = holding_summary(AAPL_TRADES, [{"netAmount": 123.75}, {"netAmount": 123.75}], 228.52)
     assert s.units == 45
-    assert round(s.cost_base, 2) == 4359.18 and round(s.average_cost, 2) == 96.87
-    assert round(s.market_value, 2) == 10283.40
-    assert round(s.unrealised_gain, 2) == 5924.22 and round(s.unrealised_pct, 2) == 135.90
-    assert round(s.realised_gain, 2) == 86.13 and s.income == 247.50
-    assert round(s.total_return, 2) == 6257.85
+    assert s.cost_base == Decimal("4359.18") and s.average_cost == Decimal("96.87")
+    assert s.market_value == Decimal("10283.40")
+    assert s.unrealised_gain == Decimal("5924.22") and round(s.unrealised_pct, 2) == 135.90
+    assert s.realised_gain == Decimal("86.13") and s.income == Decimal("247.50")
+    assert s.total_return == Decimal("6257.85")
 
 
 def test_an_unreadable_trade_leaves_the_summary_unknown_rather_than_wrong():

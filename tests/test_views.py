@@ -557,3 +557,15 @@ def test_the_portfolio_and_income_pages_say_whose_figure_each_is_and_how_it_is_r
     assert "These are Navexa's own figures, from its performance report, as it rounds them." in portfolio
     income = " ".join(unescape(page(browser, "/portfolios/401/income?fy=2025").text).split())
     assert "Each payment is rounded to the cent (half a cent up) and the totals add the rounded payments" in income
+
+
+def test_a_foreign_holdings_page_shows_australian_dollars_with_its_us_price_beside(read_as):
+    """E1 on the holding page: erin's AAPL (US$ trades in an AUD portfolio) showed US$2,285.20 while the portfolio
+    page and the tax page showed $3,473.50. Now its figures are in the portfolio's currency: market value Navexa's
+    $3,473.50, the price US$228.52 beside it; cost base (20 × US$150.00 + US$5.00) × 1.49 = $4,477.45, half of it
+    sold: $2,238.725 → $2,238.73 (the tax page's open parcel's cost base too)."""
+    html = " ".join(unescape(page(read_as("erin"), "/portfolios/401/holdings/4004").text).split())
+    assert '<dt>Market value</dt><dd class="big">$3,473.50</dd>' in html
+    assert "US$228.52 a unit" in html and "US$2,285.20" not in html
+    assert "<dt>Cost base</dt><dd>$2,238.73</dd>" in html
+    assert "in Australian dollars, the portfolio's currency" in html

@@ -6,6 +6,7 @@ from fractions import Fraction
 
 from . import cgt, formatting
 from .charts import bar_chart, position_chart
+from .money import Money
 from .portfolio import COLUMNS, PERIODS, diversification, holding_rows, is_cash, period_start, period_years, sort_rows, summary_of
 from .positions import holding_summary, position_history
 from .reading import as_dict, as_list, day_of, number, text, total_of
@@ -68,16 +69,23 @@ def holding_page(data: dict, holding_id: int, none_at_navexa: set, today: date) 
     income = newest_first(as_list(data.get("income")), "paidDate")
     trades = newest_first(as_list(data.get("trades")), "tradeDate")
     franking = [i.get("frankingCredits") for i in income]
-    currency = text(found.get("currencyCode")) or text(as_dict(data["portfolio"]).get("baseCurrencyCode"))
+    base = text(as_dict(data["portfolio"]).get("baseCurrencyCode"))
+    own = text(found.get("currencyCode")) or base  # what it trades in
     measured = next((h for h in as_list(as_dict(data.get("performance")).get("holdings")) if h.get("id") == holding_id), {})
-    problem = cannot_compute(data.get("trades"), data.get("income"), currency) if "trades" in data and not is_cash(found) else ""
-    summary = (holding_summary(data["trades"], data["income"], measured.get("currentPrice"))
+    # A holding trading in another currency than the portfolio's is shown in the portfolio's, as the portfolio and tax
+    # pages show it (Navexa's value; each trade at its own rate), with its price in its own beside it.
+    foreign = bool(own and base and own != base)
+    value = number(as_dict(measured.get("totalReturn")).get("totalValue")) if foreign else None
+    currency = base if foreign else own
+    problem = cannot_compute(data.get("trades"), data.get("income"), own) if "trades" in data and not is_cash(found) else ""
+    summary = (holding_summary(data["trades"], data["income"], measured.get("currentPrice"), value)
                if "trades" in data and "income" in data and not is_cash(found) and not problem else None)
     steps = position_history(data["trades"]) if "trades" in data and not is_cash(found) and not problem else None
     # Franking credits are an Australian matter: shown for AUD income, or wherever Navexa reports some.
-    franking_applies = currency == "AUD" or any(number(f) for f in franking)
+    franking_applies = own == "AUD" or any(number(f) for f in franking)
     return dict(portfolio=as_dict(data["portfolio"]),
-                           holding=found, trades=trades, income=income, currency=currency,
+                           holding=found, trades=trades, income=income, currency=currency, own_currency=own,
+                           foreign=foreign, price=Money(number(measured.get("currentPrice")), own),
                            franking_applies=franking_applies,
                            unavailable={name for name in ("trades", "income") if name not in data and name not in none_at_navexa},
                            none_at_navexa=none_at_navexa, summary=summary, label=holding_label(found), problem=problem,
