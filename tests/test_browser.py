@@ -128,9 +128,15 @@ def test_screenshots_of_the_tax_and_income_pages(chromium, portal, sandbox):
         assert page.get_by_role("heading", name="2024–25: net capital gain").is_visible()
         assert page.get_by_role("heading", name="Not in these figures").is_visible()
         page.screenshot(path=SCREENSHOTS / f"tax{suffix}.png", full_page=True)
-        page.goto(portal.url + "/portfolios/401/income")
+        page.goto(portal.url + "/portfolios/401/income?fy=2025")
         assert page.get_by_role("heading", name="Income by financial year").is_visible()
         page.screenshot(path=SCREENSHOTS / f"income-tax-time{suffix}.png", full_page=True)
+        page.goto(portal.url + "/portfolios/401/holdings/4004")  # US$ trades in an AUD portfolio
+        assert page.get_by_text("US$228.52 a unit").is_visible()
+        page.screenshot(path=SCREENSHOTS / f"holding-foreign{suffix}.png", full_page=True)
+        page.goto(portal.url + "/portfolios/401/holdings/4005")  # a sale of more than was held
+        assert page.get_by_text("can't be worked out from its trades").is_visible()
+        page.screenshot(path=SCREENSHOTS / f"holding-cant-compute{suffix}.png", full_page=True)
         context.close()
 
 
@@ -229,6 +235,27 @@ def test_cards_never_touch_what_follows_and_chart_labels_are_never_cut(chromium,
     assert "Information Technology" in [text for text, _ in labels]
     assert [text for text, cut in labels if cut] == []
     context.close()
+
+
+ONE_STORY_PAGES = ["/portfolios/401", "/portfolios/401/holdings/4004", "/portfolios/401/holdings/4005",
+                   "/portfolios/401/tax", "/portfolios/401/income", "/sessions"]  # AAPL in US$; FMG can't be computed
+
+
+@pytest.mark.parametrize("width, height", [(1024, 768), (1280, 800), (1440, 900), (390, 844), (320, 640)])
+def test_the_pages_a_holding_appears_on_fit_every_screen_light_and_dark(chromium, portal, sandbox, width, height):
+    """Issue 27's matrix: the portfolio, a foreign holding, a holding that can't be computed, the tax, income and
+    sessions pages at 1024, 1280, 1440, 390 and 320 px, in light and dark: no page wider than the screen, no table
+    scrolling sideways inside it, axe at zero (target sizes too on a phone)."""
+    for scheme in ("light", "dark"):
+        context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", color_scheme=scheme,
+                                       is_mobile=width < 400)
+        page = context.new_page()
+        sign_in_as(page, portal, "erin")
+        assert too_wide_or_failing(page, portal, ONE_STORY_PAGES, width, target_size=width < 400) == ({}, {}), scheme
+        for path in ONE_STORY_PAGES:
+            page.goto(portal.url + path)
+            assert tables_scrolling_sideways(page) == [], (scheme, path)
+        context.close()
 
 
 @pytest.mark.parametrize("width", [1024, 1280, 1440])
