@@ -219,3 +219,50 @@ def test_the_request_lines_path_is_redacted_too(caplog):
     logformat.log_request("GET", "/api/x;access_token=s3cret", 200, 0.0, "rid", None)
     record = caplog.records[-1]
     assert "s3cret" not in record.getMessage() and "s3cret" not in record.path
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_one_persons_flood_over_their_navexa_budget_slows_nobody_else(sandbox, redis_url, server):
+    """N1: with NAVEXA_RATE_LIMIT=2/second, one person keeping 40 /api/ calls in flight held every thread: another
+    person's page and /healthz took 4.5–12.8 s. A person's calls over their budget now wait only while few of theirs
+    do (a fixed number, shared by every worker); the rest are refused at once with 429 and Retry-After. Another
+    person's page (from the answer cache) and /healthz answer within a second, each of 3 times. Bounded: 40 threads
+    for about 4 s, two workers of 8 threads."""
+    port = free_port()
+    env = portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}", NAVEXA_RATE_LIMIT="2/second")
+    service, url = start_portal(env, port=port, workers=2, threads=8, server=server)
+    stop, answers, timings = threading.Event(), [], []
+    try:
+        flooder, other = Browser(url), Browser(url)
+        assert flooder.sign_in("alice").status_code == 302 and other.sign_in("bob").status_code == 302
+        assert other.get(url + "/portfolios/201", timeout=30).status_code == 200  # its answers cached
+
+        def flood(tab):
+            while not stop.is_set():
+                try:
+                    answer = tab.get(url + "/api/v1/portfolios", timeout=30)
+                    answers.append((answer.status_code, answer.headers.get("Retry-After")))
+                except requests.RequestException:
+                    answers.append((None, None))
+
+        tabs = [flooder.twin() for _ in range(40)]
+        threads = [threading.Thread(target=flood, args=(tab,), daemon=True) for tab in tabs]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while len(answers) < 40 and time.monotonic() < deadline:  # the flood is under way
+            time.sleep(0.05)
+        for _ in range(3):
+            for target, client in ((url + "/portfolios/201", other), (url + "/healthz", requests)):
+                started = time.monotonic()
+                assert client.get(target, timeout=30).status_code == 200
+                timings.append(round(time.monotonic() - started, 2))
+    finally:
+        stop.set()
+        for thread in threads if "threads" in dir() else []:
+            thread.join(timeout=35)
+        service.stop()
+    print(f"{server}: another person's page and /healthz took {timings} s during the flood")
+    assert max(timings) < 1.0, timings
+    refused = [retry for status, retry in answers if status == 429]
+    assert refused and all(retry and retry.isdigit() and int(retry) >= 1 for retry in refused)

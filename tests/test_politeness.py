@@ -177,3 +177,20 @@ def test_the_sandbox_rate_limits_each_person_and_says_when_to_come_back(signed_i
     statuses = [signed_in.get(portal.url + "/api/v1/portfolios", timeout=10) for _ in range(3)]
     assert [s.status_code for s in statuses] == [200, 200, 429]
     assert statuses[-1].headers["Retry-After"] == "3" and sandbox.stats()["api_rate_limited"] == 1
+
+
+def test_a_reserved_turn_is_a_fixed_number_ahead_or_refused_at_once(redis_url):
+    """N1's mechanism: at 2 a second with room for 4 calls ahead (2 s), the first call goes now, the next four are
+    given 0.5, 1.0, 1.5 and 2.0 s to wait (their slots taken), and the sixth is refused at once, told to come back
+    in 0.5 s (when the first reservation's slot has passed); nothing was taken for it."""
+    import redis as redis_lib
+
+    from portal.core.storage.gate import Gate
+
+    now = [1000.0]
+    gate = Gate(redis_lib.Redis.from_url(redis_url), f"test:gate:{secrets.token_hex(4)}:", rate=2, clock=lambda: now[0])
+    given = [gate.reserve_turn("alice", 2.0) for _ in range(6)]
+    assert given[:5] == [(0.0, None), (0.5, None), (1.0, None), (1.5, None), (2.0, None)]
+    assert given[5] == (0.0, 0.5)
+    now[0] += 0.5  # half a second on: one more fits
+    assert gate.reserve_turn("alice", 2.0) == (2.0, None) and gate.reserve_turn("bob", 2.0) == (0.0, None)

@@ -20,7 +20,8 @@ What the person is told about each is errors.NAVEXA_ANSWERS.
 Polite to Navexa (with a `gate`, core.storage.gate, and the person a call is for): after a 429 the
 person's calls pause, from every worker and container, until its Retry-After lapses (a call meanwhile is
 RateLimited at once, without asking Navexa); with NAVEXA_RATE_LIMIT, each person's calls keep to that
-rate, waiting up to PERSON_PATIENCE for a turn.
+rate: at most PERSON_QUEUE of them wait for a reserved turn (a page's fan-out), and more are RateLimited at once,
+so one person's flood never holds the threads everyone else needs.
 """
 
 import json
@@ -44,7 +45,9 @@ READ_TIMEOUT = 15  # s: Navexa's performance reports can be slow on large portfo
 POOL_SIZE = 32  # connections kept per worker; pages fetch several resources at once
 FANOUT_THREADS = 16  # concurrent API calls per worker process, shared by all its requests
 API_VERSION = "v1"  # public Navexa API clients call /v1/... under the API base
-PERSON_PATIENCE = 10.0  # s a call may wait for its person's turn under NAVEXA_RATE_LIMIT (pages wait, not fail)
+PERSON_PATIENCE = 10.0  # s at most a call may wait for its person's turn under NAVEXA_RATE_LIMIT
+PERSON_QUEUE = 8  # at most this many of one person's calls wait for a turn at once, every worker together (a page's
+                  # fan-out waits; a flood beyond it is refused at once with 429: it never holds threads others need)
 
 
 def resource(*segments: str | int) -> str:
@@ -178,12 +181,17 @@ class NavexaClient:
             if paused else None
 
     def _wait_for_turn(self, person: str):
-        """Wait for the person's turn under NAVEXA_RATE_LIMIT; RateLimited, without calling, if it is too far off."""
-        still = self.gate.wait_turn(person, PERSON_PATIENCE)
-        if still is not None:
+        """Wait for the person's reserved turn under NAVEXA_RATE_LIMIT, if it is among the next PERSON_QUEUE (and
+        within PERSON_PATIENCE); else RateLimited at once, without calling, with when to come back."""
+        if self.gate.rate is None:
+            return
+        wait, refused = self.gate.reserve_turn(person, min(PERSON_PATIENCE, PERSON_QUEUE / self.gate.rate))
+        if refused is not None:
             NAVEXA_CALLS.labels("paused").inc()
             raise RateLimited("This person's Navexa budget is used up.", upstream_status=429,
-                              retry_after=whole_seconds(still))
+                              retry_after=whole_seconds(refused))
+        if wait > 0:
+            time.sleep(wait)
 
     def get_json(self, path: str, access_token: str, params=None, person: str | None = None,
                  pause_checked: bool = False) -> Any:

@@ -3,7 +3,8 @@
 A `Gate` holds, per name (the token endpoint, or one person at Navexa):
 - a **rate**: GCRA (a leaky bucket kept as one "theoretical arrival time" per name) in a single-key
   script, so any number of processes share it exactly and it works on a Cluster; `wait_turn()` waits
-  for the name's next slot, within a deadline;
+  for the name's next slot, within a deadline; `reserve_turn()` reserves a slot a little ahead or refuses
+  at once, so only a fixed number of one name's calls ever wait;
 - a **pause**, after the upstream answered 429: nobody calls it for that name until the pause lapses
   (its Retry-After, or DEFAULT_PAUSE when it gave none).
 Times are the app's clock (injectable), so tests move them instead of sleeping; waiting is bounded by
@@ -37,6 +38,22 @@ return 0
 """
 
 
+# The same, reserving a turn ahead: ARGV[4] the longest wait (ms) a call may be given. The wait until the reserved
+# slot (ms, >= 0; the slot is taken), or, when even that is too far off, minus the ms until it wouldn't be (nothing
+# taken). Each reservation moves the name's arrival time one interval on, so at most longest / interval calls of
+# one name wait at any moment, on every worker together.
+_RESERVE = """
+local now, interval, burst, longest = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now or tat - now > 600000 then tat = now end
+local wait = tat - interval * (burst - 1) - now
+if wait < 0 then wait = 0 end
+if wait > longest then return -(wait - longest) end
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(tat + interval - now) + 1000)
+return wait
+"""
+
+
 class Gate:
     """A shared rate and pause for calls to one upstream, per name (see the module docstring)."""
 
@@ -48,6 +65,7 @@ class Gate:
         self.burst = max(1, burst)
         self.clock = clock
         self._turn = redis_client.register_script(_TURN)
+        self._reserve = redis_client.register_script(_RESERVE)
 
     def _key(self, kind: str, name: str) -> str:
         hashed = hashlib.sha256(name.encode()).hexdigest()[:24]
@@ -84,6 +102,19 @@ class Gate:
             if wait_ms / 1000 > left:
                 return wait_ms / 1000
             time.sleep(max(POLL, wait_ms / 1000))
+
+
+    def reserve_turn(self, name: str, longest: float) -> tuple[float, float | None]:
+        """Reserve the name's next slot if it is at most `longest` seconds off: (the seconds to wait for it, None).
+        Else nothing is taken: (0, the seconds until a reservation would be accepted). Waiting is the caller's, with
+        no polling; since every reservation moves the next slot on, at most longest × rate calls of one name wait
+        at any moment, across every worker (a flood by one name is refused, not queued on threads others need)."""
+        if self.rate is None:
+            return 0.0, None
+        interval_ms = 1000.0 / self.rate
+        answer = float(self._reserve(keys=[self._key("rate", name)],
+                                     args=[int(self.clock() * 1000), interval_ms, self.burst, int(longest * 1000)]))
+        return (answer / 1000, None) if answer >= 0 else (0.0, -answer / 1000)
 
 
 def whole_seconds(seconds: float) -> int:
