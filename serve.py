@@ -3,8 +3,9 @@
 The same knobs as gunicorn.conf.py: BIND, WEB_CONCURRENCY (worker processes), GUNICORN_THREADS (threads each),
 LOG_LEVEL; JSON log lines on stderr through the portal's own formatter and redaction, one line a request
 (the portal's; granian's access log stays off); Prometheus's multiprocess directory made fresh when /metrics is
-on; on SIGTERM, requests in flight get 30 s to finish. Granian reads each request in Rust before a Python
-thread sees it, so slow clients cost no thread (bench/slow_clients.py).
+on; on SIGTERM, requests in flight get 30 s to finish. Granian reads each request's headers in Rust and the portal's
+ASGI adapter reads its body in the event loop before a Python thread sees it, so slow clients cost no thread
+(bench/slow_clients.py; tests/test_operations.py).
 """
 
 import os
@@ -28,9 +29,10 @@ def main():
             tempfile.gettempdir(), f"navexa-portal-metrics-{os.getpid()}"))
         shutil.rmtree(metrics_dir, ignore_errors=True)
         os.makedirs(metrics_dir, exist_ok=True)
-    Server("wsgi:app", address=host or "0.0.0.0", port=int(port), interface=Interfaces.WSGI,  # noqa: S104 - in a container
+    # ASGI, with the portal's own adapter (asgi.py, portal/asgi.py): each request's body is read in the event loop
+    # before one of GUNICORN_THREADS threads runs the WSGI app, so a slow body holds no thread (issue 28, N2).
+    Server("asgi:app", address=host or "0.0.0.0", port=int(port), interface=Interfaces.ASGI,  # noqa: S104 - in a container
            workers=int(os.environ.get("WEB_CONCURRENCY", "2")),
-           blocking_threads=int(os.environ.get("GUNICORN_THREADS", "8")),
            log_dictconfig=dict_config(os.environ.get("LOG_LEVEL", "INFO"), ("_granian", "granian.access")),
            log_access=False,
            respawn_failed_workers=True, workers_kill_timeout=GRACEFUL_TIMEOUT,

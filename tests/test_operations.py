@@ -266,3 +266,109 @@ def test_one_persons_flood_over_their_navexa_budget_slows_nobody_else(sandbox, r
     assert max(timings) < 1.0, timings
     refused = [retry for status, retry in answers if status == 429]
     assert refused and all(retry and retry.isdigit() and int(retry) >= 1 for retry in refused)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("path", ["/backchannel-logout", "/logout"])
+def test_slow_request_bodies_cost_nobody_else_an_answer(sandbox, redis_url, server, path):
+    """N2: 40 anonymous sockets sending a POST's headers with Content-Length: 100000, then a body byte every 2 s,
+    made every /healthz and signed-in page wait for as long as they dripped (16 suffice: 2 workers × 8 threads).
+    Meanwhile now, /healthz and a signed-in page answer within a second, 3 times each. Bounded: 40 sockets, 6 s."""
+    import socket
+
+    port = free_port()
+    service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}"), port=port, workers=2,
+                                threads=8, server=server)
+    drips, stop, timings = [], threading.Event(), []
+    try:
+        person = Browser(url)
+        assert person.sign_in().status_code == 302
+        assert person.get(url + "/portfolios", timeout=30).status_code == 200  # its answers cached
+        for _ in range(40):
+            drip = socket.create_connection(("127.0.0.1", port), timeout=5)
+            drip.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-"
+                         "urlencoded\r\nContent-Length: 100000\r\n\r\nl".encode())
+            drips.append(drip)
+
+        def keep_dripping():
+            while not stop.wait(2.0):
+                for drip in drips:
+                    try:
+                        drip.send(b"o")
+                    except OSError:
+                        pass
+
+        dripping = threading.Thread(target=keep_dripping, daemon=True)
+        dripping.start()
+        time.sleep(0.5)  # every drip's headers are in: their bodies are what is slow
+        for _ in range(3):
+            for target, client in ((url + "/portfolios", person), (url + "/healthz", requests)):
+                started = time.monotonic()
+                try:
+                    status = client.get(target, timeout=8).status_code
+                except requests.Timeout:
+                    status = "timed out"
+                timings.append(round(time.monotonic() - started, 2))
+                assert status == 200 or max(timings) >= 1.0
+    finally:
+        stop.set()
+        for drip in drips:
+            drip.close()
+        service.stop()
+    print(f"{server} {path}: a signed-in page and /healthz took {timings} s during the drip")
+    assert max(timings) < 1.0, timings
+
+
+def test_the_proxys_path_rules_answer_the_same_under_both_servers(sandbox, redis_url):
+    """N7: granian's WSGI gave the app only the decoded path, so /api/v1/x/caf%C3%A9 reached Navexa as
+    caf%C3%83%C2%A9, and %c0%ae%c0%ae, %ff and a%2Fb were forwarded where gunicorn said 400 bad_path. Under both
+    servers now (granian through the portal's ASGI adapter, which passes the raw target) every refused target is
+    refused alike and nothing reaches Navexa, and café reaches it as the client encoded it."""
+    from types import SimpleNamespace
+
+    from tests.test_proxy import REFUSED_PATHS, raw_request
+
+    answers = {}
+    for server in SERVERS:
+        port = free_port()
+        service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}"), port=port,
+                                    workers=1, threads=4, server=server)
+        try:
+            person = Browser(url)
+            assert person.sign_in().status_code == 302
+            person.portal = SimpleNamespace(url=url)
+            before = len(sandbox.api_requests())
+            refused = {target: raw_request(person, "GET", target)[0]
+                       for target in [*REFUSED_PATHS, "/api/v1/%ff", "/api/v1/a%2Fb"]}
+            assert len(sandbox.api_requests()) == before, server  # nothing reached Navexa
+            raw_request(person, "GET", "/api/v1/x/caf%C3%A9")
+            reached = sandbox.api_requests()[-1]["raw_path"]
+            answers[server] = (refused, reached)
+        finally:
+            service.stop()
+    print({server: sorted(set(refused.values())) for server, (refused, _) in answers.items()})
+    assert answers["granian"] == answers["gunicorn"]
+    assert all(status in (400, 404) for status in answers["granian"][0].values())
+    assert answers["granian"][1].endswith("/x/caf%C3%A9")
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_request_with_two_host_headers_is_refused(sandbox, redis_url, server):
+    """granian accepted two Host headers (which one the app reads is a guess); both servers refuse them now."""
+    import socket
+
+    port = free_port()
+    service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}"), port=port, workers=1,
+                                threads=2, server=server)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n"
+                               b"Connection: close\r\n\r\n")
+            answer = b""
+            while chunk := connection.recv(4096):
+                answer += chunk
+        one = requests.get(url + "/healthz", timeout=10).status_code
+    finally:
+        service.stop()
+    assert answer.split(b"\r\n", 1)[0].split(b" ")[1] == b"400", answer[:200]
+    assert one == 200
