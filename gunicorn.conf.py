@@ -15,7 +15,9 @@ from portal.core.observability.logformat import dict_config
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # processes: about one per core
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # per process: requests mostly wait on Navexa and Redis
-worker_class = "gthread"
+# uvicorn's worker with the portal's ASGI adapter around the WSGI app (portal/worker.py): a request's body is read
+# before one of `threads` threads runs the app, so slow clients hold no thread, as under the image's granian.
+worker_class = "portal.worker.Worker"
 # A worker silent this long is restarted: longer than the longest legitimate wait (a refresh may take
 # 35 s, then Navexa's read timeout of 15 s), so only a stuck worker is.
 timeout = 60

@@ -99,8 +99,10 @@ def test_two_browsers_one_person_end_the_other_session_from_the_sessions_page(ch
     laptop.wait_for_url(portal.url + "/sessions?ended=1")
     assert laptop.get_by_role("status").inner_text() == "Signed out 1 other session."
     assert laptop.locator("li.session").count() == 1
-    handset.goto(portal.url + "/portfolios")
-    assert handset.url.startswith(sandbox.url + "/authorize")  # signed out: on its way to sign in again
+    handset.goto(portal.url + "/portfolios")  # signed out: told why, and offered to sign in again (E16)
+    assert handset.get_by_role("heading", name="Your session has ended").is_visible()
+    handset.get_by_role("link", name="Sign in again").click()
+    handset.wait_for_url(sandbox.url + "/authorize*")
     assert sandbox.stats()["revocations"] == 1
     laptop.get_by_role("button", name="Sign out everywhere").click()
     laptop.wait_for_url(portal.url + "/")

@@ -89,6 +89,8 @@ def test_each_room_imports_only_the_rooms_below_it(path):
         "api": {"web", "core", "settings"},
         "health": {"web", "core"},
         "app": {"web", "core", "settings", *BLUEPRINTS, "health"},
+        "asgi": {"settings"},  # the servers' adapter around the WSGI app: below it, beside nothing
+        "worker": {"asgi"},  # gunicorn's worker: the adapter, and nothing of the app's
         "portal": set(),
     }[room]
     assert rooms <= allowed, f"{module} imports {sorted(rooms - allowed)}"
