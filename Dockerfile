@@ -7,7 +7,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt && useradd --system --uid 10001 --no-create-home portal
 
-COPY wsgi.py serve.py gunicorn.conf.py ./
+COPY wsgi.py asgi.py serve.py gunicorn.conf.py ./
 COPY portal/ portal/
 
 USER portal
