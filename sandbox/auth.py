@@ -222,7 +222,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         unknown = InvalidGrantError("Unknown or invalid refresh token.")
         with sandbox.lock:
             record = sandbox.refresh_tokens.get(refresh_token)
-            if record is None or sandbox.family_revoked(record.family):
+            if record is None or record.revoked or sandbox.family_revoked(record.family):
                 raise unknown
             now = time.time()
             if record.rotated_at is not None:
@@ -252,7 +252,11 @@ class Auth0Revocation(RevocationEndpoint):
             return state().refresh_tokens.get(token_string)
 
     def revoke_token(self, token, request):
-        state().revoke_family(token.family)
+        if state().knob("revoke_only_the_token_shown"):
+            with state().lock:
+                token.revoked = True
+        else:
+            state().revoke_family(token.family)
         state().count("revocations")
 
 

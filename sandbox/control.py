@@ -17,6 +17,7 @@ KNOB_TYPES = {
     "gzip_responses": (bool,),
     "backchannel_logout_uri": (str, type(None)),
     "api_rate_limit": (dict, type(None)),
+    "revoke_only_the_token_shown": (bool,),
 }
 FORCEABLE_STATUSES = {"api_error": (401, 403, 404, 429, 500, 502, 503), "token_error": (429, 500, 502, 503)}
 
@@ -28,6 +29,11 @@ def state():
 @bp.get("/stats")
 def stats():
     return jsonify(state().snapshot_stats())
+
+
+@bp.get("/live_refresh_tokens/<user>")
+def live_refresh_tokens(user):
+    return jsonify(live=state().live_refresh_tokens(user))
 
 
 @bp.get("/requests")

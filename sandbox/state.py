@@ -26,6 +26,8 @@ DEFAULT_KNOBS = {
     # {"per_second": n, "retry_after": s}: each person's API calls beyond n in any second answer 429, as a
     # rate-limited API does; None: no limit.
     "api_rate_limit": None,
+    # Revoke only the refresh token shown (as some providers do), not its whole family (as Auth0 does).
+    "revoke_only_the_token_shown": False,
 }
 
 
@@ -75,6 +77,7 @@ class RefreshToken:
     audience: str | None
     family: str
     rotated_at: float | None = None
+    revoked: bool = False  # this token alone (revoke_only_the_token_shown)
 
     # Authlib's TokenMixin
     def check_client(self, client):
@@ -185,6 +188,12 @@ class SandboxState:
     def family_revoked(self, family: str) -> bool:
         with self.lock:
             return family in self.revoked_families
+
+    def live_refresh_tokens(self, user: str) -> int:
+        """The user's refresh tokens that would still refresh: neither rotated out nor revoked, nor their family."""
+        with self.lock:
+            return sum(1 for t in self.refresh_tokens.values() if t.user == user and t.rotated_at is None
+                       and not t.revoked and t.family not in self.revoked_families)
 
 
 def new_family() -> str:

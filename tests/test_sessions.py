@@ -24,6 +24,7 @@ from tests.helpers import (
     session_key,
     signed_in_then_redis_stops,
     token_key,
+    wait_for,
     warning_lines,
 )
 from tools.clients import Browser
@@ -309,6 +310,30 @@ def test_sign_out_leaves_no_key_of_the_session_in_redis(lone_portal, sandbox):
     assert response.status_code == 302
     assert keys_naming(lone_portal.redis, sid) == []
     assert sandbox.stats()["revocations"] >= 1
+
+
+def test_sign_out_during_a_refresh_leaves_no_refresh_token_live(portal, sandbox):
+    """N3: sign-out loaded the record (RT1), revoked RT1 over HTTP, and only then deleted the record; a refresh answer
+    arriving meanwhile was saved into it and deleted with it, and RT2 stayed live at a provider that revokes only
+    the token it is shown. Now the record is taken before anything is revoked, and a refresh that finds it gone
+    revokes its own new token: with such a provider, none of alice's refresh tokens is left live."""
+    from portal.core.sessions.tokens import VALID_MARGIN
+    from tests.helpers import PortalBrowser
+
+    sandbox.config(revoke_only_the_token_shown=True, access_token_ttl=VALID_MARGIN - 2)
+    person = PortalBrowser(portal, sandbox)
+    assert person.sign_in("alice").status_code == 302
+    assert sandbox.live_refresh_tokens("alice") == 1
+    csrf = person.csrf()
+    sandbox.config(token_latency_ms=800)  # the refresh and the revocation both take a while
+    with ThreadPoolExecutor(2) as pool:
+        page = pool.submit(person.get, portal.url + "/portfolios", timeout=30)  # its access token needs a refresh
+        wait_for(lambda: sandbox.stats()["token_requests"].get("refresh_token", 0) >= 1)  # at the token endpoint
+        out = pool.submit(person.post, portal.url + "/logout", data={"csrf_token": csrf}, allow_redirects=False,
+                          timeout=30)
+        page.result(), out.result()
+    assert out.result().status_code == 302
+    assert sandbox.live_refresh_tokens("alice") == 0, "a refresh token stayed live at the provider"
 
 
 @pytest.mark.parametrize("how", ["sessions page", "operator", "fast path hand-over", "session expired"])

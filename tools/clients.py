@@ -23,6 +23,10 @@ class SandboxControl:
     def stats(self) -> dict:
         return requests.get(self.url + "/_sandbox/stats", timeout=5).json()
 
+    def live_refresh_tokens(self, user: str) -> int:
+        """How many of the user's refresh tokens would still refresh at the sandbox."""
+        return requests.get(self.url + f"/_sandbox/live_refresh_tokens/{user}", timeout=5).json()["live"]
+
     def api_requests(self) -> list:
         return requests.get(self.url + "/_sandbox/requests", timeout=5).json()
 
