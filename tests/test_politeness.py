@@ -194,3 +194,30 @@ def test_a_reserved_turn_is_a_fixed_number_ahead_or_refused_at_once(redis_url):
     assert given[5] == (0.0, 0.5)
     now[0] += 0.5  # half a second on: one more fits
     assert gate.reserve_turn("alice", 2.0) == (2.0, None) and gate.reserve_turn("bob", 2.0) == (0.0, None)
+
+
+def test_when_the_token_endpoints_pause_lapses_one_refresh_probes_before_the_rest(make_portal, sandbox):
+    """After a token-endpoint 429 lapsed, several processes asked at once (5 asks in 6 s with Retry-After: 4). Now
+    the first refresh after the pause is a probe, alone, from every process together: the others are told to come
+    back in a second meanwhile (their sessions kept), and once the probe has succeeded, everyone refreshes."""
+    first, second = make_portal(), make_portal()
+    sandbox.config(access_token_ttl=3)
+    people = [PortalBrowser(portal, sandbox) for portal in (first, second, first, second)]
+    for person, user in zip(people, ("alice", "bob", "carol", "erin"), strict=True):
+        assert person.sign_in(user).status_code == 302
+    sandbox.config(access_token_ttl=86400, token_error={"status": 429, "count": 1, "retry_after": 4, "match": "/oauth/token"})
+    assert people[0].get(first.url + "/api/v1/portfolios", timeout=30).status_code == 503  # the 429: paused 4 s
+    for portal in (first, second):
+        portal.clock.advance(5)  # the pause lapses
+    asked = len(refresh_times(sandbox))
+    sandbox.config(token_latency_ms=600)  # the probe takes a while: everyone else arrives while it is out
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda person: person.get(person.portal.url + "/api/v1/portfolios", timeout=30), people))
+    assert len(refresh_times(sandbox)) - asked == 1, "more than one refresh asked while the probe was out"
+    assert sorted(a.status_code for a in answers) == [200, 503, 503, 503]
+    assert all(a.headers["Retry-After"] == "1" and a.json()["error"] == "provider_rate_limited"
+               for a in answers if a.status_code == 503)
+    sandbox.config(token_latency_ms=0)
+    for portal in (first, second):
+        portal.clock.advance(2)  # the second they were told to wait (each session remembers its refusal that long)
+    assert [person.get(person.portal.url + "/api/v1/portfolios", timeout=30).status_code for person in people] == [200] * 4

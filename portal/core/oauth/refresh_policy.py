@@ -6,7 +6,8 @@ tenant's token endpoint is asked. No Flask here.
   (SessionEnded); any other refusal, a timeout, a 429 or an unreachable provider keeps it (RefreshUnavailable
   and its kinds), as oauth2-proxy's isFatalRefreshError decides.
 - `gated_refresher(refresh, gate, patience)` wraps it in the tenant-wide gate (core.storage.gate): paused
-  after a 429 for its Retry-After, and at most the gate's rate across every process.
+  after a 429 for its Retry-After, then one refresh probes alone before the rest resume, and at most the gate's
+  rate across every process.
 """
 
 import logging
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 FATAL_REFRESH_ERRORS = frozenset({"invalid_grant", "invalid_client"})
 REFRESH_PATIENCE = 5.0  # s a refresh waits for the token endpoint's turn (the session's other requests wait too)
+PROBE_LASTS = 35.0  # s at most one probe after a pause is out: the provider's refresh timeout, and a little
 
 
 def refresher(provider: Provider) -> Callable[[str], dict]:
@@ -54,14 +56,33 @@ def gated_refresher(refresh: Callable[[str], dict], gate: "Gate", patience: floa
         paused = gate.paused_for(TOKEN_ENDPOINT)
         if paused:
             raise RefreshRateLimited(whole_seconds(paused), "refreshes are paused: the token endpoint said 429")
+        turn = gate.probe_turn(TOKEN_ENDPOINT, PROBE_LASTS)
+        if turn == "wait":  # the pause has lapsed and one refresh is finding out whether the tenant takes them again
+            raise RefreshRateLimited(1, "refreshes resume after one probe: another refresh is asking now")
         still = gate.wait_turn(TOKEN_ENDPOINT, patience)
         if still is not None:
+            if turn == "probe":
+                gate.probed(TOKEN_ENDPOINT, answered=False)
             raise RefreshRateLimited(whole_seconds(still), "the portal's rate for the token endpoint is used up")
         try:
-            return refresh(refresh_token)
+            answer = refresh(refresh_token)
         except RefreshRateLimited as error:
             error.retry_after = whole_seconds(gate.pause(TOKEN_ENDPOINT, error.retry_after))
             log.warning("the token endpoint said 429: refreshes paused for %s s everywhere", error.retry_after)
+            if turn == "probe":
+                gate.probed(TOKEN_ENDPOINT, answered=False)
             raise
+        except (RefreshRefused, SessionEnded):
+            if turn == "probe":  # it refused this token, but it answered: the tenant takes refreshes again
+                gate.probed(TOKEN_ENDPOINT, answered=True)
+            raise
+        except RefreshUnavailable:
+            if turn == "probe":  # no answer (a timeout, a 5xx): the next refresh probes instead
+                gate.probed(TOKEN_ENDPOINT, answered=False)
+            raise
+        if turn == "probe":
+            gate.probed(TOKEN_ENDPOINT, answered=True)
+            log.info("the token endpoint answered the probe after its pause: refreshes resume everywhere")
+        return answer
 
     return run

@@ -6,7 +6,8 @@ A `Gate` holds, per name (the token endpoint, or one person at Navexa):
   for the name's next slot, within a deadline; `reserve_turn()` reserves a slot a little ahead or refuses
   at once, so only a fixed number of one name's calls ever wait;
 - a **pause**, after the upstream answered 429: nobody calls it for that name until the pause lapses
-  (its Retry-After, or DEFAULT_PAUSE when it gave none).
+  (its Retry-After, or DEFAULT_PAUSE when it gave none); then one call **probes** (`probe_turn()`), alone,
+  from every process together, until it has been answered: a lapsed pause isn't a starting gun for all.
 Times are the app's clock (injectable), so tests move them instead of sleeping; waiting is bounded by
 the monotonic clock, so a frozen app clock can never hang a request.
 """
@@ -22,6 +23,7 @@ import redis
 log = logging.getLogger(__name__)
 
 DEFAULT_PAUSE = 10.0  # s after a 429 that says no Retry-After
+PROBE_WINDOW = 60.0  # s after a pause lapses during which the next call is a probe (if none has been answered yet)
 MAX_PAUSE = 300.0  # s: a Retry-After beyond this is read as this (a typo upstream must not stop us for a day)
 POLL = 0.01  # s: the shortest sleep while waiting for a turn
 
@@ -84,7 +86,21 @@ class Gate:
         current = self.redis.get(key)
         if current is None or float(current) < until:
             self.redis.set(key, repr(until), px=int(seconds * 1000) + 1000)
+            self.redis.set(self._key("lapsed", name), "1", px=int((seconds + PROBE_WINDOW) * 1000))
         return seconds
+
+    def probe_turn(self, name: str, lasts: float) -> str:
+        """Whether a call may go now, after a pause: "free" (no pause lapsed lately), "probe" (this call is the one
+        probe, for at most `lasts` seconds: end it with probed()) or "wait" (another call is probing)."""
+        if not self.redis.exists(self._key("lapsed", name)):
+            return "free"
+        return "probe" if self.redis.set(self._key("probe", name), "1", nx=True, px=int(lasts * 1000)) else "wait"
+
+    def probed(self, name: str, answered: bool):
+        """The probe is over: answered (the upstream took calls again: everyone may go), or not (another may probe)."""
+        keys = [self._key("lapsed", name), self._key("probe", name)] if answered else [self._key("probe", name)]
+        for key in keys:  # one at a time: on a Cluster they are in different slots
+            self.redis.delete(key)
 
     def wait_turn(self, name: str, patience: float) -> float | None:
         """Wait for the name's next slot, at most `patience` seconds; None when it came (the slot is
