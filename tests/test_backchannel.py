@@ -212,6 +212,22 @@ def test_a_logout_token_that_fails_validation_is_refused_and_ends_nothing(signed
     assert sandbox.stats()["revocations"] == 0
 
 
+def test_a_logout_token_with_an_exp_far_ahead_ends_the_session_and_is_remembered_only_while_it_could_pass(
+        signed_in, portal, sandbox):
+    """Found by the generated tests: a tenant-signed token with exp 9,223,372,036,854,716 (finite, 292 million
+    years ahead) ended the session, then asked Redis to remember it that long, and answered 503. A token can pass
+    only while its iat is recent (5 minutes and a minute's leeway), so that is as long as it is remembered."""
+    from portal.core.oauth.logout_token import LEEWAY, MAX_AGE
+
+    token = sandbox.logout_token("alice", signed_in.cookies[SID_COOKIE], claims={"exp": 9223372036854716.0})
+    answer = requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10)
+    assert answer.status_code == 200
+    assert signed_in.page().status_code == 302  # signed out
+    ttls = [portal.redis.ttl(key) for pattern in ("portal:logout-jti:*", "portal:idp-ended:*")
+            for key in portal.redis.scan_iter(pattern)]
+    assert ttls and all(0 < ttl <= MAX_AGE + LEEWAY + 1 for ttl in ttls), ttls
+
+
 def test_a_replayed_logout_token_is_refused_and_ends_the_newer_session_not(signed_in, portal, sandbox):
     token = sandbox.logout_token("alice", sid=signed_in.cookies[SID_COOKIE])
     assert requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10).status_code == 200

@@ -28,7 +28,7 @@ from tools.stack import SANDBOX_CLIENT_SECRET, portal_env
 
 pytestmark = pytest.mark.soak  # ten thousand generated requests: `make test` runs them, `make test-fast` doesn't
 EXAMPLES = {"login": 2500, "callback": 2500, "callback_signed_in": 2000, "cookies": 2000, "forms": 1000,
-            "backchannel": 1000, "session_forms": 1000}
+            "backchannel": 1000, "session_forms": 1000, "signed_logout_tokens": 200, "bodies": 400}
 PUBLIC_URL = "http://127.0.0.1:5999"  # a loopback redirect URI the sandbox accepts; nothing listens there
 HOSTILE = [
     "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "'; alert(1); '", "//evil.example",
@@ -282,3 +282,81 @@ def test_the_session_forms_with_any_values(shard, app, signed_in_cookies, secret
     check(response, [csrf or "", handle or ""], secrets_to_hide)
     assert response.status_code in (400, 403)  # never accepted: the values are never the session's token
     assert services(app).redis.exists(session_key(signed_in_cookies[SESSION_COOKIE]))
+
+
+# Tenant-signed logout tokens whose numbers are anything JSON can carry, non-finite ones included (N8: a NaN iat was a
+# 500 with a traceback). Each is signed by the sandbox's tenant key: only its claims are hostile.
+numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-2**70, 2**70),
+                    st.sampled_from([float("nan"), float("inf"), float("-inf"), 1e308, -0.0, True, None, "1", []]))
+
+
+@fuzz_settings("signed_logout_tokens")
+@given(claims=st.dictionaries(st.sampled_from(["iat", "exp", "nbf"]), numbers, min_size=1, max_size=3),
+       user=st.sampled_from(["alice", None]))
+def test_backchannel_logout_with_any_number_in_a_signed_token(shard, app, signed_in_cookies, secrets_to_hide, logs,
+                                                               claims, user, sandbox_service):
+    from tools.clients import SandboxControl
+
+    sandbox = SandboxControl(sandbox_service.url)
+    token = sandbox.logout_token(user, claims=claims)
+    response = app.test_client().post("/backchannel-logout", data={"logout_token": token})
+    check(response, [], secrets_to_hide)
+    assert response.status_code in (200, 400), response.get_data(as_text=True)[:300]
+    logging.getLogger(__name__).info("signed logout token with %s: %s", sorted(claims), response.status_code)
+    if response.status_code == 200:  # numbers a tenant may sign and that hold (a finite iat, a future exp): it ended
+        restore = sign_in_test_client(app, sandbox_service.url)
+        signed_in_cookies.update(restore)
+        secrets_to_hide[:] = secrets_to_hide[:1] + [v for v in secrets_of(app, restore)]
+
+
+def secrets_of(app, cookies):
+    record = services(app).tokens.load(cookies[SESSION_COOKIE], decode_key(cookies[key_cookie.dev_name]))
+    return [record.access_token, record.refresh_token, cookies[key_cookie.dev_name]]
+
+
+# Bodies on every anonymous POST, through the ASGI adapter both servers run (portal.asgi): any size up to past the
+# limit, any chunking, an honest or lying Content-Length, and a client too slow to finish. Never a 500, never a
+# thread held by a slow body, and a body within the limit sent in time reaches the app.
+@fuzz_settings("bodies")
+@given(path=st.sampled_from(["/backchannel-logout", "/logout", "/login", "/callback", "/sessions/end"]),
+       size=st.one_of(st.integers(0, 2048), st.integers(1024 * 1024 - 16, 1024 * 1024 + 16)),
+       pieces=st.integers(1, 5), lie=st.sampled_from([None, 0, -1, 1, 10**9]), stalls=st.booleans())
+def test_any_body_on_an_anonymous_post_through_the_servers_adapter(shard, app, secrets_to_hide, logs, path, size,
+                                                                   pieces, lie, stalls):
+    import asyncio
+
+    from portal.asgi import BufferedWSGI
+    from portal.settings import MAX_BODY
+
+    body = b"logout_token=" + b"a" * size
+    announced = len(body) if lie is None else max(0, len(body) + lie) if lie in (-1, 0, 1) else lie
+    chunks = [body[i * len(body) // pieces:(i + 1) * len(body) // pieces] for i in range(pieces)]
+    adapter = BufferedWSGI(app.wsgi_app, threads=2, body_deadline=0.2)
+    sent = []
+
+    async def receive():
+        if chunks:
+            chunk = chunks.pop(0)
+            if stalls and not chunks:
+                await asyncio.sleep(1)  # the last piece never comes in time
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+        await asyncio.sleep(1)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/x-www-form-urlencoded"),
+                         (b"content-length", str(announced).encode())], "client": ("127.0.0.1", 5), "server": ("127.0.0.1", 80)}
+    asyncio.run(adapter(scope, receive, send))
+    adapter.executor.shutdown(wait=True)
+    status = sent[0]["status"]
+    logging.getLogger(__name__).info("%s with %d bytes (announced %d): %s", path, len(body), announced, status)
+    assert status != 500 and status < 500 or status in (502, 503, 504)
+    if announced > MAX_BODY or len(body) > MAX_BODY:
+        assert status == 413
+    elif stalls and pieces > 1:
+        assert status == 408
+    elif not stalls:
+        assert status not in (408, 413)  # within the limit and in time: the app itself answered

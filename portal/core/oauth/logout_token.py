@@ -87,7 +87,8 @@ def read(provider: Provider, token: str, *, clock: Callable[[], float] = time.ti
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti:
         raise InvalidLogoutToken("no jti")
-    good_until = max(iat + MAX_AGE, exp if is_number(exp) else 0) + LEEWAY
+    # It can pass only while its iat is recent (and before its exp, if sooner): a far exp never stretches that.
+    good_until = min(iat + MAX_AGE, exp if is_number(exp) else iat + MAX_AGE) + LEEWAY
     return LogoutRequest(sub=sub, sid=sid, jti=jti, good_until=good_until)
 
 
