@@ -67,7 +67,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     client = keyspace.connect(settings.redis_url, sentinels=settings.redis_sentinels,
                               sentinel_master=settings.redis_sentinel_master, cluster=settings.redis_cluster)
     session_interface = session_store.init_app(app, client, cookie_name=session_store.session_cookie_name(settings.production),
-                                               secure=settings.production, clock=clock)
+                                               secure=settings.production, clock=clock,
+                                               id_key=derived_key(settings.secret_key, "session-ids/v1"))
     # Polite upstream, shared through Redis by every container: each person's Navexa pause (and rate, if
     # NAVEXA_RATE_LIMIT), and the tenant's refresh rate and pause.
     navexa_gate = Gate(client, keyspace.GATE + "navexa:", rate=settings.navexa_rate, clock=clock)
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
                                              index=SessionIndex(client, revocation, pending,
                                                                 revoke=navexa_provider.revoke, clock=clock),
                                              clock=clock, today=today))
+    session_interface.move_legacy = sessions.move_legacy  # a session of the release before moves at its first use
 
     errors.init_app(app)
     formatting.init_app(app)

@@ -2,6 +2,7 @@
 
 import inspect
 import os
+import secrets
 from types import SimpleNamespace
 
 import pytest
@@ -54,10 +55,12 @@ TEMPLATES = BytecodeCache()  # compiled once a run, whichever test's app renders
 def make_portal(sandbox, redis_url):
     """Start portals with environment overrides (and create_app options); all are stopped after the test."""
     started = []
+    secret_key = secrets.token_hex(32)  # one for every portal of the test, as every container shares SECRET_KEY
 
     def start(options: dict | None = None, **env):
         port = free_port()
-        settings = Settings.from_env(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}", **env))
+        settings = Settings.from_env(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}",
+                                                **{"SECRET_KEY": secret_key, **env}))
         clock = MovableClock()
         app = create_app(settings, **{"clock": clock, "today": lambda: PINNED_TODAY, **(options or {})})
         app.jinja_env.bytecode_cache = TEMPLATES

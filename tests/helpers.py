@@ -37,6 +37,14 @@ KEY_COOKIE = key_cookie.dev_name  # development cookie names (tests run APP_ENV=
 SERVER_POLL = 0.02  # s: how often a live server checks for shutdown (werkzeug's default 0.5 s slows tear-down)
 
 
+def stored_sid(cookie_id: str, secret_key: str) -> str:
+    """What a portal with this SECRET_KEY's Redis calls the session whose cookie holds cookie_id."""
+    from portal.core.sessions.record import stored_id
+    from portal.core.storage.sealing import derived_key
+
+    return stored_id(cookie_id, derived_key(secret_key, "session-ids/v1"))
+
+
 def session_key(sid: str) -> str:
     return session_scoped(SESSION, sid)
 
@@ -107,6 +115,12 @@ class PortalBrowser(Browser):
         return other
 
     def session_id(self) -> str | None:
+        """What the portal's Redis calls this browser's session (the stored id of its cookie's id)."""
+        cookie_id = self.cookie_id()
+        return self.portal.app.session_interface.stored(cookie_id) if cookie_id else None
+
+    def cookie_id(self) -> str | None:
+        """The session id the browser's cookie holds (never in Redis)."""
         return self.cookies.get(SESSION_COOKIE)
 
     def key(self) -> bytes | None:

@@ -58,7 +58,7 @@ def test_a_session_from_before_the_same_site_cookie_keeps_working_until_it_ends(
 def test_a_request_under_way_when_its_session_is_ended_elsewhere_never_writes_it_back(signed_in, portal):
     app, sid = portal.app, signed_in.session_id()
     interface = app.session_interface
-    with app.test_request_context("/portfolios", headers={"Cookie": f"{SESSION_COOKIE}={sid}"}):
+    with app.test_request_context("/portfolios", headers={"Cookie": f"{SESSION_COOKIE}={signed_in.cookie_id()}"}):
         session = interface.open_session(app, flask.request)
         assert session.sid == sid and session["user"]
         portal.redis.delete(session_key(sid))  # the sessions page or back-channel logout ends it meanwhile

@@ -121,7 +121,7 @@ def signed_in_cookies(app, sandbox_service):
 
 @pytest.fixture(scope="module")
 def secrets_to_hide(app, signed_in_cookies):
-    record = services(app).tokens.load(signed_in_cookies[SESSION_COOKIE],
+    record = services(app).tokens.load(app.session_interface.stored(signed_in_cookies[SESSION_COOKIE]),
                                        decode_key(signed_in_cookies[key_cookie.dev_name]))
     return [SANDBOX_CLIENT_SECRET, record.access_token, record.refresh_token, signed_in_cookies[key_cookie.dev_name]]
 
@@ -213,7 +213,7 @@ def test_callback_with_anything_signed_in(shard, app, signed_in_cookies, secrets
     response = client_with(app, signed_in_cookies).get("/callback", query_string=urlencode(pairs))
     check(response, [v for _, v in pairs], secrets_to_hide)
     assert response.status_code in (302, 400)
-    assert services(app).redis.exists(session_key(signed_in_cookies[SESSION_COOKIE]))  # still signed in
+    assert services(app).redis.exists(session_key(app.session_interface.stored(signed_in_cookies[SESSION_COOKIE])))  # still signed in
 
 
 # Browsers send at most about 4 KB of cookie: longer values never reach a server.
@@ -243,7 +243,7 @@ def test_state_changing_requests_with_any_csrf_value(shard, app, signed_in_cooki
     response = client_with(app, signed_in_cookies).post(path, data=data, headers=headers)
     check(response, [csrf or "", header or ""], secrets_to_hide)
     assert response.status_code in (400, 403)  # never accepted: the values are never the session's token
-    assert services(app).redis.exists(session_key(signed_in_cookies[SESSION_COOKIE]))
+    assert services(app).redis.exists(session_key(app.session_interface.stored(signed_in_cookies[SESSION_COOKIE])))
 
 
 def b64(text: str) -> str:
@@ -268,7 +268,7 @@ def test_backchannel_logout_with_any_form(shard, app, signed_in_cookies, secrets
     response = app.test_client().post("/backchannel-logout", data=MultiDict(fields))
     check(response, [v for _, v in fields], secrets_to_hide)
     assert response.status_code == 400 and response.is_json and response.headers["Cache-Control"] == "no-store"
-    assert services(app).redis.exists(session_key(signed_in_cookies[SESSION_COOKIE]))  # nobody was signed out
+    assert services(app).redis.exists(session_key(app.session_interface.stored(signed_in_cookies[SESSION_COOKIE])))  # nobody was signed out
 
 
 @fuzz_settings("session_forms")
@@ -281,7 +281,7 @@ def test_the_session_forms_with_any_values(shard, app, signed_in_cookies, secret
     response = client_with(app, cookies).post(path, data=data)
     check(response, [csrf or "", handle or ""], secrets_to_hide)
     assert response.status_code in (400, 403)  # never accepted: the values are never the session's token
-    assert services(app).redis.exists(session_key(signed_in_cookies[SESSION_COOKIE]))
+    assert services(app).redis.exists(session_key(app.session_interface.stored(signed_in_cookies[SESSION_COOKIE])))
 
 
 # Tenant-signed logout tokens whose numbers are anything JSON can carry, non-finite ones included (N8: a NaN iat was a
@@ -310,7 +310,8 @@ def test_backchannel_logout_with_any_number_in_a_signed_token(shard, app, signed
 
 
 def secrets_of(app, cookies):
-    record = services(app).tokens.load(cookies[SESSION_COOKIE], decode_key(cookies[key_cookie.dev_name]))
+    record = services(app).tokens.load(app.session_interface.stored(cookies[SESSION_COOKIE]),
+                                       decode_key(cookies[key_cookie.dev_name]))
     return [record.access_token, record.refresh_token, cookies[key_cookie.dev_name]]
 
 

@@ -18,7 +18,7 @@ from portal.core.storage.keyspace import PENDING
 from portal.core.storage.sealing import decode_key
 from portal.web.cookies import key_cookie
 from portal.web.session_store import SESSION_COOKIE
-from tests.helpers import PortalBrowser, query_of
+from tests.helpers import PortalBrowser, query_of, stored_sid
 from tools.clients import Browser
 from tools.stack import SANDBOX_CLIENT_SECRET, free_port, portal_env, start_portal, start_redis
 
@@ -30,9 +30,10 @@ def logged_portal(request, sandbox, redis_url, tmp_path):
     """A portal under gunicorn (from gunicorn.conf.py) whose stderr goes to a file; yields (url, read_log)."""
     path = tmp_path / "portal.log"
     port = free_port()
+    env = portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}")
     with open(path, "w") as log:
-        service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}"), port=port,
-                                    workers=1, log=log, server=request.param)
+        service, url = start_portal(env, port=port, workers=1, log=log, server=request.param)
+        service.secret_key = env["SECRET_KEY"]  # what its Redis calls a session follows from it
         yield url, service, lambda: path.read_text()
         service.stop()
 
@@ -43,7 +44,7 @@ def json_lines(text: str) -> list[dict]:
 
 
 def test_a_whole_session_logs_json_lines_without_a_single_secret(logged_portal, sandbox, redis_url):
-    url, _, read_log = logged_portal
+    url, service, read_log = logged_portal
     sandbox.config(access_token_ttl=VALID_MARGIN - 2)  # the first page must refresh
     person = Browser(url)
     authorize = person.start_login()
@@ -57,7 +58,7 @@ def test_a_whole_session_logs_json_lines_without_a_single_secret(logged_portal, 
     assert sandbox.stats()["token_requests"]["refresh_token"] == 1
     store = TokenStore(redis.Redis.from_url(redis_url), lambda _: {})
     sealing_key = person.cookies.get(key_cookie.dev_name)
-    record = store.load(person.cookies.get(SESSION_COOKIE), decode_key(sealing_key))
+    record = store.load(stored_sid(person.cookies.get(SESSION_COOKIE), service.secret_key), decode_key(sealing_key))
     csrf = person.get(url + "/logout", timeout=10).text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     assert person.post(url + "/logout", data={"csrf_token": csrf}, allow_redirects=False, timeout=10).status_code == 302
 

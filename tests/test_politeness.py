@@ -30,6 +30,7 @@ def two_processes(sandbox, redis_url):
     started = []
 
     def start(**env):
+        env = {"SECRET_KEY": secrets.token_hex(32), **env}  # shared by both, as by every container
         for _ in range(2):
             port = free_port()
             started.append(start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}", **env),

@@ -13,7 +13,7 @@ from portal.core.sessions.tokens import VALID_MARGIN
 from portal.settings import Settings
 from portal.web.cookies import key_cookie, same_site_cookie
 from portal.web.session_store import SESSION_COOKIE
-from tests.helpers import PortalBrowser, lock_key, session_key, signed_in_then_redis_stops, token_key, warning_lines
+from tests.helpers import PortalBrowser, lock_key, session_key, signed_in_then_redis_stops, stored_sid, token_key, warning_lines
 from tests.redis_topologies import SENTINEL_MASTER, start_cluster, start_sentinel_setup
 from tools.clients import Browser
 from tools.stack import free_port, portal_env, start_portal, start_redis
@@ -121,7 +121,7 @@ def test_on_a_cluster_two_processes_share_sessions_and_refresh_once(sandbox, clu
         stats = sandbox.stats()
         assert stats["token_requests"]["refresh_token"] == 1 and stats["refresh_reuse_detected"] == 0
         assert person.get(url_b + "/portfolios", timeout=30).status_code == 200  # browsing through the other one
-        sid = person.cookies.get(SESSION_COOKIE)
+        sid = stored_sid(person.cookies.get(SESSION_COOKIE), env["SECRET_KEY"])
         client = redis.RedisCluster(host="127.0.0.1", port=cluster[0])
         slots = {client.keyslot(key) for key in (session_key(sid), token_key(sid), lock_key(sid))}
         assert len(slots) == 1  # a session's keys share one slot

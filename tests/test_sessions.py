@@ -23,6 +23,7 @@ from tests.helpers import (
     query_of,
     session_key,
     signed_in_then_redis_stops,
+    stored_sid,
     token_key,
     wait_for,
     warning_lines,
@@ -43,14 +44,15 @@ def compose_eviction_policy() -> str:
 @pytest.mark.parametrize("other_pending_logins", [0, 1, 2])
 def test_a_planted_session_id_never_becomes_the_signed_in_one(browser, portal, other_pending_logins):
     planted = secrets.token_urlsafe(32)  # an id the attacker made the victim's browser carry
-    portal.redis.set(session_key(planted), json.dumps({}))  # an empty session the attacker started
+    stored = portal.app.session_interface.stored(planted)
+    portal.redis.set(session_key(stored), json.dumps({}))  # an empty session the attacker started
     browser.cookies.set(SESSION_COOKIE, planted, domain="127.0.0.1", path="/")
     for _ in range(other_pending_logins):
         browser.start_login()
     assert browser.sign_in().status_code == 302
 
-    assert browser.session_id() not in (None, planted)
-    assert portal.redis.get(session_key(planted)) is None
+    assert browser.cookie_id() not in (None, planted) and browser.session_id() != stored
+    assert portal.redis.get(session_key(stored)) is None
     assert portal.redis.exists(session_key(browser.session_id()))
     attacker = requests.Session()
     attacker.cookies.set(SESSION_COOKIE, planted, domain="127.0.0.1", path="/")
@@ -112,13 +114,13 @@ def test_a_flood_of_anonymous_sign_in_starts_does_not_sign_anyone_out(sandbox, s
     compose file's eviction policy) has room for: the person signed in before stays signed in."""
     port = free_port()
     # No rate limit here: this test is about what each request costs, not how many are let in.
-    service, url = start_portal(portal_env(sandbox.url, small_redis, f"http://127.0.0.1:{port}",
-                                           RATE_LIMIT_SIGN_IN="100000 per minute"), port=port)
+    env = portal_env(sandbox.url, small_redis, f"http://127.0.0.1:{port}", RATE_LIMIT_SIGN_IN="100000 per minute")
+    service, url = start_portal(env, port=port)
     store = redis.Redis.from_url(small_redis)
     try:
         person = Browser(url)
         assert person.sign_in().status_code == 302
-        sid = person.cookies.get(SESSION_COOKIE)
+        sid = stored_sid(person.cookies.get(SESSION_COOKIE), env["SECRET_KEY"])
         assert person.get(url + "/portfolios", timeout=10).status_code == 200
         used = store.info("memory")["used_memory"]
         store.config_set("maxmemory", used + 50_000)  # room for about 120 pending logins, not 600
@@ -336,14 +338,14 @@ def test_sign_out_during_a_refresh_leaves_no_refresh_token_live(portal, sandbox)
     assert sandbox.live_refresh_tokens("alice") == 0, "a refresh token stayed live at the provider"
 
 
-@pytest.mark.parametrize("how", ["sessions page", "operator", "fast path hand-over", "session expired"])
+@pytest.mark.parametrize("how", ["sessions page", "operator", "fast path hand-over", "refresh refused"])
 def test_every_other_way_a_session_ends_leaves_no_key_of_it(how, lone_portal, sandbox):
     from portal.core.sessions.record import SEEN_EVERY
     from tests.helpers import PortalBrowser
 
     person, other = PortalBrowser(lone_portal, sandbox), PortalBrowser(lone_portal, sandbox)
     assert person.sign_in("alice").status_code == 302 and other.sign_in("alice").status_code == 302
-    sid = busy_session(lone_portal, person, locked=how != "fast path hand-over")
+    sid = busy_session(lone_portal, person, locked=how not in ("fast path hand-over", "refresh refused"))
     if how == "sessions page":
         response = other.post(lone_portal.url + "/sessions/end-others", data={"csrf_token": other.csrf()},
                               allow_redirects=False, timeout=10)
@@ -355,7 +357,10 @@ def test_every_other_way_a_session_ends_leaves_no_key_of_it(how, lone_portal, sa
         assert person.page("/portfolios").status_code == 200  # "last used" noted: the next call goes fast
         sandbox.config(api_error={"status": 401, "count": 2})
         assert person.get(lone_portal.url + "/api/v1/portfolios", headers={"X-CSRF": "1"}, timeout=10).status_code == 401
-    else:  # its key cookie is gone: the Flask path ends it
-        person.cookies.set(KEY_COOKIE, None)
-        assert person.get(lone_portal.url + "/portfolios", allow_redirects=False, timeout=10).status_code == 302
+    else:  # Navexa refuses its refresh token (used elsewhere meanwhile: the family is revoked): the Flask path ends it
+        from tests.oauth_helpers import refresh
+
+        assert refresh(sandbox.url, person.record().refresh_token).status_code == 200  # rotated away from the portal
+        sandbox.config(api_error={"status": 401, "count": 1})  # the page's call is refused: it must refresh
+        assert person.get(lone_portal.url + "/portfolios/101", allow_redirects=False, timeout=10).status_code == 302
     assert keys_naming(lone_portal.redis, sid) == [], how

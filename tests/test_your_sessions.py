@@ -333,3 +333,25 @@ def test_the_operator_command_with_redis_down_says_so_in_one_line(make_portal, c
         "Error: the session store (Redis) can't be reached: ConnectionError. Nothing was listed or ended; try again when "
         "it is back."]
     assert "Traceback" not in result.output
+
+
+def test_a_redis_dump_names_no_session_and_an_id_without_its_key_cookie_acts_on_nothing(portal, sandbox):
+    """N4: session ids were in the clear in Redis (key names, index members, browser claims): with one id from a
+    dump and no key cookie, /sessions showed the person's name and "sign out of all other sessions" ended them.
+    Now Redis holds a keyed hash of each id, never the id, and a session id acts on nothing without its key
+    cookie: the person's other session stays signed in."""
+    laptop, phone = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE)
+    ids = [browser.cookies.get("navexa_portal_session") for browser in (laptop, phone)]
+    client = portal.redis
+    dump = b" ".join([key for key in client.scan_iter("*")] + [
+        member for key in client.scan_iter("portal:*person:*") for member in client.zrange(key, 0, -1)] + [
+        client.get(key) or b"" for key in client.scan_iter("portal:browser:*")] + [
+        client.get(key) or b"" for key in client.scan_iter("portal:session:*")])
+    assert all(sid and sid.encode() not in dump for sid in ids), "a session id is in Redis in the clear"
+    stranger = PortalBrowser(portal, sandbox)
+    stranger.cookies.set("navexa_portal_session", ids[0])  # the id alone, no key cookie
+    assert stranger.get(portal.url + "/sessions", allow_redirects=False, timeout=10).status_code == 302
+    ended = stranger.post(portal.url + "/sessions/end-others", data={"csrf_token": csrf_of(laptop)},
+                          allow_redirects=False, timeout=10)
+    assert ended.status_code in (302, 400, 403)
+    assert phone.page().status_code == 200 and laptop.page().status_code == 200  # nobody was signed out

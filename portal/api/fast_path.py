@@ -98,10 +98,11 @@ class FastPath:
         incoming = Request(environ)  # werkzeug's parsing of cookies, query and headers, as Flask's
         if rules.request_refusal(incoming.headers, self.own_origin) is not None:
             return None  # refused by its headers alone: the Flask view says so, by the same rules
-        sid = incoming.cookies.get(self.sessions.cookie_name, "")
+        cookie_id = incoming.cookies.get(self.sessions.cookie_name, "")
         key = key_cookie.key_in(incoming.cookies, self.production)
-        if not SESSION_ID.fullmatch(sid) or key is None:
+        if not SESSION_ID.fullmatch(cookie_id) or key is None:
             return None
+        sid = self.sessions.stored(cookie_id)  # what Redis calls it (a session of the release before: Flask's path)
         try:
             call = hop.Call("GET", hop.upstream_segments(environ), list(incoming.args.items(multi=True)),
                             hop.forwarded_headers(incoming.headers))

@@ -10,7 +10,7 @@ import logging
 import re
 import secrets
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from ..core.oauth.provider import ProviderRefused
 from ..core.observability.metrics import SIGN_INS
@@ -134,7 +134,8 @@ def start_session(token: dict, claims: dict):
     """
     user = User.from_claims(claims)
     presented_sid = session.sid if current_user() is not None else None
-    new_sid = new_session_id()
+    new_cookie_id = new_session_id()
+    new_sid = current_app.session_interface.stored(new_cookie_id)  # what Redis (the claim included) calls it
     other = services().pending.claim_browser(binding_cookie.read(), presented_sid, new_sid)
     if other is not None:
         log.info("sign-in ok sub=%s, but another tab signed this browser in first: keeping that session",
@@ -146,7 +147,7 @@ def start_session(token: dict, claims: dict):
         sessions.end_other(presented_sid, key_cookie.key())
     idp_sid = claims.get("sid") if isinstance(claims.get("sid"), str) else None
     binding = binding_cookie.read()
-    sessions.start(user, token, new_sid, idp_sid=idp_sid, claim=binding_hash(binding) if binding else None)
+    sessions.start(user, token, new_cookie_id, idp_sid=idp_sid, claim=binding_hash(binding) if binding else None)
     if idp_sid and services().index.was_ended(idp_sid):  # checked after indexing: a logout either sees it or set this
         log.info("sign-in ended as it started sub=%s: Navexa ended that sign-in meanwhile", user.label)
         sessions.end(revoke=True)

@@ -17,7 +17,10 @@ Flask-Session's (see the README's "Why not Flask-Session"):
 - a Redis failure is one warning line and a 503 page (an UnavailableSession, refused before any
   view runs), never a traceback;
   nothing read back from Redis is ever unpickled;
-- time is read from the clock it is given (the app's), so a session ends when that clock says.
+- time is read from the clock it is given (the app's), so a session ends when that clock says;
+- Redis never holds the cookie's id: the session is stored under `stored_id(id)` (core.sessions.record), and
+  `session.sid` is that stored id everywhere on the server; only the cookie carries `session.cookie_id`. A
+  session stored under its cookie's id by the release before is moved to its stored id at its first use.
 """
 
 import logging
@@ -31,7 +34,7 @@ from flask.sessions import NullSession, SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from ..core.observability.metrics import REDIS_ERRORS
-from ..core.sessions.record import EXPIRES_AT, SESSION_ID, new_session_id
+from ..core.sessions.record import EXPIRES_AT, SESSION_ID, new_session_id, stored_id
 from ..core.storage.keyspace import SESSION, session_scoped
 from ..core.values import is_number
 from .problems import StoreUnavailable
@@ -54,12 +57,13 @@ def session_cookie_name(production: bool) -> str:
 class RedisSession(CallbackDict, SessionMixin):
     """A session dict that knows its id, whether it changed, and the id it replaced."""
 
-    def __init__(self, data=None, sid: str | None = None, lapsed: bool = False):
+    def __init__(self, data=None, sid: str | None = None, lapsed: bool = False, cookie_id: str | None = None):
         def on_update(_):
             self.modified = True
 
         super().__init__(data, on_update)
-        self.sid = sid
+        self.sid = sid  # what Redis calls the session (stored_id of the cookie's id)
+        self.cookie_id = cookie_id  # what the browser's cookie holds: never written to Redis
         self.lapsed = lapsed  # the browser brought a session id the store no longer has (ended or expired)
         self.modified = False
         self.stale_sid: str | None = None  # an id given up by rotate(), deleted at save
@@ -84,8 +88,11 @@ class UnavailableSession(NullSession):
 class RedisSessionInterface(SessionInterface):
     """Flask's session interface on Redis (see the module docstring for what it guarantees)."""
 
-    def __init__(self, client: redis.Redis, *, cookie_name: str, secure: bool, clock=time.time):
+    def __init__(self, client: redis.Redis, *, cookie_name: str, secure: bool, clock=time.time, id_key: bytes,
+                 move_legacy=None):
         self.client = client
+        self.id_key = id_key
+        self.move_legacy = move_legacy  # (cookie id, stored id, record) -> moved: a session of the release before
         self.cookie_name = cookie_name
         self.secure = secure
         self.clock = clock
@@ -95,17 +102,25 @@ class RedisSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> RedisSession | None:
         if request.path.startswith(NO_SESSION_PATHS):
             return None  # Flask's null session: readable, empty, never saved
-        sid = request.cookies.get(self.cookie_name, "")
-        if not SESSION_ID.fullmatch(sid):
+        cookie_id = request.cookies.get(self.cookie_name, "")
+        if not SESSION_ID.fullmatch(cookie_id):
             return RedisSession()
+        sid = self.stored(cookie_id)
         try:
-            raw = self.client.get(session_scoped(SESSION, sid))
+            data = self.record_of(self.client.get(session_scoped(SESSION, sid)))
+            if data is None and self.move_legacy is not None:  # stored under its cookie's id, by the release before
+                data = self.record_of(self.client.get(session_scoped(SESSION, cookie_id)))
+                if data is not None and not self.move_legacy(cookie_id, sid, data):
+                    data = None  # it can't be opened here: signed out
         except redis.RedisError as error:
             REDIS_ERRORS.inc()
             log.warning("session store unavailable opening a session: %s", type(error).__name__)
             return UnavailableSession()
-        data = self.record_of(raw)
-        return RedisSession(data, sid=sid) if data is not None else RedisSession(lapsed=True)
+        return RedisSession(data, sid=sid, cookie_id=cookie_id) if data is not None else RedisSession(lapsed=True)
+
+    def stored(self, cookie_id: str) -> str:
+        """What Redis calls the session whose cookie holds this id."""
+        return stored_id(cookie_id, self.id_key)
 
     def record_of(self, raw: bytes | None) -> dict | None:
         """A stored session's contents, or None if there is none, it isn't JSON, or it is past its end."""
@@ -123,11 +138,12 @@ class RedisSessionInterface(SessionInterface):
 
     # -- changing ---------------------------------------------------------------------
 
-    def rotate(self, session: RedisSession, new_sid: str | None = None):
+    def rotate(self, session: RedisSession, new_cookie_id: str | None = None):
         """Give the session a new id now, whatever it holds; the old id's record is deleted at save."""
         if session.sid and not session.stale_sid:
             session.stale_sid = session.sid
-        session.sid, session.new_sid, session.modified = new_sid or new_session_id(), True, True
+        session.cookie_id = new_cookie_id or new_session_id()
+        session.sid, session.new_sid, session.modified = self.stored(session.cookie_id), True, True
 
     # -- saving -----------------------------------------------------------------------
 
@@ -159,7 +175,8 @@ class RedisSessionInterface(SessionInterface):
                 self.delete_cookie(response)
             return
         if session.sid is None:
-            session.sid, session.new_sid = new_session_id(), True
+            session.cookie_id = new_session_id()
+            session.sid, session.new_sid = self.stored(session.cookie_id), True
         with self.client.pipeline(transaction=False) as pipe:
             # A session read from Redis is only ever updated, never re-created once ended elsewhere.
             pipe.set(session_scoped(SESSION, session.sid), _encoder.encode(dict(session)), ex=ttl,
@@ -171,7 +188,7 @@ class RedisSessionInterface(SessionInterface):
             self.delete_cookie(response)
             return
         if session.new_sid:
-            response.set_cookie(self.cookie_name, session.sid, path="/", httponly=True, secure=self.secure,
+            response.set_cookie(self.cookie_name, session.cookie_id, path="/", httponly=True, secure=self.secure,
                                 samesite="Lax", expires=datetime.fromtimestamp(expires_at, UTC))
 
     def delete_cookie(self, response: Response):
@@ -184,7 +201,9 @@ def refuse_without_store():
         raise StoreUnavailable()
 
 
-def init_app(app: Flask, client: redis.Redis, *, cookie_name: str, secure: bool, clock) -> RedisSessionInterface:
-    app.session_interface = RedisSessionInterface(client, cookie_name=cookie_name, secure=secure, clock=clock)
+def init_app(app: Flask, client: redis.Redis, *, cookie_name: str, secure: bool, clock, id_key: bytes,
+             move_legacy=None) -> RedisSessionInterface:
+    app.session_interface = RedisSessionInterface(client, cookie_name=cookie_name, secure=secure, clock=clock,
+                                                  id_key=id_key, move_legacy=move_legacy)
     app.before_request(refuse_without_store)
     return app.session_interface

@@ -18,6 +18,7 @@ Only this module writes the session's user or end; the session interface (web.se
 whatever it is given until that end.
 """
 
+import hmac
 import logging
 import secrets
 from dataclasses import asdict, dataclass
@@ -34,11 +35,13 @@ from ..core.sessions.record import (
     EXPIRES_AT,
     IDP_SID,
     INDEXED,
+    KEY_CHECK,
     SAME_SITE,
     SEEN,
     STARTED,
     USER,
     SessionRecord,
+    key_check,
     new_session_id,
 )
 from ..core.sessions.tokens import TokenRecord
@@ -69,11 +72,23 @@ class User:
 
 
 def current_user() -> User | None:
-    """The signed-in person, or None."""
+    """The signed-in person, or None: a session acts only with its key cookie (KEY_CHECK), so its id alone, from a
+    Redis dump or a stolen cookie, acts on nothing. A session of the release before has no check yet: touch()
+    gives it one from the key cookie it brings."""
     data = session.get(USER)
     if not isinstance(data, dict):
         return None
+    check = session.get(KEY_CHECK)
+    if check is not None:
+        key = key_cookie.key()
+        if key is None or not hmac.compare_digest(key_check(key), str(check)):
+            return None
     return User(**{field: data.get(field) for field in ("sub", "name", "email")})
+
+
+def holds_someone() -> bool:
+    """The session names a person, whether or not this browser may act as them (its key cookie)."""
+    return isinstance(session.get(USER), dict)
 
 
 def safe_current_user() -> User | None:
@@ -95,13 +110,15 @@ def seconds_left() -> int | None:
     return max(0, int(end - services().clock())) if end is not None else None
 
 
-def start(user: User, token: dict, new_sid: str | None = None, idp_sid: str | None = None, claim: str | None = None):
-    """Start the person's session under a new id: the person, the token record, the key and same-site
-    cookies, with one absolute end; index it. The caller has dropped whatever session the browser held."""
+def start(user: User, token: dict, new_cookie_id: str | None = None, idp_sid: str | None = None,
+          claim: str | None = None):
+    """Start the person's session under a new id (the cookie's; Redis knows it by its stored id, session.sid): the
+    person, the token record, the key and same-site cookies, with one absolute end; index it. The caller has
+    dropped whatever session the browser held."""
     store = services().tokens
     now = services().clock()
     ends_at = int(now + LIFETIME.total_seconds())
-    current_app.session_interface.rotate(session, new_sid or new_session_id())
+    current_app.session_interface.rotate(session, new_cookie_id or new_session_id())
     session.clear()
     session.update({USER: asdict(user), EXPIRES_AT: ends_at, STARTED: int(now), SEEN: int(now),
                     BROWSER: browsers.describe(request.headers.get("User-Agent")),
@@ -112,10 +129,27 @@ def start(user: User, token: dict, new_sid: str | None = None, idp_sid: str | No
     if claim:
         session[CLAIM] = claim  # released if the session is ended from elsewhere
     key = new_key()
+    session[KEY_CHECK] = key_check(key)  # the session acts only with this key's cookie (current_user)
     key_cookie.issue_key(key, ends_at - int(now))
     same_site_cookie.issue(session[SAME_SITE], ends_at - int(now))
     store.start(session.sid, key, TokenRecord.from_response(token, now), ends_at)
     services().index.add(session.sid, sub=user.sub, idp_sid=idp_sid, ends_at=ends_at)
+
+
+def move_legacy(old: str, new: str, record: dict) -> bool:
+    """session_store's hook: a session the release before stored under its cookie's id. Its tokens are sealed to
+    that id, so they are opened with this browser's key and sealed again under the stored id; then the index moves
+    the rest. False (the browser is signed out) if the key cookie is missing or doesn't open them."""
+    key, ends_at = key_cookie.key(), expiry_of(record)
+    if key is None or ends_at is None:
+        return False
+    try:
+        held = services().tokens.load(old, key)
+    except SessionEnded:
+        return False
+    services().tokens.start(new, key, held, ends_at)
+    services().index.move(old, new, record)
+    return True
 
 
 def touch():
@@ -127,6 +161,8 @@ def touch():
     record = SessionRecord.of(session)
     if not record.indexed:
         adopt(user)
+    if KEY_CHECK not in session and key_cookie.key() is not None:  # a session of the release before
+        session[KEY_CHECK] = key_check(key_cookie.key())
     now = int(services().clock())
     if record.seen_due(now):
         session[SEEN] = now

@@ -28,7 +28,7 @@ def login_required(view):
             if wants_json():
                 raise SessionExpired("Sign in to use the API.")
             # A browser whose session ended (elsewhere, or by expiring) is told so before Navexa's sign-in.
-            lapsed = {"expired": 1} if getattr(session, "lapsed", False) else {}
+            lapsed = {"expired": 1} if getattr(session, "lapsed", False) or sessions.holds_someone() else {}
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?"), **lapsed))
         return view(*args, **kwargs)
 

@@ -154,6 +154,27 @@ class SessionIndex:
         wait([self._revokers.submit(self.revoke, token) for token in unique], timeout=REVOKE_WAIT)
         return ended
 
+    def move(self, old: str, new: str, record: dict):
+        """A session the release before stored under its cookie's id (`old`), its tokens already stored under its
+        stored id (`new`, by the caller, who has the key that opens them): move its record there, keeping its time
+        to live, with its index entries and browser claim; drop every other key of the old id (answers, claims,
+        locks and remembered failures are made again as needed). Keys in two slots: one command at a time."""
+        source, target = session_scoped(SESSION, old), session_scoped(SESSION, new)
+        dumped, ttl = self.redis.dump(source), self.redis.pttl(source)
+        if dumped is not None:
+            self.redis.restore(target, max(ttl, 1), dumped, replace=True)  # DUMP and RESTORE: nothing unpickled
+        for prefix in SESSION_KEYS:
+            self.redis.delete(session_scoped(prefix, old))
+        held = SessionRecord.of(record)
+        for key in self._keys(held.sub, held.idp_sid):
+            score = self.redis.zscore(key, old)
+            if score is not None:
+                self._add(keys=[key], args=[int(score), new, int(self.clock())])
+                self.redis.zrem(key, old)
+        if held.claim:
+            self.pending.move_claim(held.claim, old, new)
+        log.info("moved a session of the release before to its stored id")
+
     def remember_ended(self, idp_sid: str, until: float):
         """A logout token ended this Navexa sign-in: remember it until the token could no longer pass, so a portal
         session whose sign-in was still under way when the token came is ended as it starts (was_ended)."""

@@ -98,6 +98,12 @@ class PendingLogins:
         """A session ended elsewhere: its browser (named by the claim, binding_hash of its cookie) has none."""
         self._release(keys=[BROWSER + claim], args=[sid])
 
+    def move_claim(self, claim: str, old: str, new: str):
+        """The browser's latest session is now called `new` (moved from `old`): its claim follows, if it is still it."""
+        key = BROWSER + claim
+        if self.client.get(key) == old.encode():
+            self.client.set(key, new, keepttl=True)
+
     def forget_browser(self, binding: str | None):
         if binding:
             self.client.delete(BROWSER + binding_hash(binding))

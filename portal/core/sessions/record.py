@@ -14,11 +14,19 @@ The record is JSON (web.session_store keeps it). Its fields, each written by one
 | IDP_SID (`idp_sid`) | the Navexa sign-in session's `sid`, if the ID token had one | web.sessions.start |
 | CLAIM (`claim`) | the hash of its browser's binding cookie (core.sessions.pending's claim) | web.sessions.start |
 | CSRF (`csrf`) | the session's CSRF token, made on first use | web.security |
+| KEY_CHECK (`key_check`) | proves the browser's key cookie: key_check(key) (the key itself is never stored) | web.sessions |
+
+**Ids.** The browser's session cookie holds the session's id; Redis never does. Every key, index member and claim
+names the session by `stored_id(id, SECRET_KEY's session-id key)`, a keyed hash that looks like an id (so what a
+Redis dump names can't be made into a cookie), and a session acts on nothing without its key cookie (KEY_CHECK).
 
 `SessionRecord.of(data)` reads a stored record defensively (a field of the wrong type reads as absent), for
 everything that decides on one: the /api/ rules (web.rules), the index and the sessions page.
 """
 
+import base64
+import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -36,6 +44,7 @@ INDEXED = "indexed"
 IDP_SID = "idp_sid"
 CLAIM = "claim"
 CSRF = "csrf"
+KEY_CHECK = "key_check"
 
 SEEN_EVERY = 60  # s: "last used" is written at most this often (one session write a minute at most)
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # what new_session_id() makes, the whole value (fullmatch)
@@ -44,6 +53,17 @@ SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # what new_session_id() makes, th
 def new_session_id() -> str:
     """A new session id: 256 random bits, URL-safe (the only place ids are made)."""
     return secrets.token_urlsafe(32)
+
+
+def stored_id(cookie_id: str, id_key: bytes) -> str:
+    """What Redis calls the session whose cookie holds `cookie_id`: a keyed hash of it, shaped like an id."""
+    digest = hmac.new(id_key, b"navexa-portal/session-id/" + cookie_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def key_check(key: bytes) -> str:
+    """What the session record keeps to recognise its key cookie's key (not the key: it can't be worked back)."""
+    return hmac.new(key, b"navexa-portal/key-check", hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
