@@ -4,6 +4,7 @@ import re
 from html import unescape
 
 import pytest
+import requests
 
 from portal.pages.portfolio import months_before
 from tests.helpers import PINNED_TODAY, PortalBrowser, Tables, csv_table, page
@@ -569,3 +570,42 @@ def test_a_foreign_holdings_page_shows_australian_dollars_with_its_us_price_besi
     assert "US$228.52 a unit" in html and "US$2,285.20" not in html
     assert "<dt>Cost base</dt><dd>$2,238.73</dd>" in html
     assert "in Australian dollars, the portfolio's currency" in html
+
+
+def test_with_redis_full_the_sign_in_limiter_logs_one_line_not_a_traceback(make_portal, sandbox, caplog):
+    """Flask-Limiter logged a traceback with Redis full (it swallows the error, and logs it with its stack): the
+    portal's log lines are one line each, never a traceback, and sign-in answers the store's 503, not a 500."""
+    import logging
+
+    import redis
+
+    service, url = start_redis(extra_args=("--maxmemory-policy", "noeviction"))
+    try:
+        portal = make_portal(REDIS_URL=url)
+        store = redis.Redis.from_url(url)
+        store.set("portal:ballast", "x" * 200_000)
+        store.config_set("maxmemory", int(store.info("memory")["used_memory"] * 0.9))
+        caplog.clear()
+        caplog.set_level(logging.INFO)
+        answers = [requests.get(portal.url + "/login", allow_redirects=False, timeout=10).status_code for _ in range(3)]
+    finally:
+        service.stop()
+    assert set(answers) <= {302, 503} and 503 in answers
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+    assert any("rate limit" in r.getMessage().lower() for r in caplog.records)
+
+
+def test_the_limiters_swallowed_errors_are_one_line_each(portal, caplog):
+    """The path seen once with Redis full: Flask-Limiter logs a swallowed storage error with its stack. Through the
+    portal's filter it is one line naming the error, no traceback."""
+    import logging
+
+    import redis
+
+    caplog.set_level(logging.INFO)
+    try:
+        raise redis.exceptions.OutOfMemoryError("OOM command not allowed")
+    except redis.RedisError:
+        logging.getLogger("flask-limiter").exception("Failed to rate limit. Swallowing error")
+    line = next(r for r in caplog.records if r.name == "flask-limiter")
+    assert line.exc_info is None and line.getMessage() == "Failed to rate limit. Swallowing error: OutOfMemoryError"

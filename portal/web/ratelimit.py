@@ -42,6 +42,18 @@ def sign_in_limit() -> str:
     return settings().sign_in_rate_limit
 
 
+class OneLine(logging.Filter):
+    """Flask-Limiter swallows a storage error and logs it with its stack (Redis full, say): the portal's log keeps one
+    line a problem, naming the error's kind, never a traceback (issue 28)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            error = record.exc_info[1]
+            record.msg, record.args = f"{record.getMessage()}: {type(error).__name__}", ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def init_app(app: Flask, storage_uri: str, storage_options: dict) -> Limiter:
     """Limit the sign-in endpoints (register the blueprints first), counting in the portal's Redis
     (core.storage.keyspace.limiter_storage gives the URI and options for its topology).
@@ -52,6 +64,8 @@ def init_app(app: Flask, storage_uri: str, storage_options: dict) -> Limiter:
                       in_memory_fallback_enabled=True, retry_after="delta-seconds", on_breach=count_refusal,
                       storage_uri=storage_uri, storage_options=storage_options)
     limiter.init_app(app)
+    if not any(isinstance(f, OneLine) for f in logging.getLogger("flask-limiter").filters):
+        logging.getLogger("flask-limiter").addFilter(OneLine())
     for endpoint in SIGN_IN_ENDPOINTS + SESSION_FORM_ENDPOINTS:
         app.view_functions[endpoint] = limiter.limit(sign_in_limit)(app.view_functions[endpoint])
     # Back-channel logout counts in the view (count_logout_refusal): only refused tokens count, and a token that
