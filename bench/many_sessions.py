@@ -32,7 +32,7 @@ ROUTES = [  # (name, weight, path for a portfolio id)
     ("holding", 5, lambda p: f"/portfolios/{p}/holdings/{HOLDINGS[p]}"),
     ("income", 5, lambda p: f"/portfolios/{p}/income"),
     ("holdings.csv", 5, lambda p: f"/portfolios/{p}/holdings.csv?period=ALL"),
-    ("api", 30, lambda p: f"/api/v1/portfolios/{p}/holdings"),
+    ("api", 30, lambda p: f"/api/portfolios/{p}/holdings"),
 ]
 PAGE_ROUTES = {name for name, _, _ in ROUTES if name != "api"}
 

@@ -21,7 +21,7 @@ import requests
 from bench.common import Stack, sign_in
 from tools.stack import free_port, portal_env
 
-PATH = "/api/v1/portfolios"
+PATH = "/api/portfolios"
 
 
 def wrk(url: str, connections: int, seconds: int, headers: list[str]) -> dict:

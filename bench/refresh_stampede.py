@@ -40,7 +40,7 @@ def main():
 
     with stack(portals=2, threads=32) as (sandbox, portals):
         sandbox.config(token_latency_ms=args.token_latency_ms)
-        path = "/api/v1/portfolios"
+        path = "/api/portfolios"
 
         singles = []
         for i in range(args.singles):

@@ -31,7 +31,7 @@ def busiest_second(times: list[float]) -> int:
 def until_answered(person, url: str, give_up: float, answers: Counter) -> bool:
     """Ask until a 200, honouring Retry-After; whether the session answered (and was never signed out)."""
     while time.monotonic() < give_up:
-        response = person.get(url + "/api/v1/portfolios", timeout=60)
+        response = person.get(url + "/api/portfolios", timeout=60)
         answers[response.status_code] += 1
         if response.status_code == 200:
             return True

@@ -71,7 +71,7 @@ def main():
         env = portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}")
         url = started.gunicorn(env, port=port)
         ahead_url = started.gunicorn({**env, "BENCH_CLOCK_OFFSET": str(DAY - 30)}, app="bench.skewed_wsgi:app")
-        api = "/api/v1/portfolios"
+        api = "/api/portfolios"
         ok = True
 
         # A. slow endpoint, token inside the leeway

@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     # NAVEXA_RATE_LIMIT), and the tenant's refresh rate and pause.
     navexa_gate = Gate(client, keyspace.GATE + "navexa:", rate=settings.navexa_rate, clock=clock)
     refresh_gate = Gate(client, keyspace.GATE + "refresh:", rate=settings.refresh_rate, clock=clock)
-    navexa_client = NavexaClient(settings.api_url, gate=navexa_gate, **({"timeout": navexa_timeout} if navexa_timeout else {}))
+    navexa_client = NavexaClient(settings.api_url, gate=navexa_gate, paths=settings.api_paths, remember=client,
+                                 **({"timeout": navexa_timeout} if navexa_timeout else {}))
     client_auth = (PrivateKeyJwt(settings.client_id, *load_private_key(settings.client_private_key), settings.client_key_id,
                                  clock=clock)
                    if settings.client_auth == "private_key_jwt" else None)  # None: client_secret_post

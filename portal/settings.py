@@ -55,6 +55,7 @@ class Settings:
     redis_sentinel_master: str | None = None
     redis_cluster: bool = False
     cache_seconds: int = 60
+    api_paths: str = "documented"  # NAVEXA_API_PATHS: "documented" ({base}/portfolios) or "v1" ({base}/v1/portfolios)
     client_auth: str = "client_secret_post"  # or private_key_jwt (core.oauth.client_auth)
     client_private_key: str | None = None  # PEM, for private_key_jwt
     client_key_id: str | None = None  # its kid, as registered at Navexa's tenant
@@ -115,6 +116,11 @@ class Settings:
             if value:
                 problems += _url_problems(name, value, https_only=production)
 
+        api_paths = get("NAVEXA_API_PATHS", "documented").lower()
+        if api_paths not in ("documented", "v1"):
+            problems.append(f"NAVEXA_API_PATHS is '{api_paths}': set it to 'documented' (Navexa's developer documentation: "
+                            "{base}/portfolios) or 'v1' (older public clients: {base}/v1/portfolios).")
+
         proxies = get("TRUSTED_PROXY_COUNT", "0")
         if not _count(proxies):
             problems.append(f"TRUSTED_PROXY_COUNT is '{proxies}': set it to the number of reverse proxies in front (0, 1, 2…).")
@@ -159,6 +165,7 @@ class Settings:
             scope=scope,
             refresh_scope=" ".join(get("NAVEXA_REFRESH_SCOPE").split()) or None,
             api_url=api_url,
+            api_paths=api_paths,
             public_url=public_url,
             redis_url=get("REDIS_URL"),
             secret_key=secret_key,

@@ -52,6 +52,10 @@ def gatekeeper():
         response.status_code = 429
         response.headers["Retry-After"] = str(state().knob("api_rate_limit").get("retry_after", 1))
         return response
+    v1 = request.path.startswith("/api/v1/")
+    served = state().knob("api_paths")  # which family this Navexa answers: "documented", "v1" or "both"
+    if (v1 and served == "documented") or (not v1 and served == "v1" and not request.path.startswith("/api/_sandbox/")):
+        return jsonify(error="not_found", message="No such resource."), 404
     raw = data.RAW.get(request.path.removeprefix("/api").removeprefix("/v1"))
     if raw is not None and g.user == "carol":
         return jsonify(raw)
@@ -96,8 +100,8 @@ def day_arg(name: str) -> date | None:
 
 
 def resource(rule: str):
-    """Serve a Navexa resource at /v1<rule>, the path public Navexa API clients call, and at <rule>
-    as the sandbox always has (the JSON proxy's tests and older callers use it)."""
+    """Serve a Navexa resource at <rule>, the path Navexa's developer documentation shows, and at /v1<rule>, the
+    older public clients' (the api_paths knob says which this Navexa answers: by default only the documented)."""
     def register(view):
         bp.add_url_rule("/v1" + rule, view_func=view, methods=["GET"])
         bp.add_url_rule(rule, view_func=view, methods=["GET"])

@@ -18,6 +18,7 @@ KNOB_TYPES = {
     "backchannel_logout_uri": (str, type(None)),
     "api_rate_limit": (dict, type(None)),
     "revoke_only_the_token_shown": (bool,),
+    "api_paths": (str,),
 }
 FORCEABLE_STATUSES = {"api_error": (401, 403, 404, 429, 500, 502, 503), "token_error": (429, 500, 502, 503)}
 

@@ -28,6 +28,9 @@ DEFAULT_KNOBS = {
     "api_rate_limit": None,
     # Revoke only the refresh token shown (as some providers do), not its whole family (as Auth0 does).
     "revoke_only_the_token_shown": False,
+    # Which API path family answers: "documented" ({base}/portfolios, Navexa's developer documentation), "v1"
+    # ({base}/v1/portfolios, older public clients) or "both".
+    "api_paths": "documented",
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from portal.app import create_app
-from portal.core.storage.keyspace import GATE, RATE_LIMIT
+from portal.core.storage.keyspace import GATE, NAVEXA_PATHS, RATE_LIMIT
 from portal.settings import Settings
 from tests.helpers import PINNED_TODAY, BytecodeCache, LivePortal, MovableClock, PortalBrowser
 from tools.clients import SandboxControl
@@ -35,7 +35,7 @@ def sandbox(sandbox_service, redis_url):
 
 def forget_pauses_and_limits(redis_url: str):
     client = redis.Redis.from_url(redis_url)
-    for pattern in (GATE + "*", f"*{RATE_LIMIT}*"):  # the limiter's storage puts its own prefix before ours
+    for pattern in (GATE + "*", f"*{RATE_LIMIT}*", NAVEXA_PATHS + "*"):  # the limiter's storage prefixes ours
         for key in client.scan_iter(pattern):
             client.delete(key)
 

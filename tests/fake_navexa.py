@@ -58,8 +58,8 @@ PERFORMANCE = {"totalReturn": {"totalValue": 15000.0, "capitalGainValue": 1500.0
 
 def one_portfolio() -> dict[str, object]:
     """The answers for one AUD portfolio of two holdings: its page makes 8 calls (itself, holdings, 6 periods)."""
-    base = f"/v1/portfolios/{PORTFOLIO_ID}"
-    return {"/v1/portfolios": [PORTFOLIO], base: PORTFOLIO, base + "/holdings": HOLDINGS, base + "/performance": PERFORMANCE}
+    base = f"/portfolios/{PORTFOLIO_ID}"
+    return {"/portfolios": [PORTFOLIO], base: PORTFOLIO, base + "/holdings": HOLDINGS, base + "/performance": PERFORMANCE}
 
 
 PAGE_LAYER_KEY = "page-layer-key"  # the sandbox's API key for the page layer (the sandbox's x-api-key path)

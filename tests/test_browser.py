@@ -806,9 +806,9 @@ def test_a_cross_site_fetch_to_the_api_is_refused_in_chromium(page, portal, sand
     page.goto(sandbox.url + "/.well-known/openid-configuration")
     before, answered_before = sandbox.stats()["api_requests"], full_answers()
     page.evaluate("""url => fetch(url, {credentials: "include", mode: "no-cors"}).catch(() => null)""",
-                  portal.url + "/api/v1/portfolios")
+                  portal.url + "/api/portfolios")
     page.evaluate("""url => fetch(url, {credentials: "include", method: "POST", mode: "no-cors", body: "{}"})
-                       .catch(() => null)""", portal.url + "/api/v1/portfolios")
+                       .catch(() => null)""", portal.url + "/api/portfolios")
     assert full_answers() - answered_before == 2  # both reached the portal (and were answered by its full path)…
     assert sandbox.stats()["api_requests"] == before  # …and neither went on to Navexa
     page.goto(portal.url + "/portfolios")  # and the person is still signed in

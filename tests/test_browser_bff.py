@@ -50,7 +50,7 @@ def test_a_link_from_another_site_arrives_signed_in_without_the_strict_cookie(pa
     sent = cookies_sent(arrival.value)
     assert SESSION_COOKIE in sent and SAME_SITE_COOKIE not in sent  # …and Chromium kept the Strict one back
     # Once here, the portal's own requests carry it again: a same-site fetch to /api/ works.
-    status = page.evaluate("""() => fetch('/api/v1/portfolios', {headers: {'X-CSRF': '1'}}).then(r => r.status)""")
+    status = page.evaluate("""() => fetch('/api/portfolios', {headers: {'X-CSRF': '1'}}).then(r => r.status)""")
     assert status == 200
 
 
@@ -74,13 +74,13 @@ def test_a_cross_site_form_post_is_refused_and_the_person_stays_signed_in(page, 
 def test_cross_site_requests_to_the_api_are_refused_and_nothing_reaches_navexa(page, portal, sandbox):
     sign_in_as(page, portal, "alice")
     before = sandbox.stats()["api_requests"]
-    another_site(page, f'<!doctype html><title>Elsewhere</title><a href="{portal.url}/api/v1/portfolios">data</a>')
+    another_site(page, f'<!doctype html><title>Elsewhere</title><a href="{portal.url}/api/portfolios">data</a>')
     statuses = page.evaluate("""url => Promise.all([
         fetch(url, {credentials: 'include', mode: 'no-cors'}).then(r => r.type, () => 'blocked'),
         fetch(url, {credentials: 'include', method: 'POST', mode: 'no-cors', body: '{}'}).then(r => r.type, () => 'blocked'),
-    ])""", portal.url + "/api/v1/portfolios")
+    ])""", portal.url + "/api/portfolios")
     assert set(statuses) <= {"opaque", "blocked"}  # the page learns nothing either way
-    with page.expect_response(portal.url + "/api/v1/portfolios") as top_level:
+    with page.expect_response(portal.url + "/api/portfolios") as top_level:
         page.get_by_role("link", name="data").click()  # a top-level GET carries the Lax cookies, but no X-CSRF
     assert top_level.value.status == 403
     assert sandbox.stats()["api_requests"] == before

@@ -75,7 +75,7 @@ def test_a_period_navexa_cannot_give_costs_its_bar_not_the_page(make_page_app):
 def test_periods_longer_than_the_portfolio_has_existed_are_not_charted(make_page_app):
     """Created 1 Mar 2024; on 21 Nov 2026 a 3Y period would start 21 Nov 2023, before it existed: no 3Y bar."""
     answers = one_portfolio()
-    answers[f"/v1/portfolios/{PORTFOLIO_ID}"] = {**answers[f"/v1/portfolios/{PORTFOLIO_ID}"], "dateCreated": "2024-03-01T00:00:00"}
+    answers[f"/portfolios/{PORTFOLIO_ID}"] = {**answers[f"/portfolios/{PORTFOLIO_ID}"], "dateCreated": "2024-03-01T00:00:00"}
     _, client = make_page_app(FakeNavexa(answers))
     chart = client.get(f"/portfolios/{PORTFOLIO_ID}").get_data(as_text=True).split('id="returns-title"', 1)[1].split("</section>")[0]
     labels = re.findall(r'class="bar-label"[^>]*>([^<]+)<', chart)
@@ -94,10 +94,10 @@ def test_the_holding_page_reads_a_trade_named_only_by_its_type_id(make_page_app)
     """Navexa's tradeTypeId alone (1 buy, 2 sell): the tax page always computed it; the holding page showed
     "—" for every figure. Both now use pages.trades. 10 bought at $40 + $10 brokerage: cost base $410.00."""
     answers = one_portfolio()
-    holding_id = answers[f"/v1/portfolios/{PORTFOLIO_ID}/holdings"][0]["id"]
-    answers[f"/v1/holdings/{holding_id}/trades"] = [{"tradeDate": "2025-01-02T00:00:00", "tradeTypeId": 1, "quantity": 10,
+    holding_id = answers[f"/portfolios/{PORTFOLIO_ID}/holdings"][0]["id"]
+    answers[f"/holdings/{holding_id}/trades"] = [{"tradeDate": "2025-01-02T00:00:00", "tradeTypeId": 1, "quantity": 10,
                                                      "price": 40, "brokerage": 10}]
-    answers[f"/v1/holdings/{holding_id}/income"] = []
+    answers[f"/holdings/{holding_id}/income"] = []
     _, client = make_page_app(FakeNavexa(answers))
     page = client.get(f"/portfolios/{PORTFOLIO_ID}/holdings/{holding_id}").get_data(as_text=True)
     assert "$410.00" in page

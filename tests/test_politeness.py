@@ -53,7 +53,7 @@ def test_refreshes_keep_to_the_tenant_rate_across_two_processes_and_nobody_is_si
         assert person.sign_in().status_code == 302
     sandbox.config(access_token_ttl=86400)
     with ThreadPoolExecutor(24) as pool:  # every session from both processes at once
-        statuses = list(pool.map(lambda i: people[i % 12].get(urls[i % 2] + "/api/v1/portfolios", timeout=60).status_code,
+        statuses = list(pool.map(lambda i: people[i % 12].get(urls[i % 2] + "/api/portfolios", timeout=60).status_code,
                                  range(24)))
     assert statuses == [200] * 24  # each waited its turn (4 a second: 3 s for 12), none was signed out
     times = refresh_times(sandbox)
@@ -68,10 +68,10 @@ def test_a_429_from_the_token_endpoint_pauses_every_refresh_everywhere_and_keeps
     assert alice.sign_in().status_code == 302 and bob.sign_in("bob").status_code == 302
     sandbox.config(access_token_ttl=86400, token_error={"status": 429, "count": 1, "retry_after": 30, "match": "/oauth/token"})
 
-    refused = alice.get(first.url + "/api/v1/portfolios", timeout=30)
+    refused = alice.get(first.url + "/api/portfolios", timeout=30)
     assert refused.status_code == 503 and refused.json()["error"] == "provider_rate_limited"
     assert 29 <= int(refused.headers["Retry-After"]) <= 30
-    elsewhere = bob.get(second.url + "/api/v1/portfolios", timeout=30)  # another person, another container
+    elsewhere = bob.get(second.url + "/api/portfolios", timeout=30)  # another person, another container
     assert elsewhere.status_code == 503 and elsewhere.json()["error"] == "provider_rate_limited"
     page = bob.page("/portfolios")
     assert page.status_code == 503 and "data-countdown" in page.text  # the page counts the wait down
@@ -80,8 +80,8 @@ def test_a_429_from_the_token_endpoint_pauses_every_refresh_everywhere_and_keeps
 
     for portal in (first, second):
         portal.clock.advance(31)  # the pause lapses (and the tokens are long expired: refresh due)
-    assert alice.get(first.url + "/api/v1/portfolios", timeout=30).status_code == 200
-    assert bob.get(second.url + "/api/v1/portfolios", timeout=30).status_code == 200  # nobody lost their session
+    assert alice.get(first.url + "/api/portfolios", timeout=30).status_code == 200
+    assert bob.get(second.url + "/api/portfolios", timeout=30).status_code == 200  # nobody lost their session
     assert len(refresh_times(sandbox)) == 3
 
 
@@ -93,14 +93,14 @@ def test_a_token_endpoint_429_without_retry_after_pauses_for_the_default(make_po
     person = PortalBrowser(portal, sandbox)
     assert person.sign_in().status_code == 302
     sandbox.config(access_token_ttl=86400, token_error={"status": 429, "count": 1, "match": "/oauth/token"})
-    refused = person.get(portal.url + "/api/v1/portfolios", timeout=30)
+    refused = person.get(portal.url + "/api/portfolios", timeout=30)
     assert refused.status_code == 503 and int(refused.headers["Retry-After"]) == DEFAULT_PAUSE
     portal.clock.advance(DEFAULT_PAUSE - 3)  # past the session's own backoff (5 s), still inside the pause
-    still = person.get(portal.url + "/api/v1/portfolios", timeout=30)
+    still = person.get(portal.url + "/api/portfolios", timeout=30)
     assert still.status_code == 503 and 1 <= int(still.headers["Retry-After"]) <= 3
     assert len(refresh_times(sandbox)) == 1  # the pause held: nobody asked the token endpoint again
     portal.clock.advance(4)
-    assert person.get(portal.url + "/api/v1/portfolios", timeout=30).status_code == 200
+    assert person.get(portal.url + "/api/portfolios", timeout=30).status_code == 200
     assert len(refresh_times(sandbox)) == 2
 
 
@@ -123,16 +123,16 @@ def test_a_navexa_429_pauses_that_persons_calls_on_every_process_and_no_one_else
     alice, bob = Browser(first), Browser(second)
     assert alice.sign_in().status_code == 302 and bob.sign_in("bob").status_code == 302
     sandbox.config(api_error={"status": 429, "count": 1, "retry_after": 30})
-    assert alice.get(first + "/api/v1/portfolios", timeout=30).status_code == 429
+    assert alice.get(first + "/api/portfolios", timeout=30).status_code == 429
     calls = sandbox.stats()["api_requests"]
     for url in (first, second, first, second):  # the same person on both containers: nothing reaches Navexa
-        answer = alice.get(url + "/api/v1/portfolios", timeout=30)
+        answer = alice.get(url + "/api/portfolios", timeout=30)
         assert answer.status_code == 429 and answer.json()["error"] == "rate_limited"
         assert 1 <= int(answer.headers["Retry-After"]) <= 30
     page = alice.get(second + "/portfolios", allow_redirects=False, timeout=30)
     assert page.status_code == 429 and "data-countdown" in page.text
     assert sandbox.stats()["api_requests"] == calls
-    assert bob.get(second + "/api/v1/portfolios", timeout=30).status_code == 200  # another person isn't paused
+    assert bob.get(second + "/api/portfolios", timeout=30).status_code == 200  # another person isn't paused
     assert sandbox.stats()["api_requests"] == calls + 1
 
 
@@ -141,11 +141,11 @@ def test_when_the_persons_pause_lapses_their_calls_reach_navexa_again(make_porta
     person = PortalBrowser(portal, sandbox)
     assert person.sign_in().status_code == 302
     sandbox.config(api_error={"status": 429, "count": 1, "retry_after": 5})
-    assert person.get(portal.url + "/api/v1/portfolios", timeout=30).status_code == 429
-    assert person.get(portal.url + "/api/v1/portfolios", timeout=30).status_code == 429
+    assert person.get(portal.url + "/api/portfolios", timeout=30).status_code == 429
+    assert person.get(portal.url + "/api/portfolios", timeout=30).status_code == 429
     assert sandbox.stats()["api_requests"] == 1
     portal.clock.advance(6)
-    assert person.get(portal.url + "/api/v1/portfolios", timeout=30).status_code == 200
+    assert person.get(portal.url + "/api/portfolios", timeout=30).status_code == 200
     assert sandbox.stats()["api_requests"] == 2
 
 
@@ -175,7 +175,7 @@ def test_with_a_per_person_rate_a_page_waits_for_its_turns_rather_than_failing(m
 
 def test_the_sandbox_rate_limits_each_person_and_says_when_to_come_back(signed_in, portal, sandbox):
     sandbox.config(api_rate_limit={"per_second": 2, "retry_after": 3})
-    statuses = [signed_in.get(portal.url + "/api/v1/portfolios", timeout=10) for _ in range(3)]
+    statuses = [signed_in.get(portal.url + "/api/portfolios", timeout=10) for _ in range(3)]
     assert [s.status_code for s in statuses] == [200, 200, 429]
     assert statuses[-1].headers["Retry-After"] == "3" and sandbox.stats()["api_rate_limited"] == 1
 
@@ -207,13 +207,13 @@ def test_when_the_token_endpoints_pause_lapses_one_refresh_probes_before_the_res
     for person, user in zip(people, ("alice", "bob", "carol", "erin"), strict=True):
         assert person.sign_in(user).status_code == 302
     sandbox.config(access_token_ttl=86400, token_error={"status": 429, "count": 1, "retry_after": 4, "match": "/oauth/token"})
-    assert people[0].get(first.url + "/api/v1/portfolios", timeout=30).status_code == 503  # the 429: paused 4 s
+    assert people[0].get(first.url + "/api/portfolios", timeout=30).status_code == 503  # the 429: paused 4 s
     for portal in (first, second):
         portal.clock.advance(5)  # the pause lapses
     asked = len(refresh_times(sandbox))
     sandbox.config(token_latency_ms=600)  # the probe takes a while: everyone else arrives while it is out
     with ThreadPoolExecutor(4) as pool:
-        answers = list(pool.map(lambda person: person.get(person.portal.url + "/api/v1/portfolios", timeout=30), people))
+        answers = list(pool.map(lambda person: person.get(person.portal.url + "/api/portfolios", timeout=30), people))
     assert len(refresh_times(sandbox)) - asked == 1, "more than one refresh asked while the probe was out"
     assert sorted(a.status_code for a in answers) == [200, 503, 503, 503]
     assert all(a.headers["Retry-After"] == "1" and a.json()["error"] == "provider_rate_limited"
@@ -221,4 +221,4 @@ def test_when_the_token_endpoints_pause_lapses_one_refresh_probes_before_the_res
     sandbox.config(token_latency_ms=0)
     for portal in (first, second):
         portal.clock.advance(2)  # the second they were told to wait (each session remembers its refusal that long)
-    assert [person.get(person.portal.url + "/api/v1/portfolios", timeout=30).status_code for person in people] == [200] * 4
+    assert [person.get(person.portal.url + "/api/portfolios", timeout=30).status_code for person in people] == [200] * 4

@@ -304,19 +304,19 @@ def answered(response) -> tuple:
 
 
 @pytest.mark.parametrize("path, knobs, fast", [
-    ("/api/v1/portfolios/101/holdings", {}, True),
-    ("/api/v1/portfolios/101/performance?from=2026-01-01&groupBy=holding&x=a+b&x=%C3%A9", {}, True),
-    ("/api/v1/portfolios/101/holdings", {"gzip_responses": True}, True),
+    ("/api/portfolios/101/holdings", {}, True),
+    ("/api/portfolios/101/performance?from=2026-01-01&groupBy=holding&x=a+b&x=%C3%A9", {}, True),
+    ("/api/portfolios/101/holdings", {"gzip_responses": True}, True),
     ("/api/_sandbox/large?kb=300", {}, True),
     ("/api/_sandbox/large?kb=300", {"gzip_responses": True}, True),
-    ("/api/v1/portfolios/201", {}, True),  # another person's: Navexa's 404 passes through
+    ("/api/portfolios/201", {}, True),  # another person's: Navexa's 404 passes through
     ("/api/_sandbox/cookie", {}, True),
     ("/api/_sandbox/redirect", {}, True),  # 502 upstream_redirect
     ("/api/_sandbox/html", {}, True),  # 502 upstream_content
-    ("/api/v1/portfolios", {"api_error": {"status": 503, "count": 1}}, True),  # 502
-    ("/api/v1/portfolios", {"api_error": {"status": 429, "count": 1, "retry_after": 7}}, True),
-    ("/api/v1/portfolios", {"api_error": {"status": 401, "count": 1}}, True),  # refreshed once and retried
-    ("/api/v1/portfolios", {"api_error": {"status": 403, "count": 1}}, True),
+    ("/api/portfolios", {"api_error": {"status": 503, "count": 1}}, True),  # 502
+    ("/api/portfolios", {"api_error": {"status": 429, "count": 1, "retry_after": 7}}, True),
+    ("/api/portfolios", {"api_error": {"status": 401, "count": 1}}, True),  # refreshed once and retried
+    ("/api/portfolios", {"api_error": {"status": 403, "count": 1}}, True),
     ("/api/%252e%252e/userinfo", {}, False),  # 400 bad_path, nothing sent: Flask says so
     ("/api/session", {}, False),  # the portal's own
 ])
@@ -346,7 +346,7 @@ def test_when_the_session_cannot_go_on_the_fast_path_hands_over_and_nobody_is_as
     fast_client, _ = fast_and_full(portal, signed_in)
     sandbox.config(api_error={"status": 401, "count": 2})
     before = sandbox.stats()["api_requests"]
-    response = fast_client.get("/api/v1/portfolios")
+    response = fast_client.get("/api/portfolios")
     assert response.status_code == 401 and response.get_json()["error"] == "session_expired"
     assert sandbox.stats()["api_requests"] - before == 2  # the call and its one retry, nothing more
     assert not portal.redis.exists(token_key(signed_in.session_id()))
@@ -365,7 +365,7 @@ def test_a_portal_endpoint_under_api_is_never_forwarded_by_the_fast_path(make_po
     response = person.get(portal.url + "/api/me", timeout=10)
     assert response.status_code == 200 and response.json() == {"me": "the portal's own"}
     assert sandbox.api_requests() == [] and answers_by_path("fast") == fast_before
-    assert person.get(portal.url + "/api/v1/portfolios", timeout=10).status_code == 200  # the rest still go fast
+    assert person.get(portal.url + "/api/portfolios", timeout=10).status_code == 200  # the rest still go fast
     assert answers_by_path("fast") == fast_before + 1
 
 
@@ -377,7 +377,7 @@ def test_the_fast_path_answers_the_usual_call_itself_and_leaves_the_rest_to_flas
     hop = portal.app.wsgi_app
     cookie = "; ".join(f"{n}={signed_in.cookies.get(n)}" for n in (SESSION_COOKIE, KEY_COOKIE, SAME_SITE_COOKIE))
 
-    def fast_answers(path="/api/v1/portfolios", cookies=cookie, custom_header=True):
+    def fast_answers(path="/api/portfolios", cookies=cookie, custom_header=True):
         headers = {"Cookie": cookies, **({"X-CSRF": "1"} if custom_header else {})}
         environ = EnvironBuilder(path=path, headers=headers).get_environ()
         return hop.answer(environ, 0.0, "-") is not None
@@ -391,7 +391,7 @@ def test_the_fast_path_answers_the_usual_call_itself_and_leaves_the_rest_to_flas
     assert signed_in.page("/portfolios").status_code == 200
     assert fast_answers()
     assert not fast_answers(path="/api/%2e%2e/userinfo")
-    assert not hop.forwards("/api/session") and hop.forwards("/api/v1/portfolios")
+    assert not hop.forwards("/api/session") and hop.forwards("/api/portfolios")
     to_leeway = signed_in.record().expires_at - portal.clock() - 30
     portal.clock.advance(to_leeway)  # the token is inside its refresh leeway: refreshing is Flask's
     assert not fast_answers()

@@ -129,7 +129,7 @@ def test_on_a_cluster_two_processes_share_sessions_and_refresh_once(sandbox, clu
         hop = create_app(Settings.from_env(env)).wsgi_app
         cookie = "; ".join(f"{name}={person.cookies.get(name)}"
                            for name in (SESSION_COOKIE, key_cookie.dev_name, same_site_cookie.dev_name))
-        environ = EnvironBuilder(path="/api/v1/portfolios", headers={"Cookie": cookie, "X-CSRF": "1"}).get_environ()
+        environ = EnvironBuilder(path="/api/portfolios", headers={"Cookie": cookie, "X-CSRF": "1"}).get_environ()
         assert hop.answer(environ, 0.0, "-") is not None  # the /api/ fast path reads both keys in one MGET: one slot
     finally:
         portal_a.stop()

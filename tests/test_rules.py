@@ -91,7 +91,7 @@ def adapters(portal, browser):
             client.delete_cookie(name, domain="localhost")
         for name, value in cookies.items():
             client.set_cookie(name, value, domain="localhost")
-        response = client.get("/api/v1/portfolios", headers=headers)
+        response = client.get("/api/portfolios", headers=headers)
         body = response.get_json(silent=True)
         return response.status_code, (body or {}).get("error") if isinstance(body, dict) else "json"
 

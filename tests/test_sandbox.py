@@ -366,7 +366,7 @@ def test_each_user_sees_only_their_own_portfolios(sandbox, alice, bob):
 
 
 def test_holdings_cover_asx_us_and_cash(sandbox, alice):
-    holdings = api_get(sandbox.url, "/v1/portfolios/101/holdings", alice).json()
+    holdings = api_get(sandbox.url, "/portfolios/101/holdings", alice).json()
     assert {"id", "symbol", "exchange", "displayExchange", "name", "currencyCode", "holdingTypeId", "portfolioId",
             "dateCreated", "classification"} == set(holdings[0])
     assert set(holdings[0]["classification"]) == {"sector", "industryGroup", "industry", "subIndustry"}
@@ -380,15 +380,15 @@ def test_holdings_cover_asx_us_and_cash(sandbox, alice):
 @pytest.mark.parametrize("path", ["/portfolios", "/portfolios/101", "/portfolios/101/holdings",
                                   "/portfolios/101/performance", "/holdings/1001/trades", "/holdings/1001/income"])
 def test_every_resource_answers_the_same_under_v1_and_as_before(sandbox, alice, path):
-    current = api_get(sandbox.url, "/v1" + path, alice)
+    current = api_get(sandbox.url, path, alice)
     assert current.status_code == 200
     assert current.json() == api_get(sandbox.url, path, alice).json()
 
 
 def test_performance_takes_the_flags_public_clients_send(sandbox, alice):
     flags = {"groupBy": "holding", "isPortfolioGroup": "false", "showLocalCurrency": "false"}
-    assert api_get(sandbox.url, "/v1/portfolios/101/performance", alice, params=flags).status_code == 200
-    odd = api_get(sandbox.url, "/v1/portfolios/101/performance", alice, params={**flags, "showLocalCurrency": "maybe"})
+    assert api_get(sandbox.url, "/portfolios/101/performance", alice, params=flags).status_code == 200
+    odd = api_get(sandbox.url, "/portfolios/101/performance", alice, params={**flags, "showLocalCurrency": "maybe"})
     assert odd.status_code == 400 and "showLocalCurrency" in odd.json()["message"]
 
 
@@ -406,11 +406,11 @@ def test_performance_depends_on_the_period(sandbox, alice):
 
 
 def test_trades_and_income_carry_franking_credits(sandbox, alice):
-    trades = api_get(sandbox.url, "/v1/holdings/1001/trades", alice).json()
+    trades = api_get(sandbox.url, "/holdings/1001/trades", alice).json()
     assert {"id", "holdingId", "tradeDate", "tradeType", "tradeTypeId", "quantity", "price", "brokerage", "value",
             "currencyCode", "exchangeRate", "notes"} == set(trades[0])
     assert {t["holdingId"] for t in trades} == {1001}
-    income = api_get(sandbox.url, "/v1/holdings/1001/income", alice).json()
+    income = api_get(sandbox.url, "/holdings/1001/income", alice).json()
     assert {"id", "paidDate", "exDividendDate", "netAmount", "grossAmount", "frankingCredits", "frankedAmount",
             "unfrankedAmount", "foreignTaxWithheld", "total", "isTrustIncome", "excludeFromTax", "isReinvested",
             "dividendCurrency", "exchangeRate", "symbol", "companyName"} == set(income[0])

@@ -227,7 +227,7 @@ def test_a_session_ends_when_the_apps_clock_passes_its_end_everywhere_at_once(si
     assert signed_in.page("/api/session").status_code == 200
     portal.clock.advance(12 * 3600 + 1)
     assert signed_in.page("/api/session").status_code == 401
-    assert signed_in.page("/api/v1/portfolios").status_code == 401
+    assert signed_in.page("/api/portfolios").status_code == 401
     page = signed_in.page("/portfolios")
     assert page.status_code == 302 and page.headers["Location"].startswith("/login")
     assert sandbox.stats()["api_requests"] == 0  # nobody asked Navexa for an ended session
@@ -356,7 +356,7 @@ def test_every_other_way_a_session_ends_leaves_no_key_of_it(how, lone_portal, sa
         lone_portal.clock.advance(SEEN_EVERY)
         assert person.page("/portfolios").status_code == 200  # "last used" noted: the next call goes fast
         sandbox.config(api_error={"status": 401, "count": 2})
-        assert person.get(lone_portal.url + "/api/v1/portfolios", headers={"X-CSRF": "1"}, timeout=10).status_code == 401
+        assert person.get(lone_portal.url + "/api/portfolios", headers={"X-CSRF": "1"}, timeout=10).status_code == 401
     else:  # Navexa refuses its refresh token (used elsewhere meanwhile: the family is revoked): the Flask path ends it
         from tests.oauth_helpers import refresh
 

@@ -91,9 +91,9 @@ def test_every_page_calls_navexas_v1_paths_under_the_api_base(as_user, sandbox):
                  "/portfolios/101/income", "/portfolios/101/income.csv"]:
         page(browser, path)
     called = {r["path"] for r in sandbox.api_requests()}
-    assert {"/api/v1/portfolios", "/api/v1/portfolios/101", "/api/v1/portfolios/101/holdings",
-            "/api/v1/portfolios/101/performance", "/api/v1/holdings/1001/trades", "/api/v1/holdings/1001/income"} <= called
-    assert all(path.startswith("/api/v1/") for path in called), called
+    assert {"/api/portfolios", "/api/portfolios/101", "/api/portfolios/101/holdings",
+            "/api/portfolios/101/performance", "/api/holdings/1001/trades", "/api/holdings/1001/income"} <= called
+    assert all(path.startswith("/api/") for path in called), called
 
 
 def test_the_period_selector_sets_from_and_to(as_user, sandbox):
@@ -609,3 +609,54 @@ def test_the_limiters_swallowed_errors_are_one_line_each(portal, caplog):
         logging.getLogger("flask-limiter").exception("Failed to rate limit. Swallowing error")
     line = next(r for r in caplog.records if r.name == "flask-limiter")
     assert line.exc_info is None and line.getMessage() == "Failed to rate limit. Swallowing error: OutOfMemoryError"
+
+
+# -- Navexa's documented API paths (issue 29) -------------------------------------------------------------------
+
+
+def test_the_pages_call_navexas_documented_paths(as_user, sandbox):
+    """Navexa's developer documentation calls GET {base}/portfolios under https://api.navexa.com.au/api; the pages
+    called {base}/v1/portfolios, which the real service may not answer. The sandbox serves only the documented
+    family by default now, and every page works on it."""
+    browser = as_user("alice")
+    assert page(browser, "/portfolios").status_code == 200 and page(browser, "/portfolios/101").status_code == 200
+    paths = [r["raw_path"] for r in sandbox.api_requests()]
+    assert "/api/portfolios" in paths and not [p for p in paths if "/v1/" in p]
+
+
+def test_the_v1_family_is_a_setting_and_a_404_on_the_list_switches_once_for_every_container(make_portal, sandbox,
+                                                                                              caplog):
+    """NAVEXA_API_PATHS=v1 calls {base}/v1/...; when the family configured answers 404 for the list of portfolios,
+    the portal tries the other once, uses it, says so in one warning, and remembers it in Redis for every
+    container: a second portal on the same Redis goes straight to the family that answers."""
+    import logging
+
+    sandbox.config(api_paths="v1")  # a Navexa that answers only the older family
+    first, second = make_portal(), make_portal()  # the documented family by default
+    caplog.set_level(logging.WARNING)
+    person = PortalBrowser(first, sandbox)
+    assert person.sign_in().status_code == 302
+    assert person.page("/portfolios").status_code == 200
+    paths = [r["raw_path"] for r in sandbox.api_requests()]
+    assert paths[:2] == ["/api/portfolios", "/api/v1/portfolios"]  # tried, then switched
+    assert any("NAVEXA_API_PATHS=v1" in r.getMessage() for r in caplog.records)
+    other = PortalBrowser(second, sandbox)
+    assert other.sign_in("bob").status_code == 302
+    before = len(paths)
+    assert other.page("/portfolios").status_code == 200
+    later = [r["raw_path"] for r in sandbox.api_requests()][before:]
+    assert later and all(p.startswith("/api/v1/") for p in later)  # remembered: no 404 first
+
+
+def test_navexa_api_paths_v1_calls_the_older_family_from_the_start(make_portal, sandbox):
+    sandbox.config(api_paths="v1")
+    person = PortalBrowser(make_portal(NAVEXA_API_PATHS="v1"), sandbox)
+    assert person.sign_in().status_code == 302 and person.page("/portfolios/101").status_code == 200
+    assert all(r["raw_path"].startswith("/api/v1/") for r in sandbox.api_requests())
+
+
+def test_a_bad_navexa_api_paths_is_named_at_start_up():
+    from portal.settings import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match="NAVEXA_API_PATHS is 'v2'"):
+        Settings.from_env({"NAVEXA_API_PATHS": "v2", "NAVEXA_CLIENT_ID": "x", "NAVEXA_CLIENT_SECRET": "y"})

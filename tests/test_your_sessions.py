@@ -68,7 +68,7 @@ def test_signing_the_other_session_out_ends_it_at_once_and_revokes_its_refresh_t
     assert answer.status_code == 302 and answer.headers["Location"] == "/sessions?ended=1"
     assert "Signed out 1 other session." in laptop.page("/sessions?ended=1").text
     assert phone.page().status_code == 302  # its next page: signed out
-    assert phone.get(portal.url + "/api/v1/portfolios", timeout=10).status_code == 401
+    assert phone.get(portal.url + "/api/portfolios", timeout=10).status_code == 401
     assert sandbox.stats()["revocations"] == 1
     assert sandbox_refresh(sandbox.url, phones_refresh_token).json()["error"] == "invalid_grant"
     assert laptop.page().status_code == 200
@@ -272,7 +272,7 @@ def test_a_session_from_before_the_upgrade_joins_the_index_at_its_next_use(porta
     laptop, old = person_on(portal, sandbox, FIREFOX_WINDOWS), person_on(portal, sandbox, SAFARI_IPHONE)
     as_before_the_index(portal, old)
     assert [b for b, _ in listed(laptop)] == ["Firefox on Windows"]  # not listed yet: nothing knows of it
-    used = old.page() if first_use == "a page" else old.get(portal.url + "/api/v1/portfolios", timeout=10)
+    used = old.page() if first_use == "a page" else old.get(portal.url + "/api/portfolios", timeout=10)
     assert used.status_code == 200
     assert listed(laptop) == [("Firefox on Windows", None), ("Safari on iPhone", handle_of(old.session_id()))]
     old_refresh_token = old.record().refresh_token

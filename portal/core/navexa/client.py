@@ -24,6 +24,7 @@ rate: at most PERSON_QUEUE of them wait for a reserved turn (a page's fan-out), 
 so one person's flood never holds the threads everyone else needs.
 """
 
+import hashlib
 import json
 import logging
 import time
@@ -36,6 +37,7 @@ import urllib3
 
 from ..observability.metrics import NAVEXA_CALLS, NAVEXA_SECONDS
 from ..storage.gate import whole_seconds
+from ..storage.keyspace import NAVEXA_PATHS
 from ..values import whole_number
 
 log = logging.getLogger(__name__)
@@ -44,16 +46,19 @@ CONNECT_TIMEOUT = 3.05  # s: a little over a TCP retransmit window
 READ_TIMEOUT = 15  # s: Navexa's performance reports can be slow on large portfolios
 POOL_SIZE = 32  # connections kept per worker; pages fetch several resources at once
 FANOUT_THREADS = 16  # concurrent API calls per worker process, shared by all its requests
-API_VERSION = "v1"  # public Navexa API clients call /v1/... under the API base
+# The path families: Navexa's developer documentation calls {base}/portfolios (the default); older public clients
+# called {base}/v1/portfolios. The pages name resources without one (resource()); the client puts its family first.
+PATH_FAMILIES = {"documented": "", "v1": "/v1"}
+LIST = "/portfolios"  # the call whose 404 means "the wrong family", not "no such thing"
 PERSON_PATIENCE = 10.0  # s at most a call may wait for its person's turn under NAVEXA_RATE_LIMIT
 PERSON_QUEUE = 8  # at most this many of one person's calls wait for a turn at once, every worker together (a page's
                   # fan-out waits; a flood beyond it is refused at once with 429: it never holds threads others need)
 
 
 def resource(*segments: str | int) -> str:
-    """The path of a Navexa resource, relative to NAVEXA_API_URL, as the pages call it:
-    resource("portfolios", 101, "holdings") is "/v1/portfolios/101/holdings"."""
-    return "/" + "/".join([API_VERSION, *map(str, segments)])
+    """The path of a Navexa resource, whatever the family: resource("portfolios", 101, "holdings") is
+    "/portfolios/101/holdings"; the client adds its family's prefix ("/v1" for NAVEXA_API_PATHS=v1)."""
+    return "/" + "/".join(map(str, segments))
 
 
 class NavexaError(Exception):
@@ -103,8 +108,12 @@ class NavexaClient:
     """
 
     def __init__(self, base_url: str, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), pool_size: int = POOL_SIZE,
-                 fanout_threads: int = FANOUT_THREADS, pool=None, gate=None):
+                 fanout_threads: int = FANOUT_THREADS, pool=None, gate=None, paths: str = "documented",
+                 remember=None):
         self.gate = gate  # core.storage.gate.Gate per person, or None
+        self.family = paths  # the pages' path family (PATH_FAMILIES)
+        self.remember = remember  # a redis client: the family learned from a 404, shared by every container
+        self._consulted = remember is None
         parts = urlsplit(base_url.rstrip("/"))
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.base_path = parts.path.rstrip("/")
@@ -193,9 +202,49 @@ class NavexaClient:
         if wait > 0:
             time.sleep(wait)
 
+    def _remembered_key(self) -> str:
+        return NAVEXA_PATHS + hashlib.sha256((self.origin + self.base_path).encode()).hexdigest()[:16]
+
+    def learned_family(self) -> str:
+        """The family the pages use: the one learned (by any container) for this API base, else the configured."""
+        if self.remember is not None:
+            try:
+                learned = self.remember.get(self._remembered_key())
+            except Exception:  # noqa: BLE001 - Redis trouble: keep the family in hand
+                learned = None
+            if learned and learned.decode() in PATH_FAMILIES:
+                self.family = learned.decode()
+        return self.family
+
     def get_json(self, path: str, access_token: str, params=None, person: str | None = None,
                  pause_checked: bool = False) -> Any:
-        response = self.request("GET", path, access_token, params=params, person=person, pause_checked=pause_checked)
+        """A page's call: the resource `path` under the family's prefix. When the list of portfolios is a 404, the
+        family is wrong for this Navexa: the other is tried once, and the one that answers is used from then on,
+        by every container (remembered in Redis), with one warning saying how to set it."""
+        if not self._consulted:  # once a process: another container may have learned the family already
+            self._consulted = True
+            self.learned_family()
+        family = self.family
+        try:
+            response = self.request("GET", PATH_FAMILIES[family] + path, access_token, params=params, person=person,
+                                    pause_checked=pause_checked)
+        except NotFound:
+            if path != LIST:
+                raise
+            if self.learned_family() != family:  # another container has learned it meanwhile
+                return self.get_json(path, access_token, params, person, pause_checked)
+            other = next(name for name in PATH_FAMILIES if name != family)
+            response = self.request("GET", PATH_FAMILIES[other] + path, access_token, params=params, person=person,
+                                    pause_checked=pause_checked)
+            self.family = other
+            if self.remember is not None:
+                try:
+                    self.remember.set(self._remembered_key(), other)
+                except Exception:  # noqa: BLE001 - remembered here at least
+                    pass
+            log.warning("Navexa answered 404 for %s%s and 200 for %s%s: the pages use the %s paths now; set "
+                        "NAVEXA_API_PATHS=%s to start with them", PATH_FAMILIES[family], path, PATH_FAMILIES[other],
+                        path, other, other)
         try:
             return json.loads(response.data)
         except ValueError as error:

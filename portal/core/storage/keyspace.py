@@ -30,6 +30,7 @@ IDP_SESSION = "portal:idp-session:"
 IDP_ENDED = "portal:idp-ended:"  # a Navexa sign-in a logout token ended, remembered for the token's lifetime
 LOGOUT_JTI = "portal:logout-jti:"
 GATE = "portal:gate:"
+NAVEXA_PATHS = "portal:navexa-paths:"  # the API path family that answered, by API base: learned once, for every container
 RATE_LIMIT = "portal:ratelimit"
 # Every key of one session (all in its hash slot), its record first and its revocation copy second: deleting
 # these ends it everywhere (core.sessions.index.SessionIndex.end).
