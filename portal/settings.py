@@ -55,6 +55,7 @@ class Settings:
     redis_sentinel_master: str | None = None
     redis_cluster: bool = False
     cache_seconds: int = 60
+    idle_timeout: int = 3600  # s: SESSION_IDLE_TIMEOUT (minutes) without use signs a session out; 0: never
     api_paths: str = "documented"  # NAVEXA_API_PATHS: "documented" ({base}/portfolios) or "v1" ({base}/v1/portfolios)
     client_auth: str = "client_secret_post"  # or private_key_jwt (core.oauth.client_auth)
     client_private_key: str | None = None  # PEM, for private_key_jwt
@@ -145,6 +146,10 @@ class Settings:
         if metrics_token and len(metrics_token) < 16:
             problems.append("METRICS_TOKEN is too short: use 16+ random characters, or leave it unset to turn /metrics off.")
 
+        idle_minutes = get("SESSION_IDLE_TIMEOUT", "60")
+        if not _count(idle_minutes):
+            problems.append(f"SESSION_IDLE_TIMEOUT is '{idle_minutes}': set it to whole minutes without use after which "
+                            "a session signs out (0 turns it off).")
         cache_seconds = get("NAVEXA_CACHE_SECONDS", "60")
         if not _count(cache_seconds):
             problems.append(f"NAVEXA_CACHE_SECONDS is '{cache_seconds}': set it to whole seconds (0 turns the cache off).")
@@ -179,6 +184,7 @@ class Settings:
             redis_sentinel_master=get("REDIS_SENTINEL_MASTER") or None,
             redis_cluster=redis_cluster,
             cache_seconds=int(cache_seconds),
+            idle_timeout=60 * int(idle_minutes) if _count(idle_minutes) else 3600,
             client_auth=client_auth,
             client_private_key=private_key if client_auth == "private_key_jwt" else None,
             client_key_id=get("NAVEXA_CLIENT_KEY_ID") or None,

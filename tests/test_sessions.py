@@ -233,7 +233,12 @@ def test_a_session_ends_when_the_apps_clock_passes_its_end_everywhere_at_once(si
     assert sandbox.stats()["api_requests"] == 0  # nobody asked Navexa for an ended session
 
 
-def test_the_session_lives_until_its_end_by_the_same_clock(signed_in, portal):
+def test_the_session_lives_until_its_end_by_the_same_clock(make_portal, sandbox):
+    from tests.helpers import PortalBrowser
+
+    portal = make_portal(SESSION_IDLE_TIMEOUT="0")  # 12 hours without use: only the absolute end may apply
+    signed_in = PortalBrowser(portal, sandbox)
+    assert signed_in.sign_in().status_code == 302
     portal.clock.advance(12 * 3600 - 60)
     response = signed_in.page("/api/session")
     assert response.status_code == 200 and 0 < response.json()["expires_in"] <= 60
@@ -364,3 +369,45 @@ def test_every_other_way_a_session_ends_leaves_no_key_of_it(how, lone_portal, sa
         sandbox.config(api_error={"status": 401, "count": 1})  # the page's call is refused: it must refresh
         assert person.get(lone_portal.url + "/portfolios/101", allow_redirects=False, timeout=10).status_code == 302
     assert keys_naming(lone_portal.redis, sid) == [], how
+
+
+# -- the idle timeout (issue 29) ---------------------------------------------------------------------------------
+
+
+def test_a_session_left_alone_for_its_idle_timeout_signs_out_and_revokes(make_portal, sandbox):
+    """SESSION_IDLE_TIMEOUT (minutes; 60 by default): used within it, a session goes on (each use counts); left alone
+    past it, the next page signs the person out, says why, and revokes the refresh token, and the next /api/ call of
+    another such session is a 401 saying the same. The 12 h absolute end stays as it was."""
+    from tests.helpers import PortalBrowser
+
+    portal = make_portal(SESSION_IDLE_TIMEOUT="30")
+    person, other = PortalBrowser(portal, sandbox), PortalBrowser(portal, sandbox)
+    assert person.sign_in().status_code == 302 and other.sign_in("bob").status_code == 302
+    portal.clock.advance(29 * 60)
+    assert person.page().status_code == 200  # used within the half hour: it goes on, from now
+    portal.clock.advance(29 * 60)
+    assert person.page().status_code == 200
+    portal.clock.advance(31 * 60)  # left alone past it
+    revocations = sandbox.stats()["revocations"]
+    moved = person.page()
+    assert moved.status_code == 302 and "idle=1" in moved.headers["Location"]
+    told = person.get(portal.url + moved.headers["Location"], allow_redirects=False, timeout=10)
+    assert told.status_code == 200 and "You were signed out after 30 minutes without use" in html.unescape(told.text)
+    assert sandbox.stats()["revocations"] == revocations + 1
+    assert not portal.redis.exists(session_key(person.session_id()))
+    api = other.get(portal.url + "/api/portfolios", timeout=10)  # bob too has been idle 89 minutes
+    assert api.status_code == 401 and api.json()["error"] == "session_idle"
+
+
+def test_the_idle_timeout_can_be_turned_off_and_the_sessions_page_says_when_it_ends(make_portal, sandbox):
+    from tests.helpers import PortalBrowser
+
+    off = make_portal(SESSION_IDLE_TIMEOUT="0")
+    person = PortalBrowser(off, sandbox)
+    assert person.sign_in().status_code == 302
+    off.clock.advance(11 * 3600)
+    assert person.page().status_code == 200  # only the 12 h end applies
+    on = make_portal()
+    person = PortalBrowser(on, sandbox)
+    assert person.sign_in().status_code == 302
+    assert "Each signs out after 60 minutes without use" in html.unescape(person.page("/sessions").text)

@@ -27,6 +27,13 @@ TOKEN_TTL = 3600  # s the sandbox issues access tokens for here: well inside a 1
 #                   past a token's expiry leaves the session open (Navexa's own 24 h would outlive it)
 
 
+@pytest.fixture
+def portal(make_portal):
+    """These tests move the clock a token's lifetime (an hour) at a time, with no use between: the idle timeout,
+    which would sign such a session out (its own tests are in test_sessions), is off here."""
+    return make_portal(SESSION_IDLE_TIMEOUT="0")
+
+
 @pytest.fixture(autouse=True)
 def hour_long_tokens(sandbox):
     """Every sign-in in this module gets TOKEN_TTL access tokens (autouse: set before any sign-in)."""

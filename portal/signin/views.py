@@ -18,7 +18,7 @@ from ..core.sessions.pending import MAX_NEXT_LENGTH, PENDING_LOGIN_TTL, PendingL
 from ..core.sessions.record import new_session_id
 from ..web import sessions
 from ..web.cookies import SIGNED_OUT_NOTICE_SECONDS, binding_cookie, key_cookie, signed_out_cookie
-from ..web.problems import BadInput, ClientRejected, LoginDeclined, LoginFailed, LoginStateError
+from ..web.problems import BadInput, ClientRejected, LoginDeclined, LoginFailed, LoginStateError, idle_words
 from ..web.security import check_csrf, safe_next
 from ..web.services import services, settings
 from ..web.sessions import User, current_user
@@ -52,6 +52,8 @@ def chosen_next() -> str | None:
 @bp.get("/login")
 def login():
     next_url = chosen_next()
+    if request.args.get("idle"):  # left alone past SESSION_IDLE_TIMEOUT: say so before Navexa's sign-in
+        return render_template("session_ended.html", next=next_url, idle=idle_words(settings().idle_timeout))
     if request.args.get("expired"):
         # Say why before sending the person to Navexa again.
         return render_template("session_ended.html", next=next_url)

@@ -100,7 +100,8 @@ def list_sessions():
     _, records = others_and_records()
     records[session.sid] = dict(session)  # this one as this request has it (just used, perhaps not yet written)
     ended = request.args.get("ended")
-    return render_template("sessions.html", sessions=listing(records, session.sid),
+    idle = services().settings.idle_timeout
+    return render_template("sessions.html", sessions=listing(records, session.sid), idle_minutes=idle // 60,
                            ended=int(ended) if ended and ended.isascii() and ended.isdigit() and len(ended) < 4 else None)
 
 

@@ -90,6 +90,17 @@ class SessionExpired(PortalError):
     message = "Please sign in again."
 
 
+class SessionIdle(SessionExpired):
+    code, title = "session_idle", "You were signed out"
+
+
+def idle_words(timeout: int) -> str:
+    """'You were signed out after 30 minutes without use.', for SESSION_IDLE_TIMEOUT's `timeout` seconds."""
+    minutes = timeout // 60
+    span = "an hour" if minutes == 60 else f"{minutes // 60} hours" if minutes % 60 == 0 else f"{minutes} minutes"
+    return f"You were signed out after {span} without use. Sign in again to carry on."
+
+
 class CsrfError(PortalError):
     code, status, title, offers_sign_in = "csrf_failed", 400, "This form has expired", True
     message = "Please go back, reload the page and try again."

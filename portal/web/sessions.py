@@ -24,7 +24,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 
 from ..core.oauth.refresh_failures import SessionEnded
 from ..core.sessions import browsers
@@ -159,11 +159,16 @@ def touch():
     if user is None:
         return
     record = SessionRecord.of(session)
+    now = int(services().clock())
+    if record.idle_past(now, services().settings.idle_timeout):
+        log.info("session idle past its timeout: signing out sub=%s", user.label)
+        end(revoke=True)
+        g.idle_ended = True  # login_required says why (web.signed_in)
+        return
     if not record.indexed:
         adopt(user)
     if KEY_CHECK not in session and key_cookie.key() is not None:  # a session of the release before
         session[KEY_CHECK] = key_check(key_cookie.key())
-    now = int(services().clock())
     if record.seen_due(now):
         session[SEEN] = now
 

@@ -6,14 +6,14 @@ Pages and the API depend on this module and web.sessions, never on the sign-in v
 import functools
 import logging
 
-from flask import redirect, request, session, url_for
+from flask import g, redirect, request, session, url_for
 
 from ..core.navexa import client as navexa
 from ..core.oauth.refresh_failures import RefreshUnavailable, SessionEnded
 from . import sessions
 from .cookies import key_cookie
 from .errors import retry_link, wants_json
-from .problems import SessionExpired, refresh_error
+from .problems import SessionExpired, SessionIdle, idle_words, refresh_error
 from .services import services
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,10 @@ def login_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if sessions.current_user() is None:
+            if g.get("idle_ended"):  # touch() has just ended it: left alone past SESSION_IDLE_TIMEOUT
+                if wants_json():
+                    raise SessionIdle(idle_words(services().settings.idle_timeout))
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?"), idle=1))
             if wants_json():
                 raise SessionExpired("Sign in to use the API.")
             # A browser whose session ended (elsewhere, or by expiring) is told so before Navexa's sign-in.

@@ -240,8 +240,8 @@ class NavexaClient:
             if self.remember is not None:
                 try:
                     self.remember.set(self._remembered_key(), other)
-                except Exception:  # noqa: BLE001 - remembered here at least
-                    pass
+                except Exception as error:  # noqa: BLE001 - remembered in this process at least
+                    log.warning("the Navexa path family could not be remembered in Redis: %s", type(error).__name__)
             log.warning("Navexa answered 404 for %s%s and 200 for %s%s: the pages use the %s paths now; set "
                         "NAVEXA_API_PATHS=%s to start with them", PATH_FAMILIES[family], path, PATH_FAMILIES[other],
                         path, other, other)

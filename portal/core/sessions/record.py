@@ -106,6 +106,11 @@ class SessionRecord:
         session is still to be adopted into the index."""
         return not self.indexed or self.seen_due(now)
 
+    def idle_past(self, now: float, timeout: float) -> bool:
+        """Whether the session has gone unused for longer than `timeout` seconds (0: no idle timeout). "Last used"
+        is written at most every SEEN_EVERY, so the timeout holds to within that."""
+        return bool(timeout) and self.seen is not None and now - self.seen > timeout
+
     def seen_due(self, now: float) -> bool:
         """Whether "last used" is to be written: SEEN_EVERY old, or never written readably."""
         return self.seen is None or now - self.seen >= SEEN_EVERY
