@@ -39,17 +39,18 @@ class Stack:
         return self._keep((service, url))
 
     def granian(self, env: dict, app: str = "wsgi:app", workers: int = 2, threads: int = 8,
-                port: int | None = None) -> str:
-        """Start the portal (or app) under granian's WSGI interface; its URL."""
-        service, url = start_granian(env, port=port, app=app, workers=workers, threads=threads)
+                port: int | None = None, interface: str = "wsgi") -> str:
+        """Start the portal (or app) under granian's WSGI interface (or, "asgi", behind the portal's adapter as the
+        image runs it); its URL."""
+        service, url = start_granian(env, port=port, app=app, workers=workers, threads=threads, interface=interface)
         self.masters[url] = service.process.pid
         return self._keep((service, url))
 
     def server(self, kind: str, env: dict, **options) -> str:
         """gunicorn or granian, as kind says, with the same workers and threads."""
-        if kind == "granian":
+        if kind in ("granian", "image"):
             return self.granian(env, app=options.get("app", "wsgi:app"), workers=options.get("workers", 2),
-                                threads=options.get("threads", 8))
+                                threads=options.get("threads", 8), interface="asgi" if kind == "image" else "wsgi")
         return self.gunicorn(env, **options)
 
     def worker_cpu(self, url: str) -> float:

@@ -51,8 +51,9 @@ def measure(started, server: str, upstream_url: str, redis_url: str, sandbox, ar
     options = {"workers": args.workers, "threads": args.threads}
     port = free_port()
     env = portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}", NAVEXA_API_URL=upstream_url + "/api")
-    if server == "granian":
-        portal_url = started.granian(env, workers=args.workers, threads=args.threads, port=port)
+    if server in ("granian", "image"):
+        portal_url = started.granian(env, workers=args.workers, threads=args.threads, port=port,
+                                     interface="asgi" if server == "image" else "wsgi")
     else:
         portal_url = started.gunicorn(env, port=port, **options)
     floor_url = started.server(server, {"FLOOR_UPSTREAM": upstream_url + "/api"}, app="bench.floor_app:app", **options)
@@ -87,7 +88,9 @@ def main():
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--servers", default="gunicorn,granian", help="gunicorn, granian or both (comma-separated)")
+    parser.add_argument("--servers", default="gunicorn,granian,image",
+                        help="gunicorn (portal/worker.py), granian (its WSGI interface), image (granian ASGI + the "
+                             "portal's adapter, as serve.py): comma-separated")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")

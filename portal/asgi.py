@@ -10,7 +10,8 @@ byte every 2 s held every thread of two workers, and nobody else got an answer (
 - `RAW_URI` is the request target exactly as sent (ASGI's `raw_path`), so the /api/ proxy's path rules see the
   bytes the client sent, as they do under gunicorn (N7: granian's WSGI gave only the decoded path);
 - a request with more than one Host header is refused (400): which one an app would read is a guess;
-- the response is streamed back as the app yields it, each chunk handed to the event loop in turn.
+- a small response (up to BUFFERED) is made whole on the thread and sent by the event loop: one thread hop a
+  request; a longer one (the /api/ proxy streaming a large body) is streamed as the app yields it.
 """
 
 import asyncio
@@ -24,6 +25,7 @@ from .settings import MAX_BODY
 log = logging.getLogger(__name__)
 
 BODY_DEADLINE = 10.0  # s a client has to send a request's whole body once its headers are in
+BUFFERED = 64 * 1024  # bytes of an answer held on the thread and sent whole; past that it is streamed
 
 
 class _Refused(Exception):
@@ -123,10 +125,16 @@ class BufferedWSGI:
             await _answer(send, 408, "The request body took too long to arrive.")
             return
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.executor, self._run, wsgi_environ(scope, body), send, loop)
+        whole = await loop.run_in_executor(self.executor, self._run, wsgi_environ(scope, body), send, loop)
+        if whole is not None:  # a small answer, made whole on the thread: sent from here, no more thread hops
+            status, headers, chunks = whole
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": False})
 
     def _run(self, environ, send, loop):
-        """On a worker thread: the WSGI app, each of its chunks sent through the event loop in turn."""
+        """On a worker thread: the WSGI app. An answer of at most BUFFERED bytes comes back whole, to be sent by the
+        event loop (one thread hop a request); a longer one (the proxy streaming a large body) is streamed from
+        here, each chunk handed to the event loop in turn."""
         started: dict = {}
 
         async def sending(message):  # a server's send may give any awaitable, not a coroutine
@@ -142,21 +150,27 @@ class BufferedWSGI:
             started["headers"] = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
             return lambda data: None  # the legacy write(): the portal never uses it
 
-        def begin():
-            if not started.get("sent"):
-                deliver({"type": "http.response.start", "status": started["status"], "headers": started["headers"]})
-                started["sent"] = True
-
         result = self.wsgi_app(environ, start_response)
+        held, size, streaming = [], 0, False
         try:
             for chunk in result:
-                if chunk:
-                    begin()
+                if not chunk:
+                    continue
+                if streaming:
                     deliver({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
-            begin()
-            deliver({"type": "http.response.body", "body": b"", "more_body": False})
+                    continue
+                held.append(bytes(chunk))
+                size += len(chunk)
+                if size > BUFFERED:  # too long to hold: stream from here on
+                    streaming, started["sent"] = True, True
+                    deliver({"type": "http.response.start", "status": started["status"], "headers": started["headers"]})
+                    deliver({"type": "http.response.body", "body": b"".join(held), "more_body": True})
+                    held = []
+            if streaming:
+                deliver({"type": "http.response.body", "body": b"", "more_body": False})
+                return None
+            return started["status"], started["headers"], held
         finally:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-

@@ -375,3 +375,22 @@ def test_a_request_with_two_host_headers_is_refused(sandbox, redis_url, server):
         service.stop()
     assert answer.split(b"\r\n", 1)[0].split(b" ")[1] == b"400", answer[:200]
     assert one == 200
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_large_answer_streams_whole_through_the_servers_adapter(sandbox, redis_url, server):
+    """The adapter holds an answer of up to 64 KB and sends it whole; a longer one (2 MB through the /api/ proxy) is
+    streamed chunk by chunk: both arrive complete, their length as announced, under both servers."""
+    port = free_port()
+    service, url = start_portal(portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}"), port=port, workers=1,
+                                threads=2, server=server)
+    try:
+        person = Browser(url)
+        assert person.sign_in().status_code == 302
+        for kb in (15, 2048):
+            answer = person.get(url + f"/api/_sandbox/large?kb={kb}", timeout=30)
+            assert answer.status_code == 200 and len(answer.content) >= kb * 900  # about kb KB of JSON rows
+            assert int(answer.headers.get("Content-Length", len(answer.content))) == len(answer.content)
+            answer.json()  # whole: it parses
+    finally:
+        service.stop()

@@ -143,9 +143,14 @@ def serve(name: str, args: list[str], env: dict, port: int, log=None, cwd=None) 
 
 
 def start_granian(env: dict, port: int | None = None, app: str = "wsgi:app", workers: int = 2, threads: int = 8,
-                  log=None) -> tuple[Service, str]:
-    """Start the portal (or another WSGI entry) under granian's WSGI interface; return it and its URL."""
+                  log=None, interface: str = "wsgi") -> tuple[Service, str]:
+    """Start the portal (or another WSGI entry) under granian's WSGI interface; return it and its URL.
+    interface="asgi": the WSGI app behind the portal's ASGI adapter on `threads` threads, as the image runs it."""
     port = port or free_port()
+    if interface == "asgi":
+        env, app = {**env, "WRAPPED_APP": app, "GUNICORN_THREADS": str(threads)}, "bench.asgi_wrap:app"
+        return serve("granian", [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+                                 "--port", str(port), "--workers", str(workers), "--no-access-log", app], env, port, log)
     return serve("granian", [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
                              "--port", str(port), "--workers", str(workers), "--blocking-threads", str(threads),
                              "--no-access-log", app], env, port, log)
