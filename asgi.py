@@ -6,4 +6,5 @@ import os
 from portal.asgi import BufferedWSGI
 from wsgi import app as wsgi_app
 
-app = BufferedWSGI(wsgi_app, threads=int(os.environ.get("GUNICORN_THREADS", "8")))
+app = BufferedWSGI(wsgi_app, threads=int(os.environ.get("GUNICORN_THREADS", "8")),
+                   drain_flag=os.environ.get("PORTAL_DRAIN_FLAG"))  # made by serve.py's main process on SIGTERM

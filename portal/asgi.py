@@ -17,6 +17,7 @@ byte every 2 s held every thread of two workers, and nobody else got an answer (
 import asyncio
 import io
 import logging
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -95,12 +96,21 @@ def wsgi_environ(scope, body: bytes) -> dict:
 
 
 class BufferedWSGI:
-    """An ASGI app running a WSGI app on `threads` threads, each request's body read first (module docstring)."""
+    """An ASGI app running a WSGI app on `threads` threads, each request's body read first (module docstring).
 
-    def __init__(self, wsgi_app, threads: int = 8, body_deadline: float = BODY_DEADLINE):
+    Draining: once the server has been told to stop (`draining`, or the file `drain_flag` names exists: granian's
+    main process makes it for its workers), `/readyz` answers 503 at once, so the load balancer sends no more,
+    while every request still arriving is answered until the server stops after its grace (serve.py, worker.py)."""
+
+    def __init__(self, wsgi_app, threads: int = 8, body_deadline: float = BODY_DEADLINE, drain_flag: str | None = None):
         self.wsgi_app = wsgi_app
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
         self.body_deadline = body_deadline
+        self.draining = False
+        self.drain_flag = drain_flag
+
+    def is_draining(self) -> bool:
+        return self.draining or bool(self.drain_flag and os.path.exists(self.drain_flag))
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -113,6 +123,9 @@ class BufferedWSGI:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
+            return
+        if scope["path"] == "/readyz" and self.is_draining():
+            await _answer(send, 503, '{"status": "draining"}')
             return
         try:
             if len(_header_values(scope, b"host")) > 1:

@@ -5,10 +5,34 @@ the proxy's path rules see the raw target, and a second Host header is refused. 
 wsgi:app` is unchanged: the worker wraps whatever WSGI app it loads."""
 
 import logging
+import os
+import signal
+import threading
 
+from uvicorn import Server
 from uvicorn_worker import UvicornWorker
 
 from .asgi import BufferedWSGI
+
+log = logging.getLogger(__name__)
+DRAIN_SECONDS = float(os.environ.get("DRAIN_SECONDS", "5"))  # s of "not ready" answering before stopping
+
+
+class DrainingServer(Server):
+    """uvicorn's server, which on its first SIGTERM only starts draining: /readyz answers 503 at once, requests go on
+    being answered for DRAIN_SECONDS, then it stops as uvicorn does (finishing those in flight)."""
+
+    def __init__(self, config, adapter: BufferedWSGI):
+        super().__init__(config)
+        self.adapter = adapter
+
+    def handle_exit(self, sig, frame):
+        if sig == signal.SIGTERM and not self.adapter.draining and DRAIN_SECONDS > 0:
+            self.adapter.draining = True
+            log.info("SIGTERM: /readyz answers 503; stopping in %.0f s", DRAIN_SECONDS)
+            threading.Timer(DRAIN_SECONDS, super().handle_exit, (sig, frame)).start()
+            return
+        super().handle_exit(sig, frame)
 
 
 class Worker(UvicornWorker):
@@ -22,6 +46,12 @@ class Worker(UvicornWorker):
         for name in ("uvicorn.access", "uvicorn.error"):  # uvicorn's lines as the portal's: JSON, redacted
             uvicorn_log = logging.getLogger(name)
             uvicorn_log.handlers, uvicorn_log.propagate = [], True
+
+    async def _serve(self) -> None:
+        self.config.app = self.wsgi
+        server = DrainingServer(self.config, self.wsgi)
+        self._install_sigquit_handler()
+        await server.serve(sockets=self.sockets)
 
     def load_wsgi(self):
         super().load_wsgi()

@@ -394,3 +394,46 @@ def test_a_large_answer_streams_whole_through_the_servers_adapter(sandbox, redis
             answer.json()  # whole: it parses
     finally:
         service.stop()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_on_sigterm_readyz_says_503_at_once_and_nothing_is_dropped(sandbox, redis_url, server):
+    """Deploys: on SIGTERM /readyz answered 200 until the server stopped, so a load balancer kept sending requests to
+    a container on its way out. Now /readyz is 503 within half a second, every request arriving during the grace
+    (DRAIN_SECONDS, 2 here) is still answered, and then the server stops. Bounded: about 3 s of requests."""
+    port = free_port()
+    env = portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}", DRAIN_SECONDS="2")
+    service, url = start_portal(env, port=port, workers=1, threads=2, server=server)
+    answers, stop = [], threading.Event()
+
+    def keep_asking():
+        while not stop.is_set():
+            try:
+                answers.append(requests.get(url + "/healthz", timeout=5).status_code)
+            except requests.RequestException as error:
+                answers.append(type(error).__name__)
+
+    asking = threading.Thread(target=keep_asking, daemon=True)
+    try:
+        assert requests.get(url + "/readyz", timeout=5).status_code == 200
+        asking.start()
+        while len(answers) < 5:
+            time.sleep(0.01)
+        service.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        readiness = None
+        while time.monotonic() - signalled < 0.5:
+            readiness = requests.get(url + "/readyz", timeout=5).status_code
+            if readiness == 503:
+                break
+        said_at = time.monotonic() - signalled
+        during = len(answers)
+        time.sleep(1.2)  # well inside the 2 s grace: the stream goes on being answered
+        stop.set()
+        asking.join(timeout=10)
+    finally:
+        stop.set()
+        service.stop()
+    print(f"{server}: /readyz 503 after {said_at:.2f} s; {len(answers)} answers, {len(answers) - during} after it")
+    assert readiness == 503 and said_at < 0.5
+    assert set(answers) == {200} and len(answers) > during  # nothing dropped, and still answering while draining
