@@ -17,10 +17,10 @@ import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 
 from . import income_records
-from .money import cents, financial_year_of, year_label
+from .income_records import IncomeRecord
+from .money import cents, financial_year_of, rate_text, year_label
 from .reading import as_list, day_of, safe_text, text
 
 
@@ -31,19 +31,21 @@ def financial_year(day: date) -> str:
 
 @dataclass(frozen=True)
 class Payment:
-    holding_id: int | None
-    symbol: str | None
-    name: str | None
-    paid: date
-    ex_date: date | None
-    currency: str | None  # the payment's own
-    original_net: Decimal | None  # in the payment's currency
-    rate: Fraction | None  # the portfolio's currency a unit of the payment's (1 when they are the same)
-    net: Decimal | None  # in the portfolio's currency, as the three below
+    """One payment as this page shows it: Navexa's record (pages.income_records) and its amounts in the portfolio's
+    currency, each at the payment's own rate, in cents."""
+
+    record: IncomeRecord
+    net: Decimal | None  # in the portfolio's currency, as the two below
     franking: Decimal | None
     gross: Decimal | None
-    foreign: bool
-    entitled_earlier: bool  # a trust's distribution of an earlier financial year (IncomeRecord.entitled_earlier)
+
+    def __getattr__(self, name):  # holding_id, symbol, name, paid, ex_date, currency, rate, foreign, entitled_earlier
+        return getattr(self.record, name)
+
+    @property
+    def original_net(self) -> Decimal | None:
+        """The cash paid, in the payment's own currency."""
+        return cents(self.record.net) if self.record.net is not None else None
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,7 @@ def payment(item: dict, holding: dict, base_currency: str | None) -> Payment | N
     def converted(amount) -> Decimal | None:
         return cents(amount * record.rate) if amount is not None and record.rate is not None else None
 
-    return Payment(record.holding_id, record.symbol, record.name, record.paid, record.ex_date, record.currency,
-                   cents(record.net) if record.net is not None else None, record.rate, converted(record.net),
-                   converted(record.franking), converted(record.gross), record.foreign, record.entitled_earlier)
+    return Payment(record, converted(record.net), converted(record.franking), converted(record.gross))
 
 
 def income_by_financial_year(holdings, income_by_holding: dict, base_currency: str | None, today: date,
@@ -148,7 +148,7 @@ def income_csv(years: list[FinancialYear], base_currency: str | None) -> str:
             writer.writerow([label, safe_text(p.symbol), safe_text(p.name), p.paid.isoformat(),
                              p.ex_date.isoformat() if p.ex_date else "", "yes" if p.entitled_earlier else "no",
                              safe_text(p.currency), _amount(p.original_net),
-                             "" if p.rate is None else f"{float(p.rate):.6f}".rstrip("0").rstrip("."),
+                             rate_text(p.rate),
                              _amount(p.net), _amount(p.franking), _amount(p.gross), safe_text(base_currency),
                              "a trust's income for the earlier year: see its annual tax statement" if p.entitled_earlier else ""])
         for symbol in year.missing:

@@ -29,6 +29,11 @@ def exact(value) -> Fraction | None:
     return Fraction(parsed) if parsed.is_finite() else None
 
 
+def rate_text(rate: Fraction | None) -> str:
+    """An exchange rate as a CSV or a page says it: 1.5, 1.523 (at most six decimals); empty when unknown."""
+    return "" if rate is None else f"{float(rate):.6f}".rstrip("0").rstrip(".")
+
+
 def financial_year_of(day: date) -> int:
     """The financial year a day falls in, named by the year it ends: 1 July 2024 – 30 June 2025 is 2025."""
     return day.year + 1 if day.month >= 7 else day.year

@@ -337,10 +337,6 @@ def note_of(ln: Line, exempt: bool | None) -> str:
     return "; ".join(notes)
 
 
-def rate_text(rate: Fraction | None) -> str:
-    return "" if rate is None else f"{float(rate):.6f}".rstrip("0").rstrip(".")
-
-
 def payments_csv(ti: TaxableIncome) -> str:
     """One row per payment, in CSV_COLUMNS; text cells guarded against spreadsheet formulas."""
     out = io.StringIO()
@@ -352,7 +348,7 @@ def payments_csv(ti: TaxableIncome) -> str:
                          ln.kind, ln.label if ti.individual else "", _cell(ln.cash), _cell(ln.amounts.get("11T")),
                          _cell(ln.amounts.get("11S")), _cell(ln.amounts.get("11U", ln.amounts.get("13Q"))),
                          _cell(ln.foreign_tax), safe_text(r.currency), _cell(money.cents(r.net) if r.net is not None else None),
-                         rate_text(r.rate), _cell(ln.check.fewest_days if ln.check else None),
+                         money.rate_text(r.rate), _cell(ln.check.fewest_days if ln.check else None),
                          safe_text(note_of(ln, ti.exempt))])
     return out.getvalue()
 

@@ -281,7 +281,7 @@ def taxable_income_page(portfolio_id):
                            print_facts=exports.taxable_facts(info, year, report.method)[:5],
                            entities=cgt.ENTITIES, returns=taxable_income.RETURNS, short=taxable_income.SHORT, as_of=today(),
                            year_label=money.year_label, note_of=taxable_income.note_of,
-                           rate_text=taxable_income.rate_text, units_text=tax_report.units_text)
+                           rate_text=money.rate_text, units_text=tax_report.units_text)
 
 
 @bp.get("/portfolios/<int:portfolio_id>/taxable-income.csv")
