@@ -1,11 +1,21 @@
 """Jinja filters: money, percentages, numbers and dates as an Australian investor reads them (Babel)."""
 
+import functools
 import re
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from babel.numbers import UnknownCurrencyError, format_decimal, format_percent, get_currency_precision, get_currency_symbol
+from babel import Locale
+from babel.numbers import (
+    NumberPattern,
+    UnknownCurrencyError,
+    format_decimal,
+    format_percent,
+    get_currency_precision,
+    get_currency_symbol,
+    parse_pattern,
+)
 
 from ..core.values import is_number
 from .money import Money
@@ -17,6 +27,15 @@ _CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # the whole value (fullmatch)
 # symbol (NZ$, £, €, CA$, HK$, ¥), or their code and a space where there is none (CHF 1,234.00).
 SYMBOLS = {"AUD": "$", "USD": "US$"}
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # one style everywhere
+
+
+_AU = Locale.parse(LOCALE)  # parsed once: Babel would parse the locale and the pattern again for every number
+
+
+@functools.lru_cache(maxsize=32)
+def pattern(text: str) -> NumberPattern:
+    """A number pattern, parsed once (a portfolio page formats a few hundred numbers with a handful of patterns)."""
+    return parse_pattern(text)
 
 
 def currency_prefix(currency: str) -> str:
@@ -50,7 +69,7 @@ def money(value, currency: str | None = None, signed: bool = False) -> str:
         prefix = currency_prefix(currency)
     except (UnknownCurrencyError, ValueError):
         digits, prefix = 2, ""
-    text = prefix + format_decimal(abs(value), format="#,##0" + ("." + "0" * digits if digits else ""), locale=LOCALE)
+    text = prefix + format_decimal(abs(value), format=pattern("#,##0" + ("." + "0" * digits if digits else "")), locale=_AU)
     if signed:
         return _sign(value, text)
     return "−" + text if value < 0 else text
@@ -60,7 +79,7 @@ def percent(value, signed: bool = True) -> str:
     """Navexa reports percentages as numbers of percent (12.5 means 12.5%)."""
     if not is_number(value):
         return MISSING
-    text = format_percent(abs(value) / 100 if signed else value / 100, format="#,##0.00%", locale=LOCALE)
+    text = format_percent(abs(value) / 100 if signed else value / 100, format=pattern("#,##0.00%"), locale=_AU)
     return _sign(value, text) if signed else text
 
 
@@ -68,7 +87,7 @@ def quantity(value) -> str:
     value = amount(value)
     if value is None:
         return MISSING
-    return format_decimal(value, format="#,##0.####", locale=LOCALE)
+    return format_decimal(value, format=pattern("#,##0.####"), locale=_AU)
 
 
 def day(value) -> str:
