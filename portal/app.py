@@ -39,7 +39,14 @@ from .signin import backchannel, operator_cli, your_sessions
 from .signin import views as signin_views
 from .web import cookies, errors, ratelimit, requestlog, security, services, session_store, sessions
 
-SECRET_VARIABLES = ("SECRET_KEY", "NAVEXA_CLIENT_SECRET", "NAVEXA_CLIENT_PRIVATE_KEY", "METRICS_TOKEN")
+SECRET_VARIABLES = ("SECRET_KEY", "SECRET_KEYS", "NAVEXA_CLIENT_SECRET", "NAVEXA_CLIENT_PRIVATE_KEY", "METRICS_TOKEN")
+
+
+def ring_keys(settings: Settings, purpose: str) -> list[tuple[str, bytes]]:
+    """The key ring's keys for one purpose, (id, key), the sealing one first and revoked ones left out (they open
+    nothing: what they sealed fails closed)."""
+    return [(key_id, derived_key(secret, purpose)) for key_id, secret in settings.secret_keys
+            if key_id not in settings.secret_keys_revoked]
 
 
 def forget_secrets(environ):
@@ -68,7 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
                               sentinel_master=settings.redis_sentinel_master, cluster=settings.redis_cluster)
     session_interface = session_store.init_app(app, client, cookie_name=session_store.session_cookie_name(settings.production),
                                                secure=settings.production, clock=clock,
-                                               id_key=derived_key(settings.secret_key, "session-ids/v1"))
+                                               id_keys=ring_keys(settings, "session-ids/v1"))
     # Polite upstream, shared through Redis by every container: each person's Navexa pause (and rate, if
     # NAVEXA_RATE_LIMIT), and the tenant's refresh rate and pause.
     navexa_gate = Gate(client, keyspace.GATE + "navexa:", rate=settings.navexa_rate, clock=clock)
@@ -82,7 +89,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
         auth_url=settings.auth_url, client_id=settings.client_id, client_secret=settings.client_secret,
         audience=settings.audience, scope=settings.scope, refresh_scope=settings.refresh_scope,
         timeout=provider_timeout, refresh_timeout=refresh_timeout, client_auth=client_auth)
-    revocation = RevocationCopies(client, derived_key(settings.secret_key, "revocation-copy/v1"))
+    revocation = RevocationCopies(client, keys=ring_keys(settings, "revocation-copy/v1"),
+                                  revoked=settings.secret_keys_revoked)
     token_store = TokenStore(client, refresher=gated_refresher(refresher(navexa_provider), refresh_gate,
                                                                REFRESH_PATIENCE), clock=clock,
                              revoke=navexa_provider.revoke,

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 import secrets
 import warnings
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ class Settings:
     api_url: str
     public_url: str
     redis_url: str
-    secret_key: str
+    secret_key: str  # the key that seals (SECRET_KEY, or the first of SECRET_KEYS)
     trusted_proxy_count: int
     sign_in_rate_limit: str = DEFAULT_SIGN_IN_RATE_LIMIT
     backchannel_rate_limit: str = DEFAULT_BACKCHANNEL_RATE_LIMIT
@@ -55,6 +56,8 @@ class Settings:
     redis_sentinel_master: str | None = None
     redis_cluster: bool = False
     cache_seconds: int = 60
+    secret_keys: tuple = ()  # (id, secret) of the key ring, the sealing one first (SECRET_KEY alone: id "0")
+    secret_keys_revoked: tuple = ()  # ids that open nothing (SECRET_KEYS_REVOKED)
     idle_timeout: int = 3600  # s: SESSION_IDLE_TIMEOUT (minutes) without use signs a session out; 0: never
     api_paths: str = "documented"  # NAVEXA_API_PATHS: "documented" ({base}/portfolios) or "v1" ({base}/v1/portfolios)
     client_auth: str = "client_secret_post"  # or private_key_jwt (core.oauth.client_auth)
@@ -97,7 +100,7 @@ class Settings:
             required["REDIS_SENTINEL_MASTER"] = "the name the sentinels monitor the primary under, e.g. mymaster"
         else:
             required["REDIS_URL"] = "the Redis URL, e.g. redis://redis:6379/0"
-        if production:
+        if production and not get("SECRET_KEYS"):
             required["SECRET_KEY"] = f"a random secret of {MIN_SECRET_KEY_LENGTH}+ characters ({GENERATE_SECRET})"
             required["PUBLIC_URL"] = "the portal's external https origin, e.g. https://portal.example.com"
         problems += [f"{name} is missing: set it to {what}." for name, what in required.items() if not get(name)]
@@ -105,9 +108,19 @@ class Settings:
         secret_key = get("SECRET_KEY")
         if production and secret_key and len(secret_key) < MIN_SECRET_KEY_LENGTH:
             problems.append(f"SECRET_KEY is too short: use {MIN_SECRET_KEY_LENGTH}+ random characters ({GENERATE_SECRET}).")
+        ring, ring_problems = _key_ring(get("SECRET_KEYS"), production)
+        problems += ring_problems
+        if ring and secret_key:
+            problems.append("SECRET_KEY and SECRET_KEYS are both set: give the keys in SECRET_KEYS only.")
+        if ring:
+            secret_key = ring[0][1]  # the key that seals is the first
         if not secret_key and not production:
             secret_key = secrets.token_hex(32)
             log.warning("SECRET_KEY is not set: generated one for this run (development only).")
+        revoked = tuple(i for i in get("SECRET_KEYS_REVOKED").replace(" ", "").split(",") if i)
+        if ring and ring[0][0] in revoked:
+            problems.append(f"SECRET_KEYS_REVOKED names '{ring[0][0]}', the key SECRET_KEYS puts first (the one that "
+                            "seals): put another key first.")
 
         auth_url = get("NAVEXA_AUTH_URL", "https://auth.navexa.io").rstrip("/")
         api_url = get("NAVEXA_API_URL", "https://api.navexa.com.au/api").rstrip("/")
@@ -174,6 +187,8 @@ class Settings:
             public_url=public_url,
             redis_url=get("REDIS_URL"),
             secret_key=secret_key,
+            secret_keys=tuple(ring) or (("0", secret_key),),
+            secret_keys_revoked=revoked,
             trusted_proxy_count=int(proxies),
             sign_in_rate_limit=sign_in_rate_limit,
             backchannel_rate_limit=backchannel_rate_limit,
@@ -189,6 +204,27 @@ class Settings:
             client_private_key=private_key if client_auth == "private_key_jwt" else None,
             client_key_id=get("NAVEXA_CLIENT_KEY_ID") or None,
         )
+
+
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+
+def _key_ring(value: str, production: bool) -> tuple[list[tuple[str, str]], list[str]]:
+    """SECRET_KEYS: "id:secret,id:secret", the first seals and every one opens; ([], []) when unset."""
+    if not value:
+        return [], []
+    ring, problems = [], []
+    for entry in value.split(","):
+        key_id, _, secret = entry.strip().partition(":")
+        if not _KEY_ID.fullmatch(key_id) or not secret:
+            problems.append("SECRET_KEYS must read 'id:secret,id:secret' (ids of letters, digits, - and _, up to 16).")
+            return [], problems
+        if production and len(secret) < MIN_SECRET_KEY_LENGTH:
+            problems.append(f"SECRET_KEYS' key '{key_id}' is too short: use {MIN_SECRET_KEY_LENGTH}+ random characters.")
+        ring.append((key_id, secret))
+    if len({key_id for key_id, _ in ring}) != len(ring):
+        problems.append("SECRET_KEYS names a key id twice: give each key its own id.")
+    return ring, problems
 
 
 def _rate(name: str, text: str) -> tuple[float | None, list[str]]:

@@ -94,3 +94,16 @@ def test_once_read_the_secrets_leave_the_process_environment(monkeypatch, redis_
     app = create_app()
     assert app.config["SECRET_KEY"] == "k" * 40
     assert [name for name in SECRET_VARIABLES if name in os.environ] == []
+
+
+def test_secret_keys_is_a_ring_whose_first_key_seals():
+    ring = {k: v for k, v in GOOD_PRODUCTION.items() if k != "SECRET_KEY"}
+    settings = Settings.from_env({**ring, "SECRET_KEYS": f"b:{'b' * 40}, a:{'a' * 40}"})
+    assert settings.secret_keys == (("b", "b" * 40), ("a", "a" * 40)) and settings.secret_key == "b" * 40
+    assert Settings.from_env(GOOD_PRODUCTION).secret_keys == (("0", "k" * 40),)  # SECRET_KEY: a one-key ring
+    assert any("SECRET_KEYS must read" in p for p in problems({**ring, "SECRET_KEYS": "no-colon"}))
+    assert any("names a key id twice" in p for p in problems({**ring, "SECRET_KEYS": f"a:{'a' * 40},a:{'c' * 40}"}))
+    assert any("too short" in p for p in problems({**ring, "SECRET_KEYS": "a:short"}))
+    assert any("both set" in p for p in problems({**GOOD_PRODUCTION, "SECRET_KEYS": f"a:{'a' * 40}"}))
+    assert any("put another key first" in p for p in problems({**ring, "SECRET_KEYS": f"a:{'a' * 40}",
+                                                               "SECRET_KEYS_REVOKED": "a"}))

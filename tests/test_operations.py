@@ -3,6 +3,7 @@ granian (serve.py, the image's) alike, stopping gracefully with a request in fli
 
 import json
 import logging
+import re
 import secrets
 import signal
 import threading
@@ -437,3 +438,52 @@ def test_on_sigterm_readyz_says_503_at_once_and_nothing_is_dropped(sandbox, redi
     print(f"{server}: /readyz 503 after {said_at:.2f} s; {len(answers)} answers, {len(answers) - during} after it")
     assert readiness == 503 and said_at < 0.5
     assert set(answers) == {200} and len(answers) > during  # nothing dropped, and still answering while draining
+
+
+def test_rotating_secret_keys_signs_nobody_out_and_ends_sessions_everywhere_as_before(sandbox, redis_url):
+    """Key rotation (issue 29): rotating SECRET_KEY used to break "sign out everywhere" and back-channel logout's
+    revocations for every existing session. With SECRET_KEYS, each step of the README's procedure on its own
+    process, on one Redis: sessions signed in under key a are still listed, ended from /sessions and by back-channel
+    logout with their refresh tokens revoked after b is put first; a used session is re-sealed under b (the newest
+    key seals); and once a is retired, the re-sealed session goes on."""
+    key_a, key_b = secrets.token_hex(32), secrets.token_hex(32)
+
+    def serve(keys: str):
+        port = free_port()
+        env = portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}", SECRET_KEYS=keys)
+        env.pop("SECRET_KEY", None)
+        return start_portal(env, port=port, workers=1, threads=2)
+
+    service, url = serve(f"a:{key_a}")
+    try:
+        laptop, phone, bob = Browser(url), Browser(url), Browser(url)
+        assert laptop.sign_in().status_code == 302 and phone.sign_in().status_code == 302
+        assert bob.sign_in("bob").status_code == 302
+    finally:
+        service.stop()
+    service, url = serve(f"b:{key_b},a:{key_a}")  # b seals now; a still opens
+    try:
+        for person in (laptop, phone, bob):
+            person.portal_url = url
+        assert laptop.get(url + "/portfolios", allow_redirects=False, timeout=10).status_code == 200  # moved to b
+        store = redis.Redis.from_url(redis_url)
+        copies = [store.get(key) for key in store.scan_iter("portal:revocable:*")]
+        assert any(copy.startswith(b"k1.b.") for copy in copies)  # re-sealed under the newest key
+        sessions_page = laptop.get(url + "/sessions", timeout=10).text
+        assert sessions_page.count('class="card session') == 2
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', sessions_page).group(1)
+        revoked = sandbox.stats()["revocations"]
+        ended = laptop.post(url + "/sessions/end-others", data={"csrf_token": csrf}, allow_redirects=False, timeout=10)
+        assert ended.status_code == 302 and sandbox.stats()["revocations"] == revoked + 1  # opened under a
+        assert phone.get(url + "/portfolios", allow_redirects=False, timeout=10).status_code == 302
+        sandbox.config(backchannel_logout_uri=url + "/backchannel-logout")
+        assert [d["status"] for d in sandbox.logout_elsewhere("bob")] == [200]
+        assert sandbox.stats()["revocations"] == revoked + 2
+    finally:
+        service.stop()
+    service, url = serve(f"b:{key_b}")  # a retired
+    try:
+        laptop.portal_url = url
+        assert laptop.get(url + "/portfolios", allow_redirects=False, timeout=10).status_code == 200
+    finally:
+        service.stop()

@@ -260,3 +260,31 @@ def test_a_refresh_answer_after_sign_out_is_not_saved_and_its_new_refresh_token_
     with pytest.raises(SessionEnded):
         store.access_token("f02", key)
     assert not client.exists(token_key("f02")) and revoked == ["rotated-refresh"]
+
+
+# -- the key ring's revocation copies (issue 29) -------------------------------------------------------------------
+
+
+def test_revocation_copies_open_under_any_key_of_the_ring_name_their_key_and_fail_closed_when_it_is_revoked(
+        redis_url, caplog):
+    """A copy sealed under key a names it ("k1.a."); with b first it still opens, and b seals what is written next; a
+    copy from before the ring (no key id) opens under whichever key sealed it; with a revoked, a's copies open
+    nothing, saying so in one line."""
+    import logging
+
+    from portal.core.sessions.revocation import RevocationCopies
+
+    client = redis.Redis.from_url(redis_url)
+    key_a, key_b = new_key(), new_key()
+    under_a = RevocationCopies(client, keys=[("a", key_a)])
+    copy = under_a.sealed("sid1", "rt-1")
+    assert copy.startswith(b"k1.a.")
+    rotated = RevocationCopies(client, keys=[("b", key_b), ("a", key_a)])
+    assert rotated.opened("sid1", copy) == "rt-1" and rotated.sealed("sid1", "rt-2").startswith(b"k1.b.")
+    before_ring = RevocationCopies(client, key_a).sealed("sid1", "rt-0")[len(b"k1.0."):]  # as the release before wrote
+    assert rotated.opened("sid1", before_ring) == "rt-0"
+    caplog.set_level(logging.WARNING)
+    revoked = RevocationCopies(client, keys=[("b", key_b), ("a", key_a)], revoked={"a"})
+    assert revoked.opened("sid1", copy) is None
+    assert any("names key a, which is revoked" in r.getMessage() for r in caplog.records)
+    assert revoked.opened("sid2", rotated.sealed("sid1", "x")) is None  # bound to its session id, as before

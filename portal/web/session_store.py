@@ -33,7 +33,7 @@ from flask import Flask, Request, Response, session
 from flask.sessions import NullSession, SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
-from ..core.observability.metrics import REDIS_ERRORS
+from ..core.observability.metrics import KEYRING_OPENS, REDIS_ERRORS
 from ..core.sessions.record import EXPIRES_AT, SESSION_ID, new_session_id, stored_id
 from ..core.storage.keyspace import SESSION, session_scoped
 from ..core.values import is_number
@@ -88,10 +88,11 @@ class UnavailableSession(NullSession):
 class RedisSessionInterface(SessionInterface):
     """Flask's session interface on Redis (see the module docstring for what it guarantees)."""
 
-    def __init__(self, client: redis.Redis, *, cookie_name: str, secure: bool, clock=time.time, id_key: bytes,
-                 move_legacy=None):
+    def __init__(self, client: redis.Redis, *, cookie_name: str, secure: bool, clock=time.time, id_key: bytes | None = None,
+                 move_legacy=None, id_keys=()):
         self.client = client
-        self.id_key = id_key
+        self.id_keys = list(id_keys) or [("0", id_key)]  # (key id, key): the first names sessions, the rest are older
+        self.id_key = self.id_keys[0][1]
         self.move_legacy = move_legacy  # (cookie id, stored id, record) -> moved: a session of the release before
         self.cookie_name = cookie_name
         self.secure = secure
@@ -108,10 +109,16 @@ class RedisSessionInterface(SessionInterface):
         sid = self.stored(cookie_id)
         try:
             data = self.record_of(self.client.get(session_scoped(SESSION, sid)))
-            if data is None and self.move_legacy is not None:  # stored under its cookie's id, by the release before
-                data = self.record_of(self.client.get(session_scoped(SESSION, cookie_id)))
-                if data is not None and not self.move_legacy(cookie_id, sid, data):
-                    data = None  # it can't be opened here: signed out
+            if data is None and self.move_legacy is not None:
+                # Stored under an older key of the ring (SECRET_KEYS), or under its cookie's id by the release before.
+                older = [(key_id, stored_id(cookie_id, key)) for key_id, key in self.id_keys[1:]] + [("none", cookie_id)]
+                for key_id, old in older:
+                    data = self.record_of(self.client.get(session_scoped(SESSION, old)))
+                    if data is not None:
+                        KEYRING_OPENS.labels(key_id, "session_id").inc()
+                        if not self.move_legacy(old, sid, data):
+                            data = None  # it can't be opened here: signed out
+                        break
         except redis.RedisError as error:
             REDIS_ERRORS.inc()
             log.warning("session store unavailable opening a session: %s", type(error).__name__)
@@ -119,7 +126,7 @@ class RedisSessionInterface(SessionInterface):
         return RedisSession(data, sid=sid, cookie_id=cookie_id) if data is not None else RedisSession(lapsed=True)
 
     def stored(self, cookie_id: str) -> str:
-        """What Redis calls the session whose cookie holds this id."""
+        """What Redis calls the session whose cookie holds this id (under the ring's first key)."""
         return stored_id(cookie_id, self.id_key)
 
     def record_of(self, raw: bytes | None) -> dict | None:
@@ -201,9 +208,9 @@ def refuse_without_store():
         raise StoreUnavailable()
 
 
-def init_app(app: Flask, client: redis.Redis, *, cookie_name: str, secure: bool, clock, id_key: bytes,
+def init_app(app: Flask, client: redis.Redis, *, cookie_name: str, secure: bool, clock, id_keys,
              move_legacy=None) -> RedisSessionInterface:
     app.session_interface = RedisSessionInterface(client, cookie_name=cookie_name, secure=secure, clock=clock,
-                                                  id_key=id_key, move_legacy=move_legacy)
+                                                  id_keys=id_keys, move_legacy=move_legacy)
     app.before_request(refuse_without_store)
     return app.session_interface

@@ -15,6 +15,9 @@ NAVEXA_CALLS = Counter("portal_navexa_requests_total", "Calls to the Navexa API 
                        ["status"])
 NAVEXA_SECONDS = Histogram("portal_navexa_request_seconds", "Time to the Navexa API's answer headers",
                            buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15))
+KEYRING_OPENS = Counter("portal_keyring_opens_total", "Values the server's keys opened (revocation copies, session ids), "
+                        "by key id: an older key's count at zero for a session lifetime means it can go",
+                        ["key_id", "what"])
 REDIS_ERRORS = Counter("portal_redis_errors_total", "Requests that failed because Redis could not be used")
 CACHE_LOOKUPS = Counter("portal_cache_lookups_total", "Navexa answers looked for in the session's cache, by result",
                         ["result"])
