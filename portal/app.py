@@ -25,6 +25,7 @@ from .core.navexa.client import NavexaClient
 from .core.oauth import provider
 from .core.oauth.client_auth import PrivateKeyJwt
 from .core.oauth.refresh_policy import REFRESH_PATIENCE, gated_refresher, refresher
+from .core.observability import tracing
 from .core.sessions.index import SessionIndex
 from .core.sessions.pending import PendingLogins
 from .core.sessions.revocation import RevocationCopies
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
         forget_secrets(os.environ)
     app = Flask(__name__.rpartition(".")[0])  # the package: templates/ and static/ are beside this file
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY)
+    tracing.configure(settings.otel_endpoint, settings.otel_service_name)  # off (no-op spans) unless an endpoint
     requestlog.init_app(app, user_of=sessions.safe_current_user)  # first: its before_request runs first, its after_request last
     client = keyspace.connect(settings.redis_url, sentinels=settings.redis_sentinels,
                               sentinel_master=settings.redis_sentinel_master, cluster=settings.redis_cluster)
@@ -124,4 +126,6 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     if settings.trusted_proxy_count:  # outermost: everything inside sees the client's address
         n = settings.trusted_proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+    if tracing.enabled():
+        app.wsgi_app = requestlog.traced(app.wsgi_app)  # outermost: the fast path's requests are traced too
     return app

@@ -58,6 +58,8 @@ class Settings:
     cache_seconds: int = 60
     secret_keys: tuple = ()  # (id, secret) of the key ring, the sealing one first (SECRET_KEY alone: id "0")
     secret_keys_revoked: tuple = ()  # ids that open nothing (SECRET_KEYS_REVOKED)
+    otel_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: traces go there (OTLP/HTTP); unset, no tracing
+    otel_service_name: str = "navexa-portal"  # OTEL_SERVICE_NAME
     idle_timeout: int = 3600  # s: SESSION_IDLE_TIMEOUT (minutes) without use signs a session out; 0: never
     api_paths: str = "documented"  # NAVEXA_API_PATHS: "documented" ({base}/portfolios) or "v1" ({base}/v1/portfolios)
     client_auth: str = "client_secret_post"  # or private_key_jwt (core.oauth.client_auth)
@@ -200,6 +202,8 @@ class Settings:
             redis_cluster=redis_cluster,
             cache_seconds=int(cache_seconds),
             idle_timeout=60 * int(idle_minutes) if _count(idle_minutes) else 3600,
+            otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+            otel_service_name=get("OTEL_SERVICE_NAME") or "navexa-portal",
             client_auth=client_auth,
             client_private_key=private_key if client_auth == "private_key_jwt" else None,
             client_key_id=get("NAVEXA_CLIENT_KEY_ID") or None,

@@ -35,6 +35,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import urllib3
 
+from ..observability import tracing
 from ..observability.metrics import NAVEXA_CALLS, NAVEXA_SECONDS
 from ..storage.gate import whole_seconds
 from ..storage.keyspace import NAVEXA_PATHS
@@ -150,6 +151,26 @@ class NavexaClient:
             self._wait_for_turn(person)
         sent_headers = {"Accept": "application/json", **(headers or {}), "Authorization": f"Bearer {access_token}"}
         started = time.perf_counter()
+        with tracing.span(f"navexa {method}", **{"http.request.method": method, "server.address": self.origin,
+                                                   "url.path": self.target(path)}) as current:  # no query values
+            response = self._send(method, path, params, tracing.inject(sent_headers), body, stream)
+            if current is not None:
+                tracing.set_status(current, response.status)
+        status = response.status
+        NAVEXA_CALLS.labels(str(status)).inc()
+        if status == 429 and self.gate is not None and person:
+            seconds = self.gate.pause(person, _retry_after(response))
+            log.info("Navexa said 429: this person's calls pause for %.0f s on every worker", seconds)
+        NAVEXA_SECONDS.observe(time.perf_counter() - started)
+        if status < 300 or status == 304 or (not check and 400 <= status < 500 and status != 401):
+            return response
+        response.drain_conn()
+        response.release_conn()
+        kind = _BY_STATUS.get(status, UpstreamError)
+        raise kind(f"Navexa answered {status}.", upstream_status=status, retry_after=_retry_after(response))
+
+    def _send(self, method, path, params, sent_headers, body, stream) -> urllib3.BaseHTTPResponse:
+        """One HTTP call to Navexa; the errors of getting no answer as NavexaErrors."""
         try:
             response = self.pool.urlopen(method, self.target(path, params), headers=sent_headers, body=body,
                                          timeout=self.timeouts, redirect=False, retries=False,
@@ -163,18 +184,7 @@ class NavexaClient:
         except urllib3.exceptions.HTTPError as error:
             NAVEXA_CALLS.labels("error").inc()
             raise UpstreamError(f"Navexa could not be reached ({type(error).__name__}).") from error
-        status = response.status
-        NAVEXA_CALLS.labels(str(status)).inc()
-        if status == 429 and self.gate is not None and person:
-            seconds = self.gate.pause(person, _retry_after(response))
-            log.info("Navexa said 429: this person's calls pause for %.0f s on every worker", seconds)
-        NAVEXA_SECONDS.observe(time.perf_counter() - started)
-        if status < 300 or status == 304 or (not check and 400 <= status < 500 and status != 401):
-            return response
-        response.drain_conn()
-        response.release_conn()
-        kind = _BY_STATUS.get(status, UpstreamError)
-        raise kind(f"Navexa answered {status}.", upstream_status=status, retry_after=_retry_after(response))
+        return response
 
     def check_pause(self, person: str):
         """Raise RateLimited, without calling, while Navexa has asked this person's calls to wait."""
@@ -264,7 +274,9 @@ class NavexaClient:
             NAVEXA_CALLS.labels("paused").inc(len(calls))
             futures, failed = {}, dict.fromkeys(calls, paused)
         else:
-            futures = {name: self.executor.submit(self.get_json, path, access_token, params, person, True)
+            traced = tracing.enabled()  # each call's spans under the request's: a copy of its context for each
+            futures = {name: self.executor.submit(tracing.carried(self.get_json) if traced else self.get_json, path,
+                                                  access_token, params, person, True)
                        for name, (path, params) in calls.items()}
             wait(futures.values())
             failed = {name: f.exception() for name, f in futures.items() if f.exception() is not None}

@@ -25,13 +25,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 
+from ..observability import tracing
 from ..values import whole_number
 from .client_auth import SecretPost
 
@@ -130,9 +131,17 @@ class Provider:
     # -- transport: the one place requests' failures are translated ----------------------
 
     def _send(self, what: str, method: str, url: str, timeout=None, **kwargs) -> requests.Response:
+        with tracing.span(f"token endpoint {what}" if method == "POST" else f"provider {what}",
+                          **{"http.request.method": method, "url.path": urlsplit(url).path}) as current:
+            response = self._send_now(what, method, url, timeout, **kwargs)
+            if current is not None:
+                tracing.set_status(current, response.status_code)
+            return response
+
+    def _send_now(self, what: str, method: str, url: str, timeout=None, **kwargs) -> requests.Response:
         try:
             return self.http.request(method, url, timeout=timeout or self.timeout, allow_redirects=False,
-                                     headers={"Accept": "application/json"}, **kwargs)
+                                     headers=tracing.inject({"Accept": "application/json"}), **kwargs)
         except requests.Timeout as error:
             log.warning("%s: provider timed out", what)
             raise ProviderTimeout(f"{what}: no answer in time") from error

@@ -20,6 +20,11 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+try:  # the OpenTelemetry API alone (no SDK): a trace id for lines logged inside a span, when tracing is on
+    from opentelemetry import trace as _otel_trace
+except ImportError:  # pragma: no cover - installed with the portal
+    _otel_trace = None
+
 # Query parameters whose values are secrets or one-time credentials.
 SECRET_PARAMS = ("code", "state", "token", "access_token", "refresh_token", "id_token", "code_verifier",
                  "client_secret", "client_assertion", "logout_token", "id_token_hint", "session_state")
@@ -59,6 +64,10 @@ class RequestContext(logging.Filter):
         current = current_request_id.get()
         if current is not None and not hasattr(record, "request_id"):
             record.request_id = current
+        if not hasattr(record, "trace_id"):  # the line's trace, to find it in the tracing system (if tracing is on)
+            context = _otel_trace.get_current_span().get_span_context() if _otel_trace else None
+            if context is not None and context.is_valid:
+                record.trace_id = f"{context.trace_id:032x}"
         return True
 
 

@@ -51,6 +51,7 @@ from dataclasses import asdict, dataclass
 import redis
 
 from ..oauth.refresh_failures import RefreshBusy, RefreshRateLimited, RefreshTimedOut, RefreshUnavailable, SessionEnded, TokenError
+from ..observability import tracing
 from ..observability.metrics import REFRESHES
 from ..storage import sealing
 from ..storage.keyspace import REFRESH_FAILED, REFRESH_LOCK, TOKENS, session_scoped
@@ -241,27 +242,34 @@ class TokenStore:
         threading.Thread(target=run, daemon=True, name="token-refresh-ahead").start()
 
     def _wait_for_refresh(self, sid: str, key: bytes, reject: str | None, user: str) -> str:
-        with self._waiting(sid) as patience:
+        with self._waiting(sid) as patience, tracing.span("refresh"):
             lock = LeasedLock(self.redis, session_scoped(REFRESH_LOCK, sid), self.lock_lease)
             deadline = time.monotonic() + patience
-            while True:
-                self._raise_recent_failure(sid)
-                if lock.acquire():
-                    try:
-                        record = self.load(sid, key)  # another worker may have refreshed before we got here
-                        if record.access_token != reject and record.valid(self.clock()):
-                            return record.access_token
-                        return self._refresh(sid, key, record, user).access_token
-                    finally:
-                        lock.release()
-                time.sleep(LOCK_POLL)
-                record = self.load(sid, key)
-                if record.access_token != reject and record.valid(self.clock()):
-                    return record.access_token
-                if time.monotonic() > deadline:
-                    if patience < self.wait_deadline:
-                        raise RefreshBusy("this session's refresh is slow and others are waiting")
-                    raise RefreshTimedOut("another refresh of this session is taking too long")
+            waiting = tracing.start("refresh.lock_wait")  # until this request holds the lock, or needs it no more
+            try:
+                while True:
+                    self._raise_recent_failure(sid)
+                    if lock.acquire():
+                        waiting.end()
+                        try:
+                            record = self.load(sid, key)  # another worker may have refreshed before we got here
+                            if record.access_token != reject and record.valid(self.clock()):
+                                return record.access_token
+                            return self._refresh(sid, key, record, user).access_token
+                        finally:
+                            lock.release()
+                    time.sleep(LOCK_POLL)
+                    record = self.load(sid, key)
+                    if record.access_token != reject and record.valid(self.clock()):
+                        waiting.end()
+                        return record.access_token
+                    if time.monotonic() > deadline:
+                        if patience < self.wait_deadline:
+                            raise RefreshBusy("this session's refresh is slow and others are waiting")
+                        raise RefreshTimedOut("another refresh of this session is taking too long")
+            finally:
+                if waiting.is_recording():  # left the loop another way (a failure, the deadline)
+                    waiting.end()
 
     @contextmanager
     def _waiting(self, sid: str):
@@ -302,7 +310,8 @@ class TokenStore:
             raise SessionEnded("the access token expired and there is no refresh token")
         started = time.monotonic()
         try:
-            answer = self.refresher(record.refresh_token)
+            with tracing.span("refresh.grant"):
+                answer = self.refresher(record.refresh_token)
             if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
                 log.warning("refresh failed user=%s outcome=no_access_token_in_answer", user)
                 raise RefreshUnavailable("the token endpoint's answer had no access token")
