@@ -130,3 +130,22 @@ def test_a_missing_or_unusable_key_stops_the_portal_naming_the_variable(sandbox,
 def test_an_unknown_client_auth_method_is_named(sandbox, redis_url):
     with pytest.raises(ConfigError, match="NAVEXA_CLIENT_AUTH is 'client_secret_jwt'"):
         Settings.from_env(portal_env(sandbox.url, redis_url, NAVEXA_CLIENT_AUTH="client_secret_jwt"))
+
+
+def test_rotating_the_client_key_loses_no_sign_in(make_portal, sandbox):
+    """The README's procedure for private_key_jwt: register the new public key at Navexa beside the old (two keys,
+    two kids), switch the containers one by one (NAVEXA_CLIENT_PRIVATE_KEY and NAVEXA_CLIENT_KEY_ID), then remove
+    the old key. At every step, every container signs people in and refreshes: none is lost during the switch."""
+    old_pem, new_pem = rsa_pem(), rsa_pem()
+    sandbox.register_client_keys(public_jwks(old_pem, "old"))
+    old = key_portal(make_portal, old_pem, "old")
+    first = PortalBrowser(old, sandbox)
+    assert first.sign_in().status_code == 302
+    both = {"keys": public_jwks(old_pem, "old")["keys"] + public_jwks(new_pem, "new")["keys"]}
+    sandbox.register_client_keys(both)  # step 1: Navexa knows both
+    new = key_portal(make_portal, new_pem, "new")  # step 2: the containers switch, one at a time
+    for portal in (old, new):  # mid-switch: each container, on its own key, signs people in
+        assert PortalBrowser(portal, sandbox).sign_in("bob").status_code == 302
+    sandbox.register_client_keys(public_jwks(new_pem, "new"))  # step 3: the old key is removed
+    assert PortalBrowser(new, sandbox).sign_in("erin").status_code == 302
+    assert [r["auth_method"] for r in sandbox.token_requests()][-1] == "private_key_jwt"
