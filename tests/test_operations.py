@@ -440,13 +440,22 @@ def test_on_sigterm_readyz_says_503_at_once_and_nothing_is_dropped(sandbox, redi
     assert set(answers) == {200} and len(answers) > during  # nothing dropped, and still answering while draining
 
 
-def test_rotating_secret_keys_signs_nobody_out_and_ends_sessions_everywhere_as_before(sandbox, redis_url):
+@pytest.fixture
+def own_redis():
+    """A redis-server of the test's own: a person's session index holds only this test's sessions."""
+    service, url = start_redis()
+    yield url
+    service.stop()
+
+
+def test_rotating_secret_keys_signs_nobody_out_and_ends_sessions_everywhere_as_before(sandbox, own_redis):
     """Key rotation (issue 29): rotating SECRET_KEY used to break "sign out everywhere" and back-channel logout's
     revocations for every existing session. With SECRET_KEYS, each step of the README's procedure on its own
     process, on one Redis: sessions signed in under key a are still listed, ended from /sessions and by back-channel
     logout with their refresh tokens revoked after b is put first; a used session is re-sealed under b (the newest
     key seals); and once a is retired, the re-sealed session goes on."""
     key_a, key_b = secrets.token_hex(32), secrets.token_hex(32)
+    redis_url = own_redis
 
     def serve(keys: str):
         port = free_port()
