@@ -58,6 +58,8 @@ def main():
            log_access=False,
            respawn_failed_workers=True, workers_kill_timeout=GRACEFUL_TIMEOUT,
            http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT)).serve()
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(drain_flag)  # stopped: the next server's workers start ready
 
 
 if __name__ == "__main__":
