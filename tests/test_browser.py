@@ -116,14 +116,21 @@ TAX_PAGES = ["/portfolios/401/tax", "/portfolios/401/tax?fy=2025&method=min&enti
              "/portfolios/401/income"]
 
 
-@pytest.mark.screenshots
-def test_screenshots_of_the_tax_and_income_pages(chromium, portal, sandbox):
-    """erin's capital gains and income, at 1280 and 390 px, for the README."""
+def screens(chromium, portal, person: str):
+    """For screenshots: (a page signed in as the person, the file name's suffix) on a laptop, then on a phone."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width, height, suffix in ((1280, 900, ""), (390, 844, "-phone")):
         context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", is_mobile=width < 400)
         page = context.new_page()
-        sign_in_as(page, portal, "erin")
+        sign_in_as(page, portal, person)
+        yield page, suffix
+        context.close()
+
+
+@pytest.mark.screenshots
+def test_screenshots_of_the_tax_and_income_pages(chromium, portal, sandbox):
+    """erin's capital gains and income, at 1280 and 390 px, for the README."""
+    for page, suffix in screens(chromium, portal, "erin"):
         page.goto(portal.url + "/portfolios/401/tax")
         assert page.get_by_role("heading", name="2024–25: net capital gain").is_visible()
         assert page.get_by_role("heading", name="Not in these figures").is_visible()
@@ -137,7 +144,6 @@ def test_screenshots_of_the_tax_and_income_pages(chromium, portal, sandbox):
         page.goto(portal.url + "/portfolios/401/holdings/4005")  # a sale of more than was held
         assert page.get_by_text("can't be worked out from its trades").is_visible()
         page.screenshot(path=SCREENSHOTS / f"holding-cant-compute{suffix}.png", full_page=True)
-        context.close()
 
 
 TAXABLE_INCOME_PAGES = ["/portfolios/701/taxable-income?fy=2026", "/portfolios/702/taxable-income?fy=2026&entity=smsf",
@@ -194,15 +200,10 @@ def test_the_taxable_income_page_prints_on_a4(page, portal, sandbox):
 @pytest.mark.screenshots
 def test_screenshots_of_the_taxable_income_page(chromium, portal, sandbox):
     """ivy's 2025–26 on its labels, at 1280 and 390 px, for the README."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, height, suffix in ((1280, 900, ""), (390, 844, "-phone")):
-        context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-AU", is_mobile=width < 400)
-        page = context.new_page()
-        sign_in_as(page, portal, "ivy")
+    for page, suffix in screens(chromium, portal, "ivy"):
         page.goto(portal.url + TAXABLE_INCOME_PAGES[0])
         assert page.get_by_role("heading", name="On your return").is_visible()
         page.screenshot(path=SCREENSHOTS / f"taxable-income{suffix}.png", full_page=True)
-        context.close()
 
 
 def cells_off_screen(page, selector: str, width: int) -> list:

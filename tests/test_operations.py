@@ -26,6 +26,22 @@ from tools.stack import SANDBOX_CLIENT_SECRET, free_port, portal_env, start_port
 SERVERS = ["gunicorn", "granian"]  # every operator test holds under both (granian: serve.py)
 
 
+def keep_dripping(drips: list, stop: threading.Event, every: float, byte: bytes) -> threading.Thread:
+    """A thread sending one byte on each of these sockets every `every` seconds, until `stop` is set."""
+
+    def drip_all():
+        while not stop.wait(every):
+            for drip in drips:
+                try:
+                    drip.send(byte)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=drip_all, daemon=True)
+    thread.start()
+    return thread
+
+
 @pytest.fixture(params=SERVERS)
 def logged_portal(request, sandbox, redis_url, tmp_path):
     """A portal under gunicorn (from gunicorn.conf.py) whose stderr goes to a file; yields (url, read_log)."""
@@ -192,16 +208,7 @@ def test_slow_clients_cost_nobody_else_an_answer_under_the_images_server(sandbox
             drip.send(b"GET /portfolios HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             drips.append(drip)
 
-        def keep_dripping():
-            while not stop.wait(1.0):
-                for drip in drips:
-                    try:
-                        drip.send(b"a")
-                    except OSError:
-                        pass
-
-        dripper = threading.Thread(target=keep_dripping, daemon=True)
-        dripper.start()
+        keep_dripping(drips, stop, every=1.0, byte=b"a")
         times = []
         for _ in range(10):
             started = time.monotonic()
@@ -294,16 +301,7 @@ def test_slow_request_bodies_cost_nobody_else_an_answer(sandbox, redis_url, serv
                          "urlencoded\r\nContent-Length: 100000\r\n\r\nl".encode())
             drips.append(drip)
 
-        def keep_dripping():
-            while not stop.wait(2.0):
-                for drip in drips:
-                    try:
-                        drip.send(b"o")
-                    except OSError:
-                        pass
-
-        dripping = threading.Thread(target=keep_dripping, daemon=True)
-        dripping.start()
+        keep_dripping(drips, stop, every=2.0, byte=b"o")
         time.sleep(0.5)  # every drip's headers are in: their bodies are what is slow
         for _ in range(3):
             for target, client in ((url + "/portfolios", person), (url + "/healthz", requests)):
