@@ -35,11 +35,11 @@ class _Refused(Exception):
         self.status, self.reason = status, reason
 
 
-async def _answer(send, status: int, text: str):
+async def _answer(send, status: int, text: str, content_type: bytes = b"text/plain; charset=utf-8"):
     body = text.encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
+                            (b"cache-control", b"no-store"), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -125,7 +125,7 @@ class BufferedWSGI:
         if scope["type"] != "http":
             return
         if scope["path"] == "/readyz" and self.is_draining():
-            await _answer(send, 503, '{"status": "draining"}')
+            await _answer(send, 503, '{"status": "draining"}', b"application/json")
             return
         try:
             if len(_header_values(scope, b"host")) > 1:
