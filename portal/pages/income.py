@@ -40,6 +40,8 @@ class Payment:
     gross: Decimal | None
 
     def __getattr__(self, name):  # holding_id, symbol, name, paid, ex_date, currency, rate, foreign, entitled_earlier
+        if name.startswith("__") or name == "record":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
         return getattr(self.record, name)
 
     @property
