@@ -18,8 +18,8 @@ from portal.app import create_app
 from portal.core.observability import tracing
 from portal.core.sessions.tokens import VALID_MARGIN
 from portal.settings import Settings
-from tests.test_tracing import TRACE_ID, TRACEPARENT, Collector
 from tools.clients import Browser
+from tools.otlp_collector import TRACE_ID, TRACEPARENT, Collector
 from tools.stack import free_port, portal_env
 
 
