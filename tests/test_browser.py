@@ -333,12 +333,7 @@ def too_wide_or_failing(page, portal, paths, width, target_size=False) -> tuple[
 def test_after_show_the_next_tab_is_the_first_option_not_the_top_of_the_page(page, portal, sandbox):
     """E12: after "Show", focus was on <body>: 8 Tabs back to the menus. The form is the page's target now, so the
     next Tab lands on its first menu (the financial year)."""
-    sign_in_as(page, portal, "erin")
-    page.goto(portal.url + "/portfolios/401/tax")
-    page.get_by_label("Held by").select_option("smsf")
-    page.get_by_role("button", name="Show").focus()
-    page.keyboard.press("Enter")
-    page.wait_for_url("**entity=smsf**")
+    show_erins_smsf_by_keyboard(page, portal)
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.name") == "fy"
 
@@ -354,13 +349,18 @@ def test_the_sign_out_pages_cancel_is_thumb_sized_on_a_phone(chromium, portal, s
     context.close()
 
 
-def test_the_tax_options_change_the_report_by_keyboard(page, portal, sandbox):
+def show_erins_smsf_by_keyboard(page, portal):
+    """erin's tax page, "Held by" set to an SMSF, and "Show" pressed by keyboard: the report for it has loaded."""
     sign_in_as(page, portal, "erin")
     page.goto(portal.url + "/portfolios/401/tax")
     page.get_by_label("Held by").select_option("smsf")
     page.get_by_role("button", name="Show").focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**entity=smsf**")
+
+
+def test_the_tax_options_change_the_report_by_keyboard(page, portal, sandbox):
+    show_erins_smsf_by_keyboard(page, portal)
     assert "self-managed super fund: 33⅓%" in page.locator("table.working").inner_text()
 
 

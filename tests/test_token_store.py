@@ -281,7 +281,7 @@ def test_revocation_copies_open_under_any_key_of_the_ring_name_their_key_and_fai
     assert copy.startswith(b"k1.a.")
     rotated = RevocationCopies(client, keys=[("b", key_b), ("a", key_a)])
     assert rotated.opened("sid1", copy) == "rt-1" and rotated.sealed("sid1", "rt-2").startswith(b"k1.b.")
-    before_ring = RevocationCopies(client, key_a).sealed("sid1", "rt-0")[len(b"k1.0."):]  # as the release before wrote
+    before_ring = RevocationCopies(client, keys=[("0", key_a)]).sealed("sid1", "rt-0")[len(b"k1.0."):]  # as the release before wrote
     assert rotated.opened("sid1", before_ring) == "rt-0"
     caplog.set_level(logging.WARNING)
     revoked = RevocationCopies(client, keys=[("b", key_b), ("a", key_a)], revoked={"a"})

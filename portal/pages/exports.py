@@ -6,12 +6,10 @@ The tables themselves are the page modules' (portfolio, income, tax_report, taxa
 the block in front. Text cells are guarded against spreadsheet formulas, as the tables' are.
 """
 
-import csv
-import io
 from datetime import date
 
 from . import cgt, money
-from .reading import safe_text
+from .reading import csv_text, safe_text
 
 MADE_BY = "Navexa Portal"
 
@@ -23,14 +21,8 @@ def _amount(value) -> str:
 def with_summary(title: str, facts: list[tuple[str, object]], table: str, today: date) -> str:
     """The CSV a person downloads: `title` and `facts` (name, value; None shown empty), the day it was made, a blank
     row, then `table` as the page module wrote it."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([MADE_BY, safe_text(title)])
-    for name, value in facts:
-        writer.writerow([safe_text(name), "" if value is None else safe_text(str(value))])
-    writer.writerow(["Made on", today.isoformat()])
-    writer.writerow([])
-    return out.getvalue() + table
+    block = [[safe_text(name), "" if value is None else safe_text(str(value))] for name, value in facts]
+    return csv_text([MADE_BY, safe_text(title)], [*block, ["Made on", today.isoformat()], []]) + table
 
 
 def portfolio_name(info: dict) -> str:

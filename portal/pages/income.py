@@ -12,8 +12,6 @@ What each figure is, said on the page too:
   could have paid in are marked incomplete instead of adding up without it.
 """
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,7 +19,7 @@ from decimal import Decimal
 from . import income_records
 from .income_records import IncomeRecord
 from .money import cents, financial_year_of, rate_text, year_label
-from .reading import as_list, day_of, safe_text, text
+from .reading import as_list, cell, csv_text, day_of, safe_text, text
 
 
 def financial_year(day: date) -> str:
@@ -135,25 +133,20 @@ INCOME_CSV_COLUMNS = ("Financial year", "Symbol", "Name", "Paid", "Ex-dividend",
                       "Portfolio currency", "Note")
 
 
-def _amount(value: Decimal | None) -> str:
-    return "" if value is None else str(value)
-
 
 def income_csv(years: list[FinancialYear], base_currency: str | None) -> str:
     """A row per payment, with both dates and both amounts; a row per holding missing from a year, saying so."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(INCOME_CSV_COLUMNS)
-    for year in years:
-        label = year.label + (" (to date)" if year.to_date else "")
-        for p in year.payments:
-            writer.writerow([label, safe_text(p.symbol), safe_text(p.name), p.paid.isoformat(),
-                             p.ex_date.isoformat() if p.ex_date else "", "yes" if p.entitled_earlier else "no",
-                             safe_text(p.currency), _amount(p.original_net),
-                             rate_text(p.rate),
-                             _amount(p.net), _amount(p.franking), _amount(p.gross), safe_text(base_currency),
-                             "a trust's income for the earlier year: see its annual tax statement" if p.entitled_earlier else ""])
-        for symbol in year.missing:
-            writer.writerow([label, safe_text(symbol), "", "", "", "", "", "", "", "", "", "", safe_text(base_currency),
-                             "income unavailable from Navexa: this year's figures are incomplete"])
-    return out.getvalue()
+    def rows():
+        for year in years:
+            label = year.label + (" (to date)" if year.to_date else "")
+            for p in year.payments:
+                yield [label, safe_text(p.symbol), safe_text(p.name), p.paid.isoformat(),
+                       p.ex_date.isoformat() if p.ex_date else "", "yes" if p.entitled_earlier else "no",
+                       safe_text(p.currency), cell(p.original_net), rate_text(p.rate), cell(p.net), cell(p.franking),
+                       cell(p.gross), safe_text(base_currency),
+                       "a trust's income for the earlier year: see its annual tax statement" if p.entitled_earlier else ""]
+            for symbol in year.missing:
+                yield [label, safe_text(symbol), "", "", "", "", "", "", "", "", "", "", safe_text(base_currency),
+                       "income unavailable from Navexa: this year's figures are incomplete"]
+
+    return csv_text(INCOME_CSV_COLUMNS, rows())

@@ -2,14 +2,12 @@
 diversification. No Flask here (Navexa's answers are read by pages.reading's rules)."""
 
 import calendar
-import csv
 import dataclasses
-import io
 from dataclasses import dataclass
 from datetime import date
 
 from .money import Money
-from .reading import as_dict, as_list, number, safe_text, text
+from .reading import as_dict, as_list, csv_text, number, safe_text, text
 
 CASH_HOLDING_TYPE = 3  # Navexa's holdingTypeId for a cash account
 CASH_EXCHANGES = {"CASH"}
@@ -222,12 +220,7 @@ CSV_COLUMNS = [(column.csv_heading, column.key) for column in COLUMNS] + [("Curr
 
 def holdings_csv(rows: list[HoldingRow]) -> str:
     """The holdings table as CSV: plain numbers, text cells guarded against spreadsheet formulas."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([title for title, _ in CSV_COLUMNS])
-    for row in rows:
-        writer.writerow([_csv_cell(row, attr) for _, attr in CSV_COLUMNS])
-    return out.getvalue()
+    return csv_text([title for title, _ in CSV_COLUMNS], ([_csv_cell(row, attr) for _, attr in CSV_COLUMNS] for row in rows))
 
 
 def _csv_cell(row: HoldingRow, attr: str) -> str:

@@ -1,6 +1,8 @@
 """Navexa's answers read defensively, for every page: a missing or odd field becomes None (shown as
 "—"), an extra field is ignored, and nothing here raises on a surprising shape. No Flask here."""
 
+import csv
+import io
 import math
 from datetime import date
 
@@ -51,6 +53,20 @@ def total_of(values) -> float | None:
             return None
         total += value
     return total
+
+
+def csv_text(header, rows) -> str:
+    """A CSV as the downloads write it (CRLF lines, as spreadsheets expect): the header, then each row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def cell(value) -> str:
+    """A CSV cell for a number or date already shaped: empty when there is none."""
+    return "" if value is None else str(value)
 
 
 def safe_text(value: str | None) -> str:

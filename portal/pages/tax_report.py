@@ -2,8 +2,6 @@
 gains by a sale-allocation method and entity, the holdings that can't be computed and why, what is still
 held with its discount date, and the two CSVs. The maths is pages.cgt's."""
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -11,7 +9,7 @@ from fractions import Fraction
 
 from . import cgt, money
 from .portfolio import is_cash
-from .reading import as_dict, as_list, day_of, safe_text, text
+from .reading import as_dict, as_list, cell, csv_text, day_of, safe_text, text
 from .trades import CannotCompute
 
 
@@ -204,24 +202,14 @@ def units_text(units: Fraction) -> str:
 
 def cgt_csv(report: TaxReport) -> str:
     """One row per matched parcel of the year, in the columns CGT_CSV_COLUMNS names."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CGT_CSV_COLUMNS)
-    for d in report.disposals:
-        writer.writerow([safe_text(d.symbol), d.holding_id, d.acquired.isoformat(), d.disposed.isoformat(),
-                         units_text(d.units), d.cost_base, d.proceeds, d.gain, "yes" if d.discount_eligible else "no",
-                         d.event, d.note])
-    return out.getvalue()
+    return csv_text(CGT_CSV_COLUMNS, ([safe_text(d.symbol), d.holding_id, d.acquired.isoformat(), d.disposed.isoformat(),
+                                        units_text(d.units), d.cost_base, d.proceeds, d.gain,
+                                        "yes" if d.discount_eligible else "no", d.event, d.note]
+                                       for d in report.disposals))
 
 
 def unrealised_csv(report: TaxReport) -> str:
     """One row per open parcel, in the columns UNREALISED_CSV_COLUMNS names (a value Navexa didn't give is empty)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(UNREALISED_CSV_COLUMNS)
-    for row in report.open:
-        p = row.parcel
-        writer.writerow([safe_text(p.symbol), p.holding_id, p.acquired.isoformat(), units_text(p.units), p.cost_base,
-                         "" if row.market_value is None else row.market_value, "" if row.gain is None else row.gain,
-                         p.discount_from.isoformat()])
-    return out.getvalue()
+    return csv_text(UNREALISED_CSV_COLUMNS, ([safe_text(r.parcel.symbol), r.parcel.holding_id, r.parcel.acquired.isoformat(),
+                                              units_text(r.parcel.units), r.parcel.cost_base, cell(r.market_value),
+                                              cell(r.gain), r.parcel.discount_from.isoformat()] for r in report.open))

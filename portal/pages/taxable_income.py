@@ -17,15 +17,13 @@ What goes where (docs/tax.md gives the ATO's references):
 - capital gains (18H, 18A, 18V) are the capital gains report's for the same year, method and entity.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
 from . import holding_period, money
 from .income_records import GUESSED_FIELDS, IncomeRecord
-from .reading import safe_text
+from .reading import cell, csv_text, safe_text
 from .trades import CannotCompute, read_trades
 
 LABELS = {
@@ -307,9 +305,6 @@ CSV_COLUMNS = ("financial_year", "symbol", "paid", "ex_dividend", "kind", "label
 TOTALS_COLUMNS = ("financial_year", "label", "description", "amount_aud", "note")
 
 
-def _cell(value) -> str:
-    return "" if value is None else str(value)
-
 
 def note_of(ln: Line, exempt: bool | None) -> str:
     """What a person should know of one payment, in one sentence (the page and the CSV say the same)."""
@@ -339,29 +334,22 @@ def note_of(ln: Line, exempt: bool | None) -> str:
 
 def payments_csv(ti: TaxableIncome) -> str:
     """One row per payment, in CSV_COLUMNS; text cells guarded against spreadsheet formulas."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for ln in ti.lines:
-        r = ln.record
-        writer.writerow([ti.label, safe_text(r.symbol), r.paid.isoformat(), r.ex_date.isoformat() if r.ex_date else "",
-                         ln.kind, ln.label if ti.individual else "", _cell(ln.cash), _cell(ln.amounts.get("11T")),
-                         _cell(ln.amounts.get("11S")), _cell(ln.amounts.get("11U", ln.amounts.get("13Q"))),
-                         _cell(ln.foreign_tax), safe_text(r.currency), _cell(money.cents(r.net) if r.net is not None else None),
-                         money.rate_text(r.rate), _cell(ln.check.fewest_days if ln.check else None),
-                         safe_text(note_of(ln, ti.exempt))])
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, (
+        [ti.label, safe_text(ln.record.symbol), ln.record.paid.isoformat(),
+         ln.record.ex_date.isoformat() if ln.record.ex_date else "", ln.kind, ln.label if ti.individual else "",
+         cell(ln.cash), cell(ln.amounts.get("11T")), cell(ln.amounts.get("11S")),
+         cell(ln.amounts.get("11U", ln.amounts.get("13Q"))), cell(ln.foreign_tax), safe_text(ln.record.currency),
+         cell(money.cents(ln.record.net) if ln.record.net is not None else None), money.rate_text(ln.record.rate),
+         cell(ln.check.fewest_days if ln.check else None), safe_text(note_of(ln, ti.exempt))] for ln in ti.lines))
 
 
 def totals_csv(ti: TaxableIncome) -> str:
     """The year's total on each label (no label codes for a fund, company or trust: the description says it)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(TOTALS_COLUMNS)
-    for code, words, amount in ti.rows():
-        note = "unknown: a payment or holding is incomplete" if amount is None else ""
+    def note(code: str, amount) -> str:
         if code == "20O" and ti.offset and ti.offset.claim is None:
-            note = ti.offset.rule
-        writer.writerow([ti.label, code if ti.individual else "", words, _cell(amount), note])
-    return out.getvalue()
+            return ti.offset.rule
+        return "unknown: a payment or holding is incomplete" if amount is None else ""
+
+    return csv_text(TOTALS_COLUMNS, ([ti.label, code if ti.individual else "", words, cell(amount), note(code, amount)]
+                                     for code, words, amount in ti.rows()))
 

@@ -88,11 +88,10 @@ class UnavailableSession(NullSession):
 class RedisSessionInterface(SessionInterface):
     """Flask's session interface on Redis (see the module docstring for what it guarantees)."""
 
-    def __init__(self, client: redis.Redis, *, cookie_name: str, secure: bool, clock=time.time, id_key: bytes | None = None,
-                 move_legacy=None, id_keys=()):
+    def __init__(self, client: redis.Redis, *, cookie_name: str, secure: bool, id_keys, clock=time.time,
+                 move_legacy=None):
         self.client = client
-        self.id_keys = list(id_keys) or [("0", id_key)]  # (key id, key): the first names sessions, the rest are older
-        self.id_key = self.id_keys[0][1]
+        self.id_keys = list(id_keys)  # (key id, key): the first names sessions, the rest are older
         self.move_legacy = move_legacy  # (cookie id, stored id, record) -> moved: a session of the release before
         self.cookie_name = cookie_name
         self.secure = secure
@@ -112,8 +111,12 @@ class RedisSessionInterface(SessionInterface):
             if data is None and self.move_legacy is not None:
                 # Stored under an older key of the ring (SECRET_KEYS), or under its cookie's id by the release before.
                 older = [(key_id, stored_id(cookie_id, key)) for key_id, key in self.id_keys[1:]] + [("none", cookie_id)]
-                for key_id, old in older:
-                    data = self.record_of(self.client.get(session_scoped(SESSION, old)))
+                with self.client.pipeline(transaction=False) as pipe:  # one round trip for every older name
+                    for _, old in older:
+                        pipe.get(session_scoped(SESSION, old))
+                    found = pipe.execute()
+                for (key_id, old), raw in zip(older, found, strict=True):
+                    data = self.record_of(raw)
                     if data is not None:
                         KEYRING_OPENS.labels(key_id, "session_id").inc()
                         if not self.move_legacy(old, sid, data):
@@ -127,7 +130,7 @@ class RedisSessionInterface(SessionInterface):
 
     def stored(self, cookie_id: str) -> str:
         """What Redis calls the session whose cookie holds this id (under the ring's first key)."""
-        return stored_id(cookie_id, self.id_key)
+        return stored_id(cookie_id, self.id_keys[0][1])
 
     def record_of(self, raw: bytes | None) -> dict | None:
         """A stored session's contents, or None if there is none, it isn't JSON, or it is past its end."""

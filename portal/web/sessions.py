@@ -79,11 +79,20 @@ def current_user() -> User | None:
     if not isinstance(data, dict):
         return None
     check = session.get(KEY_CHECK)
-    if check is not None:
-        key = key_cookie.key()
-        if key is None or not hmac.compare_digest(key_check(key), str(check)):
-            return None
+    if check is not None and not key_cookie_opens(str(check)):
+        return None
     return User(**{field: data.get(field) for field in ("sub", "name", "email")})
+
+
+def key_cookie_opens(check: str) -> bool:
+    """Whether this browser's key cookie is the key the session's check names: worked out once a request (a page asks
+    who is signed in several times: the view, the template, the log line)."""
+    known = g.get("key_cookie_opens")
+    if known is None or known[0] != check:
+        key = key_cookie.key()
+        known = (check, key is not None and hmac.compare_digest(key_check(key), check))
+        g.key_cookie_opens = known
+    return known[1]
 
 
 def holds_someone() -> bool:

@@ -70,12 +70,6 @@ def extract(headers) -> object:
     return PROPAGATOR.extract({k.lower(): v for k, v in headers.items()} if hasattr(headers, "items") else headers)
 
 
-def trace_id() -> str | None:
-    """The current trace's id (32 hex digits), for log lines; None outside a trace."""
-    context = trace.get_current_span().get_span_context()
-    return f"{context.trace_id:032x}" if context.is_valid else None
-
-
 def carried(function):
     """function, to run in another thread with this one's context (the current span as its parent)."""
     context = contextvars.copy_context()

@@ -28,15 +28,11 @@ class RevocationCopies:
     written (each refresh writes it). A key whose id is `revoked` opens nothing (one log line). A copy from before
     the ring (no id) is tried under every key."""
 
-    def __init__(self, redis_client: redis.Redis, key: bytes | None = None, *, keys=(), revoked=frozenset()):
+    def __init__(self, redis_client: redis.Redis, *, keys, revoked=frozenset()):
         self.redis = redis_client
-        self.keys = dict(keys) if keys else {"0": key}
-        self.sealing_id = next(iter(keys))[0] if keys else "0"
+        self.keys = dict(keys)  # id → key, in the ring's order
+        self.sealing_id = next(iter(self.keys))
         self.revoked = frozenset(revoked)
-
-    @property
-    def key(self) -> bytes:
-        return self.keys[self.sealing_id]
 
     @staticmethod
     def key_of(sid: str) -> str:
@@ -45,7 +41,7 @@ class RevocationCopies:
     def sealed(self, sid: str, refresh_token: str) -> bytes:
         """The copy to store for this session (the caller writes it in its own pipeline, with the token record),
         sealed under the ring's first key and naming it."""
-        return PREFIX + self.sealing_id.encode() + b"." + sealing.seal(self.key, refresh_token, self._aad(sid))
+        return PREFIX + self.sealing_id.encode() + b"." + sealing.seal(self.keys[self.sealing_id], refresh_token, self._aad(sid))
 
     def adopt(self, sid: str, refresh_token: str, ends_at: float):
         """Give a session from before revocation copies its copy, ending with it (kept if one is there)."""
