@@ -11,7 +11,9 @@ import tempfile
 from gunicorn import glogging
 
 from portal.core.observability.logformat import dict_config
+from portal.settings import generate_development_key
 
+generate_development_key()  # in the main process: one key for every worker of a development run without SECRET_KEY
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # processes: about one per core
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # per process: requests mostly wait on Navexa and Redis

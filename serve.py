@@ -25,6 +25,7 @@ def main():
     from granian.server import Server
 
     from portal.core.observability.logformat import dict_config
+    from portal.settings import generate_development_key
 
     class DrainingServer(Server):
         """On the first SIGTERM: the workers' /readyz answers 503 at once (the flag file), requests go on being
@@ -44,6 +45,7 @@ def main():
     with contextlib.suppress(FileNotFoundError):
         os.remove(drain_flag)
     os.environ["PORTAL_DRAIN_FLAG"] = drain_flag  # the workers' adapter looks for it (asgi.py)
+    generate_development_key()  # one key for every worker of a development run without SECRET_KEY
     host, _, port = os.environ.get("BIND", "0.0.0.0:8000").rpartition(":")
     if os.environ.get("METRICS_TOKEN"):
         metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(

@@ -23,6 +23,15 @@ DEFAULT_REFRESH_RATE_LIMIT = "20/second"
 MAX_BODY = 1024 * 1024  # bytes any request body may carry (a form, or an /api/ call's body); more is 413
 CLIENT_AUTH_METHODS = ("client_secret_post", "private_key_jwt")  # NAVEXA_CLIENT_AUTH (core.oauth.client_auth)
 GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_hex(32))'"  # noqa: S105 - not a secret
+# Set by the server's main process (serve.py, gunicorn.conf.py) before its workers start: the key a development run
+# without SECRET_KEY uses, the same in every worker (one made in each would sign a person out at the next worker).
+GENERATED_KEY = "PORTAL_GENERATED_SECRET_KEY"  # noqa: S105 - a variable's name
+
+
+def generate_development_key(environ=os.environ) -> None:
+    """In a server's main process, before its workers start: one random key for a development run without
+    SECRET_KEY, for every worker to use. Production ignores it (there, SECRET_KEY or SECRET_KEYS is required)."""
+    environ.setdefault(GENERATED_KEY, secrets.token_hex(32))
 
 
 class ConfigError(Exception):
@@ -116,8 +125,8 @@ class Settings:
             problems.append("SECRET_KEY and SECRET_KEYS are both set: give the keys in SECRET_KEYS only.")
         if ring:
             secret_key = ring[0][1]  # the key that seals is the first
-        if not secret_key and not production:
-            secret_key = secrets.token_hex(32)
+        if not secret_key and not production:  # one key for the run: the server made it before its workers started
+            secret_key = env.get(GENERATED_KEY) or secrets.token_hex(32)
             log.warning("SECRET_KEY is not set: generated one for this run (development only).")
         revoked = tuple(i for i in get("SECRET_KEYS_REVOKED").replace(" ", "").split(",") if i)
         if ring and ring[0][0] in revoked:

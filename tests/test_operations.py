@@ -494,3 +494,26 @@ def test_rotating_secret_keys_signs_nobody_out_and_ends_sessions_everywhere_as_b
         assert laptop.get(url + "/portfolios", allow_redirects=False, timeout=10).status_code == 200
     finally:
         service.stop()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_without_a_secret_key_every_worker_of_a_development_run_shares_the_one_it_generates(sandbox, redis_url,
+                                                                                           server, tmp_path):
+    """Seen in the container check's sandbox demo (.env.sandbox sets no SECRET_KEY): one time in four, the page after
+    signing in sent alice back to /login. Each of the two workers generated a key of its own, so a session started
+    by one was unknown to the other. The server generates the development key once, before its workers start; the
+    workers' settings take it. 40 requests, each on a new connection, reach both workers: all are signed in."""
+    port = free_port()
+    env = portal_env(sandbox.url, redis_url, f"http://127.0.0.1:{port}", SECRET_KEY=None)
+    path = tmp_path / "portal.log"
+    with open(path, "w") as log:
+        service, url = start_portal(env, port=port, workers=2, threads=2, log=log, server=server)
+    try:
+        person = Browser(url)
+        assert person.sign_in().status_code == 302
+        answers = [person.get(url + "/portfolios", allow_redirects=False, timeout=10,
+                              headers={"Connection": "close"}).status_code for _ in range(40)]
+        assert answers == [200] * 40
+        assert "SECRET_KEY is not set: generated one for this run" in path.read_text()  # an operator is told
+    finally:
+        service.stop()

@@ -210,7 +210,13 @@ callback=$(browse -o /dev/null -w '%{redirect_url}' --data 'username=alice&decis
 [[ $callback == "http://127.0.0.1:$PORTAL_PORT/callback?"* ]] || fail "demo: the sandbox sent the browser to '$callback'"
 landed=$(browse -o /dev/null -w '%{http_code} %{redirect_url}' "$callback")
 [ "$landed" = "302 http://127.0.0.1:$PORTAL_PORT/portfolios" ] || fail "demo: /callback answered '$landed'"
-browse "http://127.0.0.1:$PORTAL_PORT/portfolios" | grep -q "Retirement" || fail "demo: alice's portfolios are not shown"
+page=$(browse -w '\n%{http_code}' "http://127.0.0.1:$PORTAL_PORT/portfolios")
+if ! grep -q "Retirement" <<<"$page"; then  # say what the page said, and what the two logs said about it
+  sed -e 's/<[^>]*>//g' -e '/^[[:space:]]*$/d' <<<"$page" | tail -25
+  podman logs --tail 20 "${PROJECT}_portal_1" 2>&1 | cut -c1-400
+  podman logs --tail 20 "${PROJECT}_sandbox_1" 2>&1 | cut -c1-400
+  fail "demo: alice's portfolios are not shown"
+fi
 echo "demo: signed in as alice through the sandbox; her portfolios are shown"
 listed=$(podman exec "${PROJECT}_portal_1" python -m flask --app wsgi sessions list 'auth0|alice-7f3a91' 2>/dev/null) \
   || fail "demo: the operator's sessions command failed"
