@@ -13,7 +13,9 @@ the upstream, so what is left is the portal's own Python plus the irreducible ca
 import argparse
 import cProfile
 import io
+import os
 import pstats
+import statistics
 import threading
 import time
 
@@ -52,6 +54,26 @@ def call(app, environ: dict) -> int:
     return status[0]
 
 
+def compare_cpu(app, environ: dict, redis_url: str, upstream_url: str, calls: int, rounds: int = 5) -> None:
+    """This process's CPU a call, without a profiler: the portal's app and the floor (a bare WSGI app making one
+    Redis MGET and one urllib3 GET, bench/floor_app.py) against the same Redis and upstream, in interleaved rounds;
+    the median round of each. No server and no client in the figures: what is left is the apps' own work."""
+    os.environ.update(FLOOR_UPSTREAM=upstream_url + "/api", FLOOR_REDIS_URL=redis_url)
+    from bench import floor_app
+
+    floor_environ = dict(environ, HTTP_COOKIE="")
+    per_call = {"floor + MGET": [], "portal": []}
+    for _ in range(rounds):
+        for name, target, env in (("floor + MGET", floor_app.app, floor_environ), ("portal", app, environ)):
+            began = time.process_time()
+            for _ in range(calls // rounds):
+                assert call(target, env) == 200
+            per_call[name].append(1e6 * (time.process_time() - began) / (calls // rounds))
+    floor, portal = (statistics.median(per_call[name]) for name in ("floor + MGET", "portal"))
+    print(f"in-process CPU a call ({rounds} interleaved rounds of {calls // rounds}, the median): floor + MGET "
+          f"{floor:.0f} µs, portal {portal:.0f} µs; portal ÷ floor {portal / floor:.2f}×, its own work {portal - floor:.0f} µs")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=3000)
@@ -76,6 +98,8 @@ def main():
             environ = environ_for(path, cookies, port)
             for _ in range(200):  # warm: connections made, code paths taken
                 assert call(app, environ) == 200
+            if not args.page:
+                compare_cpu(app, environ, redis_url, upstream_url, args.calls)
             profiler = cProfile.Profile()
             began = time.perf_counter()
             profiler.enable()
