@@ -5,7 +5,8 @@ no Redis, no checks: what any proxy under the same server costs at the least.
     FLOOR_UPSTREAM=http://127.0.0.1:8000/api gunicorn bench.floor_app:app
 
 With FLOOR_REDIS_URL it also makes the one Redis round trip a BFF can't do without (is this session still
-live?): an MGET of two keys with redis-py, as the portal's fast path does. The portal's distance from this
+live, what is its token, is its person paused?): an MGET of three keys with redis-py, as the portal's fast path
+does, holding about as many bytes as the portal's session and token record. The portal's distance from this
 second floor is what its own checks, crypto and log line cost.
 """
 
@@ -23,6 +24,9 @@ if os.environ.get("FLOOR_REDIS_URL"):
     import redis
 
     _redis = redis.Redis.from_url(os.environ["FLOOR_REDIS_URL"])
+    _KEYS = ("floor:{s}:session", "floor:{s}:tokens", "floor:{s}:paused")
+    _redis.set(_KEYS[0], b"s" * 400)  # about a session record's size
+    _redis.set(_KEYS[1], b"t" * 1100)  # about a sealed token record's
 
 
 def app(environ, start_response):
@@ -31,7 +35,7 @@ def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
         return [b"ok"]
     if _redis is not None:
-        _redis.mget("floor:{s}:session", "floor:{s}:tokens")
+        _redis.mget(*_KEYS)
     upstream = _pool.urlopen("GET", _parts.path + path.removeprefix("/api"), headers=_HEADERS, redirect=False)
     start_response(f"{upstream.status} OK", [("Content-Type", upstream.headers.get("Content-Type", "application/json")),
                                              ("Content-Length", str(len(upstream.data)))])

@@ -102,8 +102,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
                                              provider=navexa_provider, tokens=token_store, pending=pending,
                                              cache=AnswerCache(client, ttl=settings.cache_seconds, clock=clock),
                                              index=SessionIndex(client, revocation, pending,
-                                                                revoke=navexa_provider.revoke, clock=clock),
+                                                                revoke=navexa_provider.revoke, clock=clock,
+                                                                pause_of=navexa_gate.paused_for),
                                              clock=clock, today=today))
+    navexa_client.on_pause = services.services(app).index.carry_pause  # the fast path reads it with the session
     session_interface.move_legacy = sessions.move_legacy  # a session of the release before moves at its first use
 
     errors.init_app(app)

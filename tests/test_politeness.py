@@ -4,12 +4,14 @@ Two portals on one Redis stand for two containers (in-process ones where the tes
 instead of waiting; gunicorn processes where it doesn't need to).
 """
 
+import json
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from portal.core.sessions.tokens import TokenStore
+from portal.core.storage.keyspace import PAUSED, SESSION, session_scoped
 from tests.helpers import PortalBrowser
 from tools.clients import Browser
 from tools.stack import free_port, portal_env, start_portal
@@ -136,6 +138,28 @@ def test_a_navexa_429_pauses_that_persons_calls_on_every_process_and_no_one_else
     assert sandbox.stats()["api_requests"] == calls + 1
 
 
+def test_a_session_signed_in_during_the_persons_pause_is_paused_too(make_portal, sandbox):
+    """The /api/ fast path reads the person's pause from the session's own slot (one MGET): a pause reaches every
+    session the person has, and one signed in while it lasts. None of their calls reaches Navexa until it lapses;
+    then each does."""
+    portal = make_portal()
+    laptop = PortalBrowser(portal, sandbox)
+    assert laptop.sign_in().status_code == 302
+    sandbox.config(api_error={"status": 429, "count": 1, "retry_after": 30})
+    assert laptop.get(portal.url + "/api/portfolios", timeout=30).status_code == 429
+    phone = PortalBrowser(portal, sandbox)
+    assert phone.sign_in().status_code == 302  # signed in during the pause
+    calls = sandbox.stats()["api_requests"]
+    for person in (laptop, phone, laptop, phone):
+        answer = person.get(portal.url + "/api/portfolios", timeout=30)
+        assert answer.status_code == 429 and answer.json()["error"] == "rate_limited"
+    assert sandbox.stats()["api_requests"] == calls
+    portal.clock.advance(31)
+    for person in (laptop, phone):
+        assert person.get(portal.url + "/api/portfolios", timeout=30).status_code == 200
+    assert sandbox.stats()["api_requests"] == calls + 2
+
+
 def test_when_the_persons_pause_lapses_their_calls_reach_navexa_again(make_portal, sandbox):
     portal = make_portal()
     person = PortalBrowser(portal, sandbox)
@@ -222,3 +246,18 @@ def test_when_the_token_endpoints_pause_lapses_one_refresh_probes_before_the_res
     for portal in (first, second):
         portal.clock.advance(2)  # the second they were told to wait (each session remembers its refusal that long)
     assert [person.get(person.portal.url + "/api/portfolios", timeout=30).status_code for person in people] == [200] * 4
+
+
+def test_a_session_moved_to_its_stored_id_during_the_persons_pause_is_paused_there_too(portal):
+    """A session of the release before moves to its stored id at its first use (SessionIndex.move): the person's
+    pause, read by the fast path from the session's own slot, goes with it."""
+    index, redis_client = portal.services.index, portal.redis
+    portal.services.navexa.gate.pause("auth0|carol", 30)
+    record = {"user": {"sub": "auth0|carol"}, "exp": int(portal.clock()) + 3600}
+    redis_client.set(session_scoped(SESSION, "old-id"), json.dumps(record), ex=3600)
+    index.move("old-id", "new-id", record)
+    until = redis_client.get(session_scoped(PAUSED, "new-id"))
+    assert until is not None and float(until) == pytest.approx(portal.clock() + 30, abs=1)
+    assert redis_client.get(session_scoped(PAUSED, "old-id")) is None
+    index.move("other-old", "other-new", {"user": {"sub": "auth0|erin"}})  # a person not paused: nothing written
+    assert redis_client.get(session_scoped(PAUSED, "other-new")) is None

@@ -326,7 +326,7 @@ def test_the_fast_path_answers_exactly_as_the_flask_view_with_as_many_navexa_cal
     portal.clock.freeze()  # /api/session's expires_in must not tick between the two answers
     answers, calls, paths = [], [], []
     for client in (full_client, fast_client):
-        for pattern in ("portal:gate:*", "portal:navexa-paused:*"):  # a 429 pauses the person: each path sees Navexa's
+        for pattern in ("portal:gate:*", "portal:paused:*"):  # a 429 pauses the person: each path sees Navexa's
             for paused in portal.redis.scan_iter(pattern):
                 portal.redis.delete(paused)
         sandbox.config(**knobs)
@@ -399,6 +399,29 @@ def test_the_fast_path_answers_the_usual_call_itself_and_leaves_the_rest_to_flas
     assert fast_answers()
     portal.redis.delete(*portal.redis.keys("portal:session:*"))  # the session is gone, the token record not yet
     assert not fast_answers()
+
+
+def test_the_usual_call_asks_redis_once_for_the_session_its_tokens_and_the_persons_pause(signed_in, portal, sandbox):
+    """Issue 30: the fast path's one Redis round trip is one MGET: the session, its token record and the person's
+    Navexa pause (kept in the session's own slot, so it works on a Cluster). It was an MGET and then a GET of the
+    person's pause: a second round trip on every /api/ call."""
+    from werkzeug.test import EnvironBuilder
+
+    from tests.helpers import KEY_COOKIE, SAME_SITE_COOKIE, SESSION_COOKIE
+
+    cookie = "; ".join(f"{n}={signed_in.cookies.get(n)}" for n in (SESSION_COOKIE, KEY_COOKIE, SAME_SITE_COOKIE))
+
+    def ask():
+        environ = EnvironBuilder(path="/api/portfolios", headers={"Cookie": cookie, "X-CSRF": "1"}).get_environ()
+        status, _, body = portal.app.wsgi_app.answer(environ, 0.0, "-")
+        assert status == "200 OK" and b"".join(body)
+
+    ask()
+    portal.redis.config_resetstat()
+    for _ in range(5):
+        ask()
+    calls = {name.removeprefix("cmdstat_"): stat["calls"] for name, stat in portal.redis.info("commandstats").items()}
+    assert {name: n for name, n in calls.items() if name not in ("info", "config", "config|resetstat")} == {"mget": 5}
 
 
 def test_an_odd_content_length_streams_instead_of_crashing():

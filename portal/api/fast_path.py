@@ -35,7 +35,7 @@ from ..core.observability.metrics import API_ANSWERS
 from ..core.sessions.index import SessionIndex
 from ..core.sessions.record import SESSION_ID, SessionRecord
 from ..core.sessions.tokens import TokenStore
-from ..core.storage.keyspace import SESSION, session_scoped
+from ..core.storage.keyspace import PAUSED, SESSION, session_scoped
 from ..web import rules
 from ..web.cookies import key_cookie, same_site_cookie
 from ..web.problems import PortalError, navexa_error, refresh_error
@@ -108,10 +108,13 @@ class FastPath:
                             hop.forwarded_headers(incoming.headers))
         except PortalError:  # a bad path: the Flask view says so
             return None
-        try:  # one round trip: the session and its token record share a slot
-            raw_session, sealed = self.redis.mget(session_scoped(SESSION, sid), self.tokens.key_of(sid))
+        try:  # one round trip: the session, its token record and the person's pause share a slot
+            raw_session, sealed, paused = self.redis.mget(session_scoped(SESSION, sid), self.tokens.key_of(sid),
+                                                          session_scoped(PAUSED, sid))
         except redis.RedisError:
             return None  # the Flask path reports it
+        if paused is not None and float(paused) > self.sessions.clock():
+            return None  # Navexa asked this person's calls to wait: the Flask path says so, asking no one
         record = SessionRecord.of(self.sessions.record_of(raw_session))
         if not rules.same_site_ok(record, same_site_cookie.value_in(incoming.cookies, self.production)):
             return None  # no Strict same-site cookie: the Flask view refuses it
@@ -129,7 +132,7 @@ class FastPath:
         try:
             # The person's pause and rate are the Navexa client's to keep, from the gate: the one source.
             reply = hop.reply(hop.send(self.navexa, call, lambda attempt: navexa.with_token(attempt, token_for),
-                                       person=record.sub))
+                                       person=record.sub, pause_checked=True))  # read with the session
         except (navexa.TokenRejected, SessionEnded):
             self.index.end([sid], revoke=False)  # the session can't go on: ended the one way; Flask answers 401
             return None

@@ -112,6 +112,7 @@ class NavexaClient:
                  fanout_threads: int = FANOUT_THREADS, pool=None, gate=None, paths: str = "documented",
                  remember=None):
         self.gate = gate  # core.storage.gate.Gate per person, or None
+        self.on_pause: Callable[[str], None] | None = None  # told the person after a 429 paused their calls
         self.family = paths  # the pages' path family (PATH_FAMILIES)
         self.remember = remember  # a redis client: the family learned from a 404, shared by every container
         self._consulted = remember is None
@@ -163,6 +164,8 @@ class NavexaClient:
         if status == 429 and self.gate is not None and person:
             seconds = self.gate.pause(person, _retry_after(response))
             log.info("Navexa said 429: this person's calls pause for %.0f s on every worker", seconds)
+            if self.on_pause is not None:
+                self.on_pause(person)  # kept in each of their sessions' slots too, for the /api/ fast path
         NAVEXA_SECONDS.observe(time.perf_counter() - started)
         if status < 300 or status == 304 or (not check and 400 <= status < 500 and status != 401):
             return response

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import redis
 
-from ..storage.keyspace import IDP_ENDED, IDP_SESSION, PERSON, SESSION, SESSION_KEYS, session_scoped
+from ..storage.keyspace import IDP_ENDED, IDP_SESSION, PAUSED, PERSON, SESSION, SESSION_KEYS, session_scoped
 from .pending import PendingLogins
 from .record import SessionRecord
 from .revocation import RevocationCopies
@@ -70,8 +70,10 @@ class SessionIndex:
     """The person and Navexa-sign-in indexes of portal sessions, and ending sessions through them."""
 
     def __init__(self, redis_client: redis.Redis, revocation: RevocationCopies | None, pending: PendingLogins, *,
-                 revoke: Callable[[str], object], clock: Callable[[], float]):
+                 revoke: Callable[[str], object], clock: Callable[[], float],
+                 pause_of: Callable[[str], float] | None = None):
         self.redis = redis_client
+        self.pause_of = pause_of  # seconds left of a person's Navexa pause (core.storage.gate), or None
         self.revocation = revocation
         self.pending = pending
         self._revokers = ThreadPoolExecutor(REVOKERS, thread_name_prefix="revoke")
@@ -84,6 +86,22 @@ class SessionIndex:
         """Index a new session under its person and its Navexa sign-in (whichever it has)."""
         for key in self._keys(sub, idp_sid):
             self._add(keys=[key], args=[int(ends_at), sid, int(self.clock())])
+        if sub:
+            self.carry_pause(sub, [sid])  # signed in while the person's calls are paused: paused too
+
+    def carry_pause(self, sub: str, sids: list[str] | None = None):
+        """Keep the person's Navexa pause in each of their sessions' slots (these, or all their live ones), where the
+        /api/ fast path reads it in the same MGET as the session: after a 429, and for a session that starts or moves
+        while it lasts. A session not yet indexed when a pause is carried finds it on its first call's 429 again."""
+        left = self.pause_of(sub) if self.pause_of is not None else 0.0
+        if left <= 0:
+            return
+        sids = self.of_person(sub) if sids is None else sids
+        until = repr(self.clock() + left)
+        with self.redis.pipeline(transaction=False) as pipe:  # one SET a session, each in its own slot
+            for sid in sids:
+                pipe.set(session_scoped(PAUSED, sid), until, px=int(left * 1000) + 1000)
+            pipe.execute()
 
     def of_person(self, sub: str) -> list[str]:
         return self._live(person_key(sub))
@@ -173,6 +191,8 @@ class SessionIndex:
                 self.redis.zrem(key, old)
         if held.claim:
             self.pending.move_claim(held.claim, old, new)
+        if held.sub:
+            self.carry_pause(held.sub, [new])
         log.info("moved a session of the release before to its stored id")
 
     def remember_ended(self, idp_sid: str, until: float):

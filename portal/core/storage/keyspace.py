@@ -30,11 +30,12 @@ IDP_SESSION = "portal:idp-session:"
 IDP_ENDED = "portal:idp-ended:"  # a Navexa sign-in a logout token ended, remembered for the token's lifetime
 LOGOUT_JTI = "portal:logout-jti:"
 GATE = "portal:gate:"
+PAUSED = "portal:paused:"  # the person's Navexa pause, kept in each of their sessions' slots (the fast path's one MGET)
 NAVEXA_PATHS = "portal:navexa-paths:"  # the API path family that answered, by API base: learned once, for every container
 RATE_LIMIT = "portal:ratelimit"
 # Every key of one session (all in its hash slot), its record first and its revocation copy second: deleting
 # these ends it everywhere (core.sessions.index.SessionIndex.end).
-SESSION_KEYS = (SESSION, REVOCABLE, TOKENS, REFRESH_LOCK, REFRESH_FAILED, CACHE, IN_FLIGHT_CALL)
+SESSION_KEYS = (SESSION, REVOCABLE, TOKENS, REFRESH_LOCK, REFRESH_FAILED, CACHE, IN_FLIGHT_CALL, PAUSED)
 
 TIMEOUT = 2  # s: a stuck Redis must fail a request, not hang a worker
 HEALTH_CHECK_INTERVAL = 30  # s: a connection idle this long is checked before use
