@@ -24,8 +24,9 @@ import time
 
 import redis
 from flask import Flask
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 from werkzeug.wrappers import Request
 
 from ..core.navexa import client as navexa
@@ -45,6 +46,8 @@ from .views import PROXY_ENDPOINT
 
 log = logging.getLogger(__name__)
 
+ROUTES_KEPT = 4096  # route decisions kept per process (by path); all forgotten when full, or when a route is added
+
 
 class FastPath:
     """A WSGI wrapper round the Flask app (see the module docstring)."""
@@ -53,7 +56,11 @@ class FastPath:
                  index: SessionIndex, navexa_client: navexa.NavexaClient, production: bool,
                  security_headers: dict[str, str], own_origin: str):
         self.wsgi_app = app.wsgi_app
+        self.url_map = app.url_map
         self.routes = app.url_map.bind("localhost")  # matches against the map as it is at each call
+        self.decided: dict[str, bool] = {}  # path -> forwards(path), while the map has self.decided_for rules
+        self.decided_for = -1
+        self.fast_answers = API_ANSWERS.labels("fast")
         self.redis = redis_client
         self.sessions = sessions
         self.tokens = tokens
@@ -78,34 +85,51 @@ class FastPath:
             logformat.current_request_id.reset(context)
         if answer is None:
             return self.wsgi_app(environ, start_response)
-        API_ANSWERS.labels("fast").inc()
+        self.fast_answers.inc()
         status, headers, body = answer
         start_response(status, headers)
         return body
 
     def forwards(self, path: str) -> bool:
-        """Whether Flask's url_map sends a GET of this path to the proxy view (not to one of the portal's own)."""
+        """Whether Flask's url_map sends a GET of this path to the proxy view (not to one of the portal's own).
+        Decided once a path while the map is unchanged (matching it is most of the cost of the decision)."""
         if not path.startswith(hop.PREFIX):
             return False
-        try:
-            endpoint, _ = self.routes.match(path, "GET")
-        except HTTPException:  # no route, another method, or a redirect (RequestRedirect): Flask answers
-            return False
-        return endpoint == PROXY_ENDPOINT
+        rules = len(self.url_map._rules)  # a route added (before the first request, as Flask allows): decide again
+        if rules != self.decided_for or len(self.decided) >= ROUTES_KEPT:
+            self.decided, self.decided_for = {}, rules
+        decided = self.decided.get(path)
+        if decided is None:
+            try:
+                endpoint, _ = self.routes.match(path, "GET")
+                decided = endpoint == PROXY_ENDPOINT
+            except HTTPException:  # no route, another method, or a redirect (RequestRedirect): Flask answers
+                decided = False
+            self.decided[path] = decided
+        return decided
 
     def answer(self, environ, started: float, request_id: str):
         """(status line, headers, body), or None for the Flask app to answer."""
-        incoming = Request(environ)  # werkzeug's parsing of cookies, query and headers, as Flask's
-        if rules.request_refusal(incoming.headers, self.own_origin) is not None:
+        # werkzeug's own header view and cookie parser, as Flask's request uses: the same values, without building a
+        # Request (its query too, only when there is one).
+        request_headers = EnvironHeaders(environ)
+        if rules.request_refusal(request_headers, self.own_origin) is not None:
             return None  # refused by its headers alone: the Flask view says so, by the same rules
-        cookie_id = incoming.cookies.get(self.sessions.cookie_name, "")
-        key = key_cookie.key_in(incoming.cookies, self.production)
+        cookies = parse_cookie(environ)
+        cookie_id = cookies.get(self.sessions.cookie_name, "")
+        key = key_cookie.key_in(cookies, self.production)
         if not SESSION_ID.fullmatch(cookie_id) or key is None:
             return None
         sid = self.sessions.stored(cookie_id)  # what Redis calls it (a session of the release before: Flask's path)
+        path = environ.get("PATH_INFO", "")
+        query = environ.get("QUERY_STRING")
+        if query or not path.isascii():  # werkzeug's reading of a query, and of a path beyond ASCII
+            incoming = Request(environ)
+            path, params = incoming.path, list(incoming.args.items(multi=True))
+        else:
+            params = []
         try:
-            call = hop.Call("GET", hop.upstream_segments(environ), list(incoming.args.items(multi=True)),
-                            hop.forwarded_headers(incoming.headers))
+            call = hop.Call("GET", hop.upstream_segments(environ), params, hop.forwarded_headers(request_headers))
         except PortalError:  # a bad path: the Flask view says so
             return None
         try:  # one round trip: the session, its token record and the person's pause share a slot
@@ -116,7 +140,7 @@ class FastPath:
         if paused is not None and float(paused) > self.sessions.clock():
             return None  # Navexa asked this person's calls to wait: the Flask path says so, asking no one
         record = SessionRecord.of(self.sessions.record_of(raw_session))
-        if not rules.same_site_ok(record, same_site_cookie.value_in(incoming.cookies, self.production)):
+        if not rules.same_site_ok(record, same_site_cookie.value_in(cookies, self.production)):
             return None  # no Strict same-site cookie: the Flask view refuses it
         if not record.signed_in or record.due_a_write(self.sessions.clock()):
             return None  # signed out, or "last used" to note: the Flask path's
@@ -147,7 +171,7 @@ class FastPath:
         for name, value in self.security_headers.items():
             headers.setdefault(name, value)
         headers["X-Request-ID"] = request_id
-        logformat.log_request("GET", incoming.path, reply.status, started, request_id, user.get("sub"))
+        logformat.log_request("GET", path, reply.status, started, request_id, user.get("sub"))
         status = f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'unknown').upper()}"  # as werkzeug says it
         body = [reply.body] if isinstance(reply.body, bytes) else reply.body
         return status, list(headers.items()), body

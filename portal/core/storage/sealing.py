@@ -15,6 +15,7 @@ import os
 import zlib
 from typing import Any
 
+import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -80,9 +81,12 @@ def unseal_compressed(key: bytes, sealed: bytes, aad: bytes, zdict: bytes = b"")
         raise Unopenable() from error
 
 
+_decode = msgspec.json.Decoder().decode  # the standard JSON seal() wrote, read back several times faster than json's
+
+
 def unseal(key: bytes, sealed: bytes, aad: bytes) -> Any:
     """The value seal() sealed; Unopenable for another key, other associated data, damage or non-JSON."""
     try:
-        return json.loads(AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad))
-    except (InvalidTag, ValueError) as error:
+        return _decode(AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad))
+    except (InvalidTag, ValueError) as error:  # msgspec's DecodeError is a ValueError
         raise Unopenable() from error
