@@ -4,6 +4,8 @@ no Redis, no checks: what any proxy under the same server costs at the least.
 
     FLOOR_UPSTREAM=http://127.0.0.1:8000/api gunicorn bench.floor_app:app
 
+FLOOR_CLIENT=pyreqwest makes the call with pyreqwest (bench/reqwest_pool.py), as bench/portal_reqwest.py does.
+
 With FLOOR_REDIS_URL it also makes the one Redis round trip a BFF can't do without (is this session still
 live, what is its token, is its person paused?): an MGET of three keys with redis-py, as the portal's fast path
 does, holding about as many bytes as the portal's session and token record. The portal's distance from this
@@ -17,7 +19,12 @@ import urllib3
 
 UPSTREAM = os.environ.get("FLOOR_UPSTREAM", "http://127.0.0.1:8000/api")
 _parts = urlsplit(UPSTREAM)
-_pool = urllib3.connection_from_url(f"{_parts.scheme}://{_parts.netloc}", maxsize=32, retries=False)
+if os.environ.get("FLOOR_CLIENT") == "pyreqwest":  # the same client as the portal it is compared with
+    from bench.reqwest_pool import ReqwestPool
+
+    _pool = ReqwestPool(f"{_parts.scheme}://{_parts.netloc}")
+else:
+    _pool = urllib3.connection_from_url(f"{_parts.scheme}://{_parts.netloc}", maxsize=32, retries=False)
 _HEADERS = {"Authorization": "Bearer bench-token", "Accept": "application/json"}
 _redis = None
 if os.environ.get("FLOOR_REDIS_URL"):

@@ -130,7 +130,8 @@ class BufferedWSGI:
         try:
             if len(_header_values(scope, b"host")) > 1:
                 raise _Refused(400, "A request may carry one Host header.")
-            body = await asyncio.wait_for(read_body(scope, receive), self.body_deadline)
+            async with asyncio.timeout(self.body_deadline):  # no task of its own, as wait_for makes
+                body = await read_body(scope, receive)
         except _Refused as refused:
             await _answer(send, refused.status, refused.reason)
             return
