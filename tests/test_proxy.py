@@ -446,3 +446,23 @@ def test_data_still_passes(content_type):
     upstream = urllib3.HTTPResponse(body=io.BytesIO(b"{}"), status=200, preload_content=False,
                                     headers={"Content-Type": content_type, "Content-Length": "2"})
     assert hop.reply(upstream).body == b"{}"
+
+
+def test_the_fast_paths_header_view_reads_what_werkzeugs_reads():
+    """The fast path reads a request's headers straight from the environ (api.fast_path.RequestHeaders): each name
+    a rule asks for gives what werkzeug's EnvironHeaders, and so Flask's request, gives: present, absent, any case."""
+    from werkzeug.datastructures import EnvironHeaders
+    from werkzeug.test import EnvironBuilder
+
+    from portal.api.fast_path import RequestHeaders
+
+    environ = EnvironBuilder(path="/api/portfolios", headers={
+        "X-CSRF": "1", "Sec-Fetch-Site": "same-origin", "Accept": "application/json", "If-None-Match": '"e1"',
+        "Content-Type": "application/json", "Accept-Encoding": "gzip, br"}, data=b"{}").get_environ()
+    ours, theirs = RequestHeaders(environ), EnvironHeaders(environ)
+    names = ["X-CSRF", "x-csrf", "Sec-Fetch-Site", "Origin", "Accept", "Accept-Language", "Content-Type",
+             "Content-Length", "If-None-Match", "If-Modified-Since", "Accept-Encoding", "Authorization"]
+    assert [ours.get(n) for n in names] == [theirs.get(n) for n in names]
+    assert [n in ours for n in names] == [n in theirs for n in names]
+    assert dict(ours) == dict(theirs) and len(ours) == len(theirs)
+    assert hop.forwarded_headers(ours) == hop.forwarded_headers(theirs)

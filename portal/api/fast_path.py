@@ -21,6 +21,7 @@ Which path answered is counted: portal_api_answers_total{path="fast"|"full"}.
 
 import logging
 import time
+from collections.abc import Mapping
 
 import redis
 from flask import Flask
@@ -46,7 +47,37 @@ from .views import PROXY_ENDPOINT
 
 log = logging.getLogger(__name__)
 
-ROUTES_KEPT = 4096  # route decisions kept per process (by path); all forgotten when full, or when a route is added
+ROUTES_KEPT = 4096  # route decisions kept per process (by path); all forgotten when full
+
+
+class RequestHeaders(Mapping):
+    """A request's headers read straight from its WSGI environ, as werkzeug's EnvironHeaders reads them (the same
+    values), without raising and catching a KeyError for each header a request doesn't carry."""
+
+    __slots__ = ("environ",)
+
+    def __init__(self, environ):
+        self.environ = environ
+
+    @staticmethod
+    def _key(name: str) -> str:
+        key = name.upper().replace("-", "_")
+        return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+
+    def get(self, name, default=None):
+        return self.environ.get(self._key(name), default)
+
+    def __contains__(self, name) -> bool:
+        return self._key(name) in self.environ
+
+    def __getitem__(self, name):
+        return self.environ[self._key(name)]
+
+    def __iter__(self):  # the names, as HTTP spells them (not needed on the hot path)
+        return iter(EnvironHeaders(self.environ).keys())
+
+    def __len__(self) -> int:
+        return len(EnvironHeaders(self.environ))
 
 
 class FastPath:
@@ -55,11 +86,10 @@ class FastPath:
     def __init__(self, app: Flask, *, redis_client, sessions: RedisSessionInterface, tokens: TokenStore,
                  index: SessionIndex, navexa_client: navexa.NavexaClient, production: bool,
                  security_headers: dict[str, str], own_origin: str):
+        self.app = app
         self.wsgi_app = app.wsgi_app
-        self.url_map = app.url_map
         self.routes = app.url_map.bind("localhost")  # matches against the map as it is at each call
-        self.decided: dict[str, bool] = {}  # path -> forwards(path), while the map has self.decided_for rules
-        self.decided_for = -1
+        self.decided: dict[str, bool] = {}  # path -> forwards(path), once Flask takes no more routes
         self.fast_answers = API_ANSWERS.labels("fast")
         self.redis = redis_client
         self.sessions = sessions
@@ -92,12 +122,10 @@ class FastPath:
 
     def forwards(self, path: str) -> bool:
         """Whether Flask's url_map sends a GET of this path to the proxy view (not to one of the portal's own).
-        Decided once a path while the map is unchanged (matching it is most of the cost of the decision)."""
+        Decided once a path after Flask has answered its first request (from then on it takes no more routes: until
+        then one may be added, so the map is asked each time)."""
         if not path.startswith(hop.PREFIX):
             return False
-        rules = len(self.url_map._rules)  # a route added (before the first request, as Flask allows): decide again
-        if rules != self.decided_for or len(self.decided) >= ROUTES_KEPT:
-            self.decided, self.decided_for = {}, rules
         decided = self.decided.get(path)
         if decided is None:
             try:
@@ -105,14 +133,17 @@ class FastPath:
                 decided = endpoint == PROXY_ENDPOINT
             except HTTPException:  # no route, another method, or a redirect (RequestRedirect): Flask answers
                 decided = False
-            self.decided[path] = decided
+            if self.app._got_first_request:  # Flask's own mark: add_url_rule refuses from then on
+                if len(self.decided) >= ROUTES_KEPT:
+                    self.decided = {}
+                self.decided[path] = decided
         return decided
 
     def answer(self, environ, started: float, request_id: str):
         """(status line, headers, body), or None for the Flask app to answer."""
         # werkzeug's own header view and cookie parser, as Flask's request uses: the same values, without building a
         # Request (its query too, only when there is one).
-        request_headers = EnvironHeaders(environ)
+        request_headers = RequestHeaders(environ)
         if rules.request_refusal(request_headers, self.own_origin) is not None:
             return None  # refused by its headers alone: the Flask view says so, by the same rules
         cookies = parse_cookie(environ)

@@ -14,10 +14,10 @@
 import contextvars
 import json
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 
 try:  # the OpenTelemetry API alone (no SDK): a trace id for lines logged inside a span, when tracing is on
@@ -120,15 +120,16 @@ def install():
 
 
 def request_id_for(given: str) -> str:
-    """The caller's X-Request-ID when it is sane, else a new one."""
-    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    """The caller's X-Request-ID when it is sane, else a new one (32 random hex digits)."""
+    return given if given and _REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
 
 
 def log_request(method: str, path: str, status: int, started: float, request_id: str, user: str | None):
     """The request's one line (see the module docstring); the /api/ fast path writes it too."""
     quiet = path in QUIET_PATHS and status < 400  # orchestrators poll these all day
+    path = redact(path)
     _request_log.log(
-        logging.DEBUG if quiet else logging.INFO, "%s %s %s", method, redact(path), status,
-        extra={"method": method, "path": redact(path), "status": status,
+        logging.DEBUG if quiet else logging.INFO, "%s %s %s", method, path, status,
+        extra={"method": method, "path": path, "status": status,
                "duration_ms": round(1000 * (time.perf_counter() - started), 1), "request_id": request_id,
                "user": user})

@@ -40,6 +40,7 @@ How a refresh can fail (the refresher, core.oauth.provider.refresher, raises the
 No Flask here: the refresher is a function handed in by the caller.
 """
 
+import functools
 import hashlib
 import logging
 import threading
@@ -175,6 +176,7 @@ class TokenStore:
         return record.access_token if record.fresh(self.clock(), self.leeway, self.stretch(sid)) else None
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # a session's share never changes: worked out once a process while in use
     def stretch(sid: str) -> float:
         """This session's own share of REFRESH_SPREAD, 0 to REFRESH_SPREAD, the same in every process."""
         return REFRESH_SPREAD * int(hashlib.sha256(sid.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
