@@ -24,13 +24,15 @@ if os.environ.get("FLOOR_CLIENT") == "pyreqwest":  # the same client as the port
 
     _pool = ReqwestPool(f"{_parts.scheme}://{_parts.netloc}")
 else:
-    _pool = urllib3.connection_from_url(f"{_parts.scheme}://{_parts.netloc}", maxsize=32, retries=False)
+    # With the portal's timeouts (a socket with a timeout polls before each read: the same syscalls as the portal's).
+    _pool = urllib3.connection_from_url(f"{_parts.scheme}://{_parts.netloc}", maxsize=32, retries=False,
+                                        timeout=urllib3.Timeout(connect=3.05, read=15))
 _HEADERS = {"Authorization": "Bearer bench-token", "Accept": "application/json"}
 _redis = None
 if os.environ.get("FLOOR_REDIS_URL"):
     import redis
 
-    _redis = redis.Redis.from_url(os.environ["FLOOR_REDIS_URL"])
+    _redis = redis.Redis.from_url(os.environ["FLOOR_REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
     _KEYS = ("floor:{s}:session", "floor:{s}:tokens", "floor:{s}:paused")
     _redis.set(_KEYS[0], b"s" * 400)  # about a session record's size
     _redis.set(_KEYS[1], b"t" * 1100)  # about a sealed token record's

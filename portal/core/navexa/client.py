@@ -100,6 +100,7 @@ class UpstreamTimeout(NavexaError):
 
 
 _BY_STATUS = {401: Unauthorized, 403: Forbidden, 404: NotFound, 429: RateLimited}
+_CALLS_BY_STATUS: dict = {}  # status -> its child of NAVEXA_CALLS, looked up once (on every /api/ call's path)
 
 
 class NavexaClient:
@@ -160,7 +161,7 @@ class NavexaClient:
         else:
             response = self._send(method, path, params, sent_headers, body, stream)
         status = response.status
-        NAVEXA_CALLS.labels(str(status)).inc()
+        (_CALLS_BY_STATUS.get(status) or _CALLS_BY_STATUS.setdefault(status, NAVEXA_CALLS.labels(str(status)))).inc()
         if status == 429 and self.gate is not None and person:
             seconds = self.gate.pause(person, _retry_after(response))
             log.info("Navexa said 429: this person's calls pause for %.0f s on every worker", seconds)
