@@ -152,7 +152,7 @@ def main():
                 ok = to_floor <= TARGET_FLOOR and to_naive >= TARGET_NAIVE
         if {"urllib3", "pyreqwest"} <= set(args.clients):
             lower = 1 - results["portal (pyreqwest)"]["cpu_ms"] / results["portal (urllib3)"]["cpu_ms"]
-            print(f"  the portal's worker CPU on pyreqwest: {100 * lower:+.0f} % lower than on urllib3 (it ships only "
+            print(f"  the portal's worker CPU on pyreqwest: {100 * lower:.0f} % lower than on urllib3 (it ships only "
                   f"if at least {100 * SHIP_CLIENT:.0f} % lower)")
     return 0 if ok else 1
 
