@@ -57,7 +57,7 @@ def new_session_id() -> str:
 
 def stored_id(cookie_id: str, id_key: bytes) -> str:
     """What Redis calls the session whose cookie holds `cookie_id`: a keyed hash of it, shaped like an id."""
-    digest = hmac.digest(id_key, b"navexa-portal/session-id/" + cookie_id.encode(), "sha256")  # one-shot, in C
+    digest = hmac.digest(id_key, b"navexa-portal/session-id/" + cookie_id.encode(), "sha256")
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
