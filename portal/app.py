@@ -35,12 +35,13 @@ from .core.storage.gate import Gate
 from .core.storage.sealing import derived_key
 from .pages import formatting
 from .pages import views as pages_views
-from .settings import MAX_BODY, Settings, load_private_key
+from .settings import GENERATED_KEY, MAX_BODY, Settings, load_private_key
 from .signin import backchannel, operator_cli, your_sessions
 from .signin import views as signin_views
 from .web import cookies, errors, ratelimit, requestlog, security, services, session_store, sessions
 
-SECRET_VARIABLES = ("SECRET_KEY", "SECRET_KEYS", "NAVEXA_CLIENT_SECRET", "NAVEXA_CLIENT_PRIVATE_KEY", "METRICS_TOKEN")
+SECRET_VARIABLES = ("SECRET_KEY", "SECRET_KEYS", "NAVEXA_CLIENT_SECRET", "NAVEXA_CLIENT_PRIVATE_KEY", "METRICS_TOKEN",
+                    GENERATED_KEY)
 
 
 def ring_keys(settings: Settings, purpose: str) -> list[tuple[str, bytes]]:

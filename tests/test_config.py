@@ -87,7 +87,7 @@ def test_once_read_the_secrets_leave_the_process_environment(monkeypatch, redis_
 
     environment = {"APP_ENV": "development", "NAVEXA_CLIENT_ID": "c", "NAVEXA_CLIENT_SECRET": "s" * 20,
                    "SECRET_KEY": "k" * 40, "REDIS_URL": redis_url, "NAVEXA_AUTH_URL": "http://127.0.0.1:1",
-                   "METRICS_TOKEN": "m" * 32}
+                   "METRICS_TOKEN": "m" * 32, "PORTAL_GENERATED_SECRET_KEY": "g" * 64}
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir("/")  # no .env to find

@@ -1,8 +1,9 @@
 """The /api/ fast path: the usual GET answered without Flask's request machinery, by api.hop's rules.
 
 The hop is on every /api/ call, so the usual one (a GET, from a browser whose session is open,
-whose key opens its token record and whose access token needs no refresh) is answered with one
-Redis round trip (session and token record share a hash slot) and one Navexa call. It answers only
+whose key opens its token record, whose access token needs no refresh and whose person Navexa hasn't
+paused) is answered with one Redis round trip (an MGET of the session, its token record and the person's
+pause as kept in the session's hash slot) and one Navexa call. It answers only
 paths that Flask's own url_map sends to the proxy view, so an /api/ endpoint the portal declares
 for itself is never forwarded; it asks the token store whether the token is usable, and the key
 cookie's owner for the key.
@@ -10,7 +11,7 @@ cookie's owner for the key.
 Whatever it starts, it finishes: Navexa's answer, or its error as the same JSON the Flask view
 would send (a 401 is refreshed and retried once, as there). It declines, before asking Navexa,
 anything else (another origin's request, no X-CSRF header or no Strict same-site cookie, no session,
-a token to refresh, a "last used" to note or an older session to index, a bad path, Redis trouble),
+a paused person, a token to refresh, a "last used" to note or an older session to index, a bad path, Redis trouble),
 and the Flask app answers. Every refusal is decided by web.rules, the same functions the Flask path calls. The one
 hand-over after Navexa was asked: when the session can't go on (a refreshed token refused too, or a refresh
 refused for good), it ends the session the one way sessions end (SessionIndex.end) and declines, so the Flask
@@ -141,8 +142,8 @@ class FastPath:
 
     def answer(self, environ, started: float, request_id: str):
         """(status line, headers, body), or None for the Flask app to answer."""
-        # werkzeug's own header view and cookie parser, as Flask's request uses: the same values, without building a
-        # Request (its query too, only when there is one).
+        # The headers as werkzeug reads them (RequestHeaders) and werkzeug's own cookie parser, as Flask's request
+        # uses: the same values, without building a Request (built only for a query or a path beyond ASCII).
         request_headers = RequestHeaders(environ)
         if rules.request_refusal(request_headers, self.own_origin) is not None:
             return None  # refused by its headers alone: the Flask view says so, by the same rules
@@ -185,7 +186,8 @@ class FastPath:
             return token if refused is None else self.tokens.access_token(sid, key, reject=refused, user=label)
 
         try:
-            # The person's pause and rate are the Navexa client's to keep, from the gate: the one source.
+            # The person's pause was read with the session (its copy in the session's slot); their rate, if any, and a
+            # 429's new pause are the Navexa client's to keep, through the gate.
             reply = hop.reply(hop.send(self.navexa, call, lambda attempt: navexa.with_token(attempt, token_for),
                                        person=record.sub, pause_checked=True))  # read with the session
         except (navexa.TokenRejected, SessionEnded):

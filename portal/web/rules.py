@@ -10,8 +10,9 @@ In the order they are asked:
 3. `same_site_ok`: the Strict same-site cookie matches the session's (refused: SameSiteRequired, 403);
 4. `refusal` puts 1-3 together; then `SessionRecord.signed_in` and `SessionRecord.due_a_write` (a session
    write is due: "last used", or an older session's adoption into the index; core.sessions.record);
-5. the person's Navexa pause is read from its one source, the gate, by the Navexa client itself
-   (core.navexa.client.check_pause), whichever adapter made the call.
+5. the person's Navexa pause: the Flask view's calls read it from the gate, by the Navexa client itself
+   (core.navexa.client.check_pause); the fast path reads its copy in the session's slot with the session
+   (core.sessions.index.carry_pause) and leaves a paused person's call to the Flask view, which says so.
 """
 
 import hmac

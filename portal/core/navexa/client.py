@@ -166,7 +166,10 @@ class NavexaClient:
             seconds = self.gate.pause(person, _retry_after(response))
             log.info("Navexa said 429: this person's calls pause for %.0f s on every worker", seconds)
             if self.on_pause is not None:
-                self.on_pause(person)  # kept in each of their sessions' slots too, for the /api/ fast path
+                try:
+                    self.on_pause(person)  # kept in each of their sessions' slots too, for the /api/ fast path
+                except Exception as error:  # noqa: BLE001 - the person's own pause holds; their next 429 carries it
+                    log.warning("the pause could not be kept with the person's sessions: %s", type(error).__name__)
         NAVEXA_SECONDS.observe(time.perf_counter() - started)
         if status < 300 or status == 304 or (not check and 400 <= status < 500 and status != 401):
             return response
