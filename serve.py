@@ -15,7 +15,6 @@ import tempfile
 import threading
 
 GRACEFUL_TIMEOUT = 30  # s requests in flight get on SIGTERM, as gunicorn.conf.py's graceful_timeout
-DRAIN_SECONDS = float(os.environ.get("DRAIN_SECONDS", "5"))  # s of /readyz 503 while still answering, on SIGTERM
 HEADER_READ_TIMEOUT = 10_000  # ms a client may take to send its request's headers
 
 
@@ -24,6 +23,7 @@ def main():
     from granian.http import HTTP1Settings
     from granian.server import Server
 
+    from portal.asgi import DRAIN_SECONDS
     from portal.core.observability.logformat import dict_config
     from portal.settings import generate_development_key
 

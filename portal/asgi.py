@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 BODY_DEADLINE = 10.0  # s a client has to send a request's whole body once its headers are in
 BUFFERED = 64 * 1024  # bytes of an answer held on the thread and sent whole; past that it is streamed
+DRAIN_SECONDS = float(os.environ.get("DRAIN_SECONDS", "5"))  # s of /readyz 503, still answering, after a SIGTERM
 
 
 class _Refused(Exception):

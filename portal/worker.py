@@ -5,17 +5,15 @@ the proxy's path rules see the raw target, and a second Host header is refused. 
 wsgi:app` is unchanged: the worker wraps whatever WSGI app it loads."""
 
 import logging
-import os
 import signal
 import threading
 
 from uvicorn import Server
 from uvicorn_worker import UvicornWorker
 
-from .asgi import BufferedWSGI
+from .asgi import DRAIN_SECONDS, BufferedWSGI
 
 log = logging.getLogger(__name__)
-DRAIN_SECONDS = float(os.environ.get("DRAIN_SECONDS", "5"))  # s of "not ready" answering before stopping
 
 
 class DrainingServer(Server):

@@ -169,12 +169,13 @@ class FastPath:
                                                           session_scoped(PAUSED, sid))
         except redis.RedisError:
             return None  # the Flask path reports it
-        if paused is not None and float(paused) > self.sessions.clock():
+        now = self.sessions.clock()
+        if paused is not None and float(paused) > now:
             return None  # Navexa asked this person's calls to wait: the Flask path says so, asking no one
         record = SessionRecord.of(self.sessions.record_of(raw_session))
         if not rules.same_site_ok(record, same_site_cookie.value_in(cookies, self.production)):
             return None  # no Strict same-site cookie: the Flask view refuses it
-        if not record.signed_in or record.due_a_write(self.sessions.clock()):
+        if not record.signed_in or record.due_a_write(now):
             return None  # signed out, or "last used" to note: the Flask path's
         token = self.tokens.usable_token(sid, key, sealed)
         if token is None:

@@ -27,27 +27,15 @@ PROBE_WINDOW = 60.0  # s after a pause lapses during which the next call is a pr
 MAX_PAUSE = 300.0  # s: a Retry-After beyond this is read as this (a typo upstream must not stop us for a day)
 POLL = 0.01  # s: the shortest sleep while waiting for a turn
 
-# KEYS[1] the name's arrival time; ARGV: now (ms), interval (ms), burst. 0 and the slot taken, or the
-# ms until the next slot (nothing taken).
-_TURN = """
-local now, interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now or tat - now > 600000 then tat = now end  -- 10 min ahead: a clock that went back; start again
-local allowed_at = tat - interval * (burst - 1)
-if now < allowed_at then return allowed_at - now end
-redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(tat + interval - now) + 1000)
-return 0
-"""
-
-
-# The same, reserving a turn ahead: ARGV[4] the longest wait (ms) a call may be given. The wait until the reserved
-# slot (ms, >= 0; the slot is taken), or, when even that is too far off, minus the ms until it wouldn't be (nothing
-# taken). Each reservation moves the name's arrival time one interval on, so at most longest / interval calls of
-# one name wait at any moment, on every worker together.
+# KEYS[1] the name's arrival time; ARGV: now (ms), interval (ms), burst, the longest wait (ms) a call may be given.
+# The wait until the reserved slot (ms, >= 0; the slot is taken), or, when even that is too far off, minus the ms
+# until it wouldn't be (nothing taken). Each reservation moves the name's arrival time one interval on, so at most
+# longest / interval calls of one name wait at any moment, on every worker together. With longest 0 it takes a slot
+# only if one is free now (wait_turn).
 _RESERVE = """
 local now, interval, burst, longest = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now or tat - now > 600000 then tat = now end
+if tat < now or tat - now > 600000 then tat = now end  -- 10 min ahead: a clock that went back; start again
 local wait = tat - interval * (burst - 1) - now
 if wait < 0 then wait = 0 end
 if wait > longest then return -(wait - longest) end
@@ -66,7 +54,6 @@ class Gate:
         self.rate = rate  # calls a second per name; None: no limit, only pauses
         self.burst = max(1, burst)
         self.clock = clock
-        self._turn = redis_client.register_script(_TURN)
         self._reserve = redis_client.register_script(_RESERVE)
 
     def _key(self, kind: str, name: str) -> str:
@@ -107,18 +94,14 @@ class Gate:
         taken), else how long the wait would still have been (nothing taken)."""
         if self.rate is None:
             return None
-        interval_ms = 1000.0 / self.rate
         give_up = time.monotonic() + patience
         while True:
-            wait_ms = float(self._turn(keys=[self._key("rate", name)],
-                                       args=[int(self.clock() * 1000), interval_ms, self.burst]))
-            if wait_ms <= 0:
+            _, wait = self.reserve_turn(name, 0)  # a slot free now, or how far off the next one is
+            if wait is None:
                 return None
-            left = give_up - time.monotonic()
-            if wait_ms / 1000 > left:
-                return wait_ms / 1000
-            time.sleep(max(POLL, wait_ms / 1000))
-
+            if wait > give_up - time.monotonic():
+                return wait
+            time.sleep(max(POLL, wait))
 
     def reserve_turn(self, name: str, longest: float) -> tuple[float, float | None]:
         """Reserve the name's next slot if it is at most `longest` seconds off: (the seconds to wait for it, None).
